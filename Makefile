@@ -1,0 +1,77 @@
+# drishti — build, test and install.  Every variable can be overridden:
+#   make CC=clang   make SAN=1 test   make PREFIX=/usr DESTDIR=/tmp/pkg install
+# CROSS is a toolchain prefix (CROSS=aarch64-linux-gnu-); the static cross
+# builds live in cross/.
+
+CROSS    ?=
+CC       := $(CROSS)gcc
+PKG_CONFIG ?= pkg-config
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+BINDIR   ?= $(PREFIX)/bin
+SHAREDIR ?= $(PREFIX)/share/drishti
+VERSION  ?= 0.1.0
+BUILD    ?= build
+
+LUA_PC   ?= lua5.4
+WARN     ?= -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+            -Wformat=2 -Wno-format-nonliteral -Wvla -Werror
+OPT      ?= -O2 -g
+CFLAGS   ?= $(OPT)
+CPPFLAGS ?=
+LDFLAGS  ?=
+DEP_CFLAGS ?= $(shell $(PKG_CONFIG) --cflags $(LUA_PC) libcurl libcjson 2>/dev/null)
+LIBS     ?= $(shell $(PKG_CONFIG) --libs $(LUA_PC) 2>/dev/null || echo -llua5.4) \
+            -linih -lcjson -lz -lm
+
+ifeq ($(SAN),1)
+SANFLAGS ?= -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+OPT      := -O1 -g
+BUILD    := build/san
+endif
+
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DDRISHTI_VERSION='"$(VERSION)"' \
+             -DDRISHTI_SHAREDIR='"$(SHAREDIR)"' -Iinclude $(DEP_CFLAGS) \
+             $(WARN) $(CFLAGS) $(SANFLAGS) $(CPPFLAGS) -MMD -MP
+
+SRCS := $(wildcard src/*.c)
+OBJS := $(SRCS:src/%.c=$(BUILD)/%.o)
+BIN  := $(BUILD)/drishti
+
+.PHONY: all deps test check bench install clean
+all: $(BIN) drishti
+
+$(BUILD)/%.o: src/%.c | $(BUILD)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BIN): $(OBJS)
+	$(CC) $(SANFLAGS) $(LDFLAGS) -o $@ $(OBJS) $(LIBS)
+
+# The top-level ./drishti is a link to the last build, so the README's
+# commands work from a checkout.
+drishti: $(BIN)
+	ln -sf $(BIN) drishti
+
+$(BUILD):
+	mkdir -p $@
+
+# Debian packages this build and its tests need (run as root).
+DEB_PKGS ?= build-essential pkg-config liblua5.4-dev libcurl4-openssl-dev \
+            libinih-dev libmbedtls-dev libsqlite3-dev libcjson-dev zlib1g-dev \
+            python3 openssl sqlite3
+deps:
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEB_PKGS)
+
+test check: all
+	DRISHTI=$(abspath $(BIN)) SAN=$(SAN) sh tests/run.sh
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SHAREDIR)/rules
+	install -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/drishti
+	install -m 0644 rules/*.lua $(DESTDIR)$(SHAREDIR)/rules/
+
+clean:
+	rm -rf build drishti tests/tmp
+
+-include $(OBJS:.o=.d)

@@ -1,0 +1,76 @@
+/* config.h — the INI config (DESIGN.md §4) and its built-in defaults. */
+#ifndef DRISHTI_CONFIG_H
+#define DRISHTI_CONFIG_H
+#include <stdbool.h>
+#include <stdio.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_MAX_LINE 8192    /* long webhook URLs with tokens fit */
+
+struct config_var {
+	char *key;
+	char *value;
+};
+
+struct config_reporter {
+	char   *name;
+	int     line;               /* where its section starts, for messages */
+	char   *type;               /* webhook slack discord ntfy alertmanager smtp stdout file */
+	char   *url;
+	char   *secret_file;
+	char   *ca_file;
+	char   *pin;
+	char   *events;             /* comma list */
+	char   *min_severity;
+	char   *from;
+	char   *to;
+	char   *username;
+	char   *password_file;
+	char   *path;               /* type = file */
+	int64_t timeout_ms;
+};
+
+struct config {
+	char   *path;               /* the file read, NULL for built-in defaults */
+	/* [agent] */
+	char   *name;
+	char   *rules;
+	char   *state;
+	char   *log;
+	char   *log_level;
+	char   *user;
+	bool    watch;
+	/* [store] */
+	int64_t raw_ms;
+	int64_t rollup_ms;
+	/* [output] */
+	char   *textfile;
+	/* [sandbox] */
+	uint64_t memory;
+	uint64_t instructions;
+	int64_t  timeout_ms;
+	char   *read_paths;         /* comma list */
+	char   *exec;               /* comma list of globs; empty: exec is off */
+	/* [vars] */
+	struct config_var *vars;
+	size_t  nvars;
+	/* [reporter "NAME"] */
+	struct config_reporter *reporters;
+	size_t  nreporters;
+};
+
+/* Fills cfg with the built-in defaults (DESIGN.md §3). */
+int  config_defaults(struct config *cfg, char *err, size_t errlen);
+/* Reads path over the defaults.  On error err holds one line
+ * "FILE:LINE: [section] key: what is wrong" and cfg is freed. */
+int  config_load(struct config *cfg, const char *path, char *err, size_t errlen);
+void config_free(struct config *cfg);
+/* The file drishti would read: -c, $DRISHTI_CONFIG, ./drishti.ini,
+ * /etc/drishti/drishti.ini; NULL for built-in defaults. */
+const char *config_find(const char *given);
+/* Prints every key with its default and help, as a valid config file. */
+void config_help(FILE *out);
+const char *config_var(const struct config *cfg, const char *key);
+
+#endif

@@ -1,0 +1,18 @@
+/* log.h — the agent's own log: stderr, syslog or a file, with levels. */
+#ifndef DRISHTI_LOG_H
+#define DRISHTI_LOG_H
+
+enum log_level { LOG_LVL_ERROR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
+
+/* target: "stderr", "syslog" or a file path.  Returns 0 / -1 (err filled). */
+int  log_open(const char *target, enum log_level level, char *err, size_t errlen);
+void log_close(void);
+void log_set_level(enum log_level level);
+int  log_level_parse(const char *s, enum log_level *out);
+
+void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

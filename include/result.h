@@ -1,0 +1,34 @@
+/* result.h — what one run of a check produces.  Plain data: it crosses the
+ * pipe from a rule worker to the supervisor and lands in the state file. */
+#ifndef DRISHTI_RESULT_H
+#define DRISHTI_RESULT_H
+
+enum status { ST_OK = 0, ST_WARN = 1, ST_CRIT = 2, ST_UNKNOWN = 3 };
+
+#define RESULT_SUMMARY_MAX 1024
+#define RESULT_METRICS_MAX 64
+#define METRIC_NAME_MAX 64
+#define METRIC_UNIT_MAX 16
+
+struct metric {
+	char   name[METRIC_NAME_MAX];
+	char   unit[METRIC_UNIT_MAX];
+	double value;
+};
+
+struct result {
+	enum status   status;
+	char          summary[RESULT_SUMMARY_MAX];
+	double        started;          /* unix seconds */
+	double        duration;         /* seconds */
+	int           nmetrics;
+	struct metric metrics[RESULT_METRICS_MAX];
+};
+
+const char *result_status_name(enum status st);     /* "OK", "WARN" ... */
+int  result_status_parse(const char *s, enum status *st);
+/* Sets status and a printf-formatted summary, cut at the cap. */
+void result_set(struct result *r, enum status st, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#endif

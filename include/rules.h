@@ -1,0 +1,73 @@
+/* rules.h — the Lua rule host: loads rule files into sandboxed states and
+ * runs their checks.  Nothing here assumes it runs in the supervisor: it is
+ * meant to live in a rule worker, talking to the rest through plain data. */
+#ifndef DRISHTI_RULES_H
+#define DRISHTI_RULES_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "config.h"
+#include "result.h"
+
+enum rule_kind { RULE_CHECK, RULE_REPORT };
+
+struct rule_decl {
+	enum rule_kind kind;
+	char    *name;
+	const char *file;
+	int      line;
+	int64_t  every_ms;          /* 0 when cron is used */
+	char    *cron;
+	int64_t  jitter_ms;
+	int64_t  timeout_ms;        /* 0: the sandbox timeout */
+	int      after_count;       /* fire after this many failing runs ... */
+	int64_t  after_ms;          /* ... or after failing this long */
+	int      recover;
+	int      flap_fails, flap_window;   /* "5/10"; 0/0 when unset */
+	int64_t  repeat_ms;
+	bool     unknown_ignore;
+	char   **notify;            /* NULL: all reporters */
+	size_t   nnotify;
+	char   **labels;            /* key, value, key, value ... */
+	size_t   nlabels;           /* pairs */
+	char    *description;
+	int      fn;                /* registry ref of run / build */
+};
+
+struct rules_env {
+	const char *read_paths;
+	const struct config_var *vars;
+	size_t   nvars;
+	const char *const *reporters;   /* names notify may use; NULL: any */
+	size_t   nreporters;
+	uint64_t memory;                /* bytes per rule file */
+	uint64_t instructions;          /* per run */
+	int64_t  timeout_ms;            /* per run, and for loading */
+	/* load errors, one line each: "FILE:LINE: message" */
+	void   (*on_error)(void *ud, const char *msg);
+	void    *ud;
+};
+
+struct rule_file;
+
+/* NULL when the file has any error; each error went to env->on_error. */
+struct rule_file *rules_load(const char *path, const struct rules_env *env);
+void   rules_free(struct rule_file *f);
+size_t rules_count(const struct rule_file *f);
+const struct rule_decl *rules_get(const struct rule_file *f, size_t i);
+const char *rules_path(const struct rule_file *f);
+/* Bytes the file's Lua state holds now. */
+size_t rules_memory(const struct rule_file *f);
+/* Runs one check to its verdict; never fails: a broken run is UNKNOWN. */
+void   rules_run(struct rule_file *f, const struct rule_decl *d, struct result *res);
+
+/* The rule files named by spec: a directory (its *.lua, sorted) or a comma
+ * list of files and directories.  Free with rules_paths_free. */
+int    rules_paths(const char *spec, char ***paths, size_t *n, char *err, size_t errlen);
+void   rules_paths_free(char **paths, size_t n);
+
+
+
+/* "Lua 5.4.4", for `drishti version`. */
+const char *rules_lua_version(void);
+#endif

@@ -1,0 +1,663 @@
+/* config.c — the INI config, and the only user of inih.
+ *
+ * One schema table (section, key, type, offset, default, help) drives the
+ * parsing, the defaults and `drishti help config`, so the three cannot drift
+ * apart (Fluent Bit's config maps).  We feed inih through our own line reader:
+ * it counts lines, so every error names FILE:LINE, refuses lines longer than
+ * CONFIG_MAX_LINE instead of letting inih cut them in two (NOTES.md), and sees
+ * section headers, so unknown and duplicate sections are caught even when
+ * they hold no keys. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <ini.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "config.h"
+#include "log.h"
+#include "units.h"
+
+enum ctype { T_STR, T_BOOL, T_DUR, T_SIZE, T_COUNT, T_LEVEL, T_ENUM, T_LIST };
+
+struct schema {
+	const char *section;        /* "reporter" for every reporter section */
+	const char *key;
+	enum ctype  type;
+	size_t      off;
+	const char *def;            /* NULL: no default; "(...)": computed */
+	const char *help;
+	const char *choices;        /* T_ENUM and T_LIST: "a|b|c" */
+};
+
+#define C(f) offsetof(struct config, f)
+#define R(f) offsetof(struct config_reporter, f)
+static const struct schema schema[] = {
+	{ "agent", "name", T_STR, C(name), "(host name)", "name of this agent in every event", NULL },
+	{ "agent", "rules", T_STR, C(rules), "(./rules, then " DRISHTI_SHAREDIR "/rules)", "a directory of *.lua rule files, or comma-separated files", NULL },
+	{ "agent", "state", T_STR, C(state), "($XDG_STATE_HOME/drishti/state.db)", "the SQLite state file", NULL },
+	{ "agent", "log", T_STR, C(log), "stderr", "stderr | syslog | FILE", NULL },
+	{ "agent", "log_level", T_LEVEL, C(log_level), "info", "error | warn | info | debug", NULL },
+	{ "agent", "user", T_STR, C(user), "", "drop to this user when started as root (empty: stay)", NULL },
+	{ "agent", "watch", T_BOOL, C(watch), "true", "reload a rule file when it is saved", NULL },
+	{ "store", "raw", T_DUR, C(raw_ms), "48h", "raw results kept this long", NULL },
+	{ "store", "rollup", T_DUR, C(rollup_ms), "400d", "hourly roll-ups kept this long", NULL },
+	{ "output", "textfile", T_STR, C(textfile), "", "Prometheus textfile to write after each run (empty: none)", NULL },
+	{ "sandbox", "memory", T_SIZE, C(memory), "8M", "memory cap per rule file", NULL },
+	{ "sandbox", "instructions", T_COUNT, C(instructions), "10M", "Lua instructions per run of a check or report", NULL },
+	{ "sandbox", "timeout", T_DUR, C(timeout_ms), "30s", "wall clock per run, I/O waits included", NULL },
+	{ "sandbox", "read_paths", T_STR, C(read_paths), "/var/log, /backups", "what fs.* and log.* may read; nothing else", NULL },
+	{ "sandbox", "exec", T_STR, C(exec), "", "commands exec() may run (globs); empty: exec is off", NULL },
+	{ "reporter", "type", T_ENUM, R(type), NULL, "where events go", "webhook|slack|discord|ntfy|alertmanager|smtp|stdout|file" },
+	{ "reporter", "url", T_STR, R(url), "", "receiver URL (smtp://host:port or smtps:// for smtp)", NULL },
+	{ "reporter", "secret_file", T_STR, R(secret_file), "", "HMAC key file; must be mode 0600 or 0400", NULL },
+	{ "reporter", "ca_file", T_STR, R(ca_file), "", "CA bundle to verify the receiver with", NULL },
+	{ "reporter", "pin", T_STR, R(pin), "", "public-key pin, sha256//BASE64", NULL },
+	{ "reporter", "events", T_LIST, R(events), "alert, resolve, reminder, escalation, report, test", "events sent", "alert|resolve|reminder|escalation|report|test" },
+	{ "reporter", "min_severity", T_ENUM, R(min_severity), "warn", "least severity of alerts sent", "ok|warn|crit|unknown" },
+	{ "reporter", "from", T_STR, R(from), "", "smtp: sender address", NULL },
+	{ "reporter", "to", T_STR, R(to), "", "smtp: recipients, comma-separated", NULL },
+	{ "reporter", "username", T_STR, R(username), "", "smtp: login", NULL },
+	{ "reporter", "password_file", T_STR, R(password_file), "", "smtp: password file; must be mode 0600 or 0400", NULL },
+	{ "reporter", "path", T_STR, R(path), "", "file: where JSON lines are appended", NULL },
+	{ "reporter", "timeout", T_DUR, R(timeout_ms), "10s", "per delivery attempt", NULL },
+};
+#undef C
+#undef R
+#define NSCHEMA (sizeof schema / sizeof schema[0])
+
+static const char *const sections[] = { "agent", "store", "output", "sandbox", "vars" };
+
+#define MAX_KEYS 4096           /* keys per file: a cap on what we remember */
+
+struct parse {
+	struct config *cfg;
+	FILE   *f;
+	const char *path;
+	int     lineno;
+	char   *line;               /* getline's buffer */
+	size_t  linecap;
+	char    section[128];       /* current section as written, "" before any */
+	struct config_reporter *rep;/* current reporter section, or NULL */
+	char  **seen;               /* "section\nkey" and "[section" already read */
+	size_t  nseen;
+	char   *err;
+	size_t  errlen;
+	int     failed;
+};
+
+static void
+perr(struct parse *p, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void
+perr(struct parse *p, const char *key, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	if (p->failed)
+		return;
+	p->failed = 1;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	if (key != NULL)
+		snprintf(p->err, p->errlen, "%s:%d: [%s] %s: %s", p->path, p->lineno,
+		    p->section, key, msg);
+	else if (p->section[0] != '\0')
+		snprintf(p->err, p->errlen, "%s:%d: [%s]: %s", p->path, p->lineno,
+		    p->section, msg);
+	else
+		snprintf(p->err, p->errlen, "%s:%d: %s", p->path, p->lineno, msg);
+}
+
+/* Records s; returns -1 if it was already there. */
+static int
+seen_add(struct parse *p, const char *s)
+{
+	for (size_t i = 0; i < p->nseen; i++)
+		if (strcmp(p->seen[i], s) == 0)
+			return -1;
+	if (p->nseen >= MAX_KEYS) {
+		perr(p, NULL, "more than %d keys and sections", MAX_KEYS);
+		return -1;
+	}
+	char **n = realloc(p->seen, (p->nseen + 1) * sizeof *n);
+	char *d = strdup(s);
+	if (n == NULL || d == NULL) {
+		free(d);
+		if (n != NULL)
+			p->seen = n;
+		perr(p, NULL, "out of memory");
+		return -1;
+	}
+	p->seen = n;
+	p->seen[p->nseen++] = d;
+	return 0;
+}
+
+static bool
+valid_name(const char *s, bool dots)
+{
+	if (*s == '\0')
+		return false;
+	for (; *s != '\0'; s++)
+		if (!isalnum((unsigned char)*s) && *s != '_' && *s != '-' &&
+		    !(dots && *s == '.'))
+			return false;
+	return true;
+}
+
+/* A reporter section is written [reporter "NAME"] or [reporter.NAME]. */
+static int
+reporter_name(const char *sec, char *name, size_t len)
+{
+	const char *q;
+
+	if (strncmp(sec, "reporter.", 9) == 0)
+		q = sec + 9;
+	else if (strncmp(sec, "reporter", 8) == 0) {
+		q = sec + 8;
+		while (*q == ' ' || *q == '\t')
+			q++;
+		size_t l = strlen(q);
+		if (q == sec + 8 || l < 3 || q[0] != '"' || q[l - 1] != '"' || l - 2 >= len)
+			return -1;
+		memcpy(name, q + 1, l - 2);
+		name[l - 2] = '\0';
+		return valid_name(name, true) ? 0 : -1;
+	} else
+		return -1;
+	if (strlen(q) >= len)
+		return -1;
+	snprintf(name, len, "%s", q);
+	return valid_name(name, true) ? 0 : -1;
+}
+
+static void
+section_begin(struct parse *p, const char *sec)
+{
+	char key[160], name[100];
+
+	snprintf(p->section, sizeof p->section, "%s", sec);
+	p->rep = NULL;
+	if (strncmp(sec, "reporter", 8) == 0) {
+		if (reporter_name(sec, name, sizeof name) < 0) {
+			perr(p, NULL, "bad reporter section: write [reporter \"NAME\"] "
+			    "or [reporter.NAME], NAME of letters, digits, . _ -");
+			return;
+		}
+		for (size_t i = 0; i < p->cfg->nreporters; i++)
+			if (strcmp(p->cfg->reporters[i].name, name) == 0) {
+				perr(p, NULL, "duplicate reporter \"%s\" (first at line %d)",
+				    name, p->cfg->reporters[i].line);
+				return;
+			}
+		struct config_reporter *r = realloc(p->cfg->reporters,
+		    (p->cfg->nreporters + 1) * sizeof *r);
+		if (r == NULL) {
+			perr(p, NULL, "out of memory");
+			return;
+		}
+		p->cfg->reporters = r;
+		p->rep = &r[p->cfg->nreporters++];
+		memset(p->rep, 0, sizeof *p->rep);
+		p->rep->name = strdup(name);
+		p->rep->line = p->lineno;
+		for (size_t i = 0; i < NSCHEMA; i++) {
+			const struct schema *s = &schema[i];
+			if (strcmp(s->section, "reporter") != 0 || s->def == NULL)
+				continue;
+			char *base = (char *)p->rep;
+			if (s->type == T_DUR) {
+				char e[128];
+				units_duration(s->def, (int64_t *)(void *)(base + s->off), e, sizeof e);
+			} else
+				*(char **)(void *)(base + s->off) = strdup(s->def);
+		}
+		return;
+	}
+	for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++)
+		if (strcmp(sec, sections[i]) == 0) {
+			snprintf(key, sizeof key, "[%s", sec);
+			if (seen_add(p, key) < 0)
+				perr(p, NULL, "duplicate section");
+			return;
+		}
+	perr(p, NULL, "unknown section (known: agent, store, output, sandbox, "
+	    "vars, reporter \"NAME\")");
+}
+
+/* inih's reader: one whole line per call, counted and checked. */
+static char *
+cfg_reader(char *str, int num, void *stream)
+{
+	struct parse *p = stream;
+	ssize_t n;
+
+	if (p->failed)
+		return NULL;
+	n = getline(&p->line, &p->linecap, p->f);
+	if (n < 0)
+		return NULL;
+	p->lineno++;
+	if (n > CONFIG_MAX_LINE || n + 1 >= num) {
+		perr(p, NULL, "line is longer than %d bytes", CONFIG_MAX_LINE);
+		return NULL;
+	}
+	if (memchr(p->line, '\0', (size_t)n) != NULL) {
+		perr(p, NULL, "NUL byte in line");
+		return NULL;
+	}
+	const char *s = p->line;
+	while (isspace((unsigned char)*s))
+		s++;
+	if (*s == '[') {
+		const char *e = strchr(s, ']');
+		if (e == NULL) {
+			perr(p, NULL, "section header without ']'");
+			return NULL;
+		}
+		char sec[128];
+		size_t l = (size_t)(e - s - 1);
+		if (l >= sizeof sec) {
+			perr(p, NULL, "section name too long");
+			return NULL;
+		}
+		memcpy(sec, s + 1, l);
+		sec[l] = '\0';
+		section_begin(p, sec);
+		if (p->failed)
+			return NULL;
+	}
+	memcpy(str, p->line, (size_t)n + 1);
+	return str;
+}
+
+static int
+set_value(struct parse *p, const struct schema *s, void *base, const char *v)
+{
+	char e[256];
+	void *field = (char *)base + s->off;
+
+	switch (s->type) {
+	case T_STR:
+	case T_LEVEL:
+	case T_ENUM:
+	case T_LIST:
+		if (s->type == T_LEVEL) {
+			enum log_level lv;
+			if (log_level_parse(v, &lv) < 0) {
+				perr(p, s->key, "bad level \"%s\" (want error, warn, info or debug)", v);
+				return -1;
+			}
+		}
+		if (s->type == T_ENUM || s->type == T_LIST) {
+			/* every item must be one of the choices */
+			char *copy = strdup(v), *save = NULL;
+			int bad = copy == NULL || (s->type == T_ENUM && *v == '\0');
+			for (char *t = copy ? strtok_r(copy, ", \t", &save) : NULL;
+			    t != NULL && !bad; t = strtok_r(NULL, ", \t", &save)) {
+				const char *c = s->choices;
+				size_t tl = strlen(t);
+				bool found = false;
+				while (*c != '\0') {
+					size_t cl = strcspn(c, "|");
+					if (cl == tl && strncmp(c, t, tl) == 0)
+						found = true;
+					c += cl + (c[cl] == '|');
+				}
+				if (!found || (s->type == T_ENUM && save != NULL && *save != '\0'))
+					bad = 1;
+			}
+			free(copy);
+			if (bad) {
+				perr(p, s->key, "bad value \"%s\" (one%s of: %s)", v,
+				    s->type == T_LIST ? " or more" : "", s->choices);
+				return -1;
+			}
+		}
+		free(*(char **)field);
+		*(char **)field = strdup(v);
+		return 0;
+	case T_BOOL:
+		if (strcmp(v, "true") == 0 || strcmp(v, "yes") == 0 || strcmp(v, "on") == 0)
+			*(bool *)field = true;
+		else if (strcmp(v, "false") == 0 || strcmp(v, "no") == 0 || strcmp(v, "off") == 0)
+			*(bool *)field = false;
+		else {
+			perr(p, s->key, "bad boolean \"%s\" (want true or false)", v);
+			return -1;
+		}
+		return 0;
+	case T_DUR:
+		if (units_duration(v, (int64_t *)field, e, sizeof e) < 0) {
+			perr(p, s->key, "%s", e);
+			return -1;
+		}
+		return 0;
+	case T_SIZE:
+		if (units_size(v, (uint64_t *)field, e, sizeof e) < 0) {
+			perr(p, s->key, "%s", e);
+			return -1;
+		}
+		return 0;
+	case T_COUNT: {
+		/* counts use decimal multipliers: 10M instructions = 10,000,000 */
+		char *end;
+		errno = 0;
+		unsigned long long n = strtoull(v, &end, 10);
+		unsigned long long mul = 1;
+		if (*end == 'K' || *end == 'k') mul = 1000ULL, end++;
+		else if (*end == 'M') mul = 1000000ULL, end++;
+		else if (*end == 'G') mul = 1000000000ULL, end++;
+		if (!isdigit((unsigned char)*v) || *end != '\0' || errno != 0 ||
+		    n > UINT64_MAX / mul) {
+			perr(p, s->key, "bad count \"%s\" (want e.g. 500K, 10M)", v);
+			return -1;
+		}
+		*(uint64_t *)field = n * mul;
+		return 0;
+	}
+	}
+	return -1;
+}
+
+static int
+cfg_handler(void *user, const char *section, const char *key, const char *value)
+{
+	struct parse *p = user;
+	char sk[300];
+
+	if (p->failed)
+		return 0;
+	if (section[0] == '\0') {
+		perr(p, NULL, "key \"%s\" outside any section", key);
+		return 0;
+	}
+	snprintf(sk, sizeof sk, "%s\n%s", p->section, key);
+	if (seen_add(p, sk) < 0) {
+		perr(p, key, "duplicate key");
+		return 0;
+	}
+	if (strcmp(section, "vars") == 0) {
+		if (!valid_name(key, false) || isdigit((unsigned char)key[0]) ||
+		    strchr(key, '-') != NULL) {
+			perr(p, key, "a var name is letters, digits and _, not starting with a digit");
+			return 0;
+		}
+		struct config_var *v = realloc(p->cfg->vars, (p->cfg->nvars + 1) * sizeof *v);
+		if (v == NULL) {
+			perr(p, key, "out of memory");
+			return 0;
+		}
+		p->cfg->vars = v;
+		v[p->cfg->nvars].key = strdup(key);
+		v[p->cfg->nvars].value = strdup(value);
+		p->cfg->nvars++;
+		return 1;
+	}
+	const char *sname = p->rep != NULL ? "reporter" : section;
+	void *base = p->rep != NULL ? (void *)p->rep : (void *)p->cfg;
+	for (size_t i = 0; i < NSCHEMA; i++)
+		if (strcmp(schema[i].section, sname) == 0 && strcmp(schema[i].key, key) == 0)
+			return set_value(p, &schema[i], base, value) == 0;
+	perr(p, key, "unknown key");
+	return 0;
+}
+
+/* A secret must not be readable by anyone but its owner, and the owner must
+ * be root or the agent's own user. */
+static int
+check_secret(const char *path, const char *user, char *err, size_t errlen)
+{
+	struct stat st;
+	uid_t uid = geteuid();
+
+	if (stat(path, &st) < 0) {
+		snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s is not a regular file", path);
+		return -1;
+	}
+	if (st.st_mode & 077) {
+		snprintf(err, errlen, "%s is mode %04o; refused: a secret must be 0600 or 0400",
+		    path, (unsigned)(st.st_mode & 07777));
+		return -1;
+	}
+	if (user != NULL && *user != '\0') {
+		struct passwd *pw = getpwnam(user);
+		if (pw != NULL)
+			uid = pw->pw_uid;
+	}
+	if (st.st_uid != 0 && st.st_uid != uid) {
+		snprintf(err, errlen, "%s is owned by uid %u; refused: owner must be root or the agent's user",
+		    path, (unsigned)st.st_uid);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+check_reporters(struct config *cfg, char *err, size_t errlen)
+{
+	char e[512];
+
+	for (size_t i = 0; i < cfg->nreporters; i++) {
+		struct config_reporter *r = &cfg->reporters[i];
+		const char *need = NULL;
+		if (r->type == NULL)
+			need = "type";
+		else if (strcmp(r->type, "smtp") == 0) {
+			if (*r->url == '\0') need = "url";
+			else if (*r->from == '\0') need = "from";
+			else if (*r->to == '\0') need = "to";
+		} else if (strcmp(r->type, "file") == 0) {
+			if (*r->path == '\0') need = "path";
+		} else if (strcmp(r->type, "stdout") != 0 && *r->url == '\0')
+			need = "url";
+		if (need != NULL) {
+			snprintf(err, errlen, "%s:%d: [reporter \"%s\"] %s: missing (required%s%s)",
+			    cfg->path, r->line, r->name, need,
+			    r->type ? " for type = " : "", r->type ? r->type : "");
+			return -1;
+		}
+		const char *files[][2] = { { "secret_file", r->secret_file },
+		    { "password_file", r->password_file } };
+		for (size_t k = 0; k < 2; k++)
+			if (*files[k][1] != '\0' &&
+			    check_secret(files[k][1], cfg->user, e, sizeof e) < 0) {
+				snprintf(err, errlen, "%s:%d: [reporter \"%s\"] %s: %s",
+				    cfg->path, r->line, r->name, files[k][0], e);
+				return -1;
+			}
+	}
+	return 0;
+}
+
+static char *
+default_state(void)
+{
+	char buf[PATH_MAX];
+	const char *x = getenv("XDG_STATE_HOME");
+	const char *home = getenv("HOME");
+
+	if (x != NULL && *x == '/')
+		snprintf(buf, sizeof buf, "%s/drishti/state.db", x);
+	else if (home != NULL && *home == '/')
+		snprintf(buf, sizeof buf, "%s/.local/state/drishti/state.db", home);
+	else
+		snprintf(buf, sizeof buf, "/var/lib/drishti/state.db");
+	return strdup(buf);
+}
+
+static char *
+default_rules(void)
+{
+	struct stat st;
+
+	if (stat("rules", &st) == 0 && S_ISDIR(st.st_mode))
+		return strdup("rules");
+	return strdup(DRISHTI_SHAREDIR "/rules");
+}
+
+int
+config_defaults(struct config *cfg, char *err, size_t errlen)
+{
+	char host[256];
+
+	memset(cfg, 0, sizeof *cfg);
+	for (size_t i = 0; i < NSCHEMA; i++) {
+		const struct schema *s = &schema[i];
+		if (strcmp(s->section, "reporter") == 0)
+			continue;
+		struct parse p = { .cfg = cfg, .path = "(defaults)", .err = err, .errlen = errlen };
+		if (s->def != NULL && s->def[0] != '(' &&
+		    set_value(&p, s, cfg, s->def) < 0)
+			return -1;
+	}
+	if (gethostname(host, sizeof host) < 0)
+		snprintf(host, sizeof host, "localhost");
+	host[sizeof host - 1] = '\0';
+	cfg->name = strdup(host);
+	cfg->rules = default_rules();
+	cfg->state = default_state();
+	if (cfg->name == NULL || cfg->rules == NULL || cfg->state == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+int
+config_load(struct config *cfg, const char *path, char *err, size_t errlen)
+{
+	struct parse p = { .cfg = cfg, .path = path, .err = err, .errlen = errlen };
+	int rc;
+
+	if (config_defaults(cfg, err, errlen) < 0) {
+		config_free(cfg);
+		return -1;
+	}
+	cfg->path = strdup(path);
+	p.f = fopen(path, "re");
+	if (p.f == NULL) {
+		snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+		config_free(cfg);
+		return -1;
+	}
+	/* inih's defaults cut lines at 200 bytes and read indented lines as
+	 * continuations; we want whole lines and no surprises. */
+	ini_max_line = CONFIG_MAX_LINE + 3;
+	ini_use_stack = false;
+	ini_allow_realloc = false;
+	ini_allow_multiline = false;
+	rc = ini_parse_stream(cfg_reader, &p, cfg_handler, &p);
+	if (!p.failed && ferror(p.f))
+		snprintf(err, errlen, "%s: read error: %s", path, strerror(errno)), p.failed = 1;
+	if (!p.failed && rc > 0) {
+		p.lineno = rc;
+		p.section[0] = '\0';
+		perr(&p, NULL, "syntax error: expected \"key = value\" or \"[section]\"");
+	} else if (!p.failed && rc < 0) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		p.failed = 1;
+	}
+	fclose(p.f);
+	free(p.line);
+	for (size_t i = 0; i < p.nseen; i++)
+		free(p.seen[i]);
+	free(p.seen);
+	if (!p.failed && check_reporters(cfg, err, errlen) < 0)
+		p.failed = 1;
+	if (p.failed) {
+		config_free(cfg);
+		return -1;
+	}
+	return 0;
+}
+
+void
+config_free(struct config *cfg)
+{
+	for (size_t i = 0; i < NSCHEMA; i++) {
+		const struct schema *s = &schema[i];
+		if (s->type == T_BOOL || s->type == T_DUR || s->type == T_SIZE ||
+		    s->type == T_COUNT)
+			continue;
+		if (strcmp(s->section, "reporter") == 0) {
+			for (size_t r = 0; r < cfg->nreporters; r++)
+				free(*(char **)(void *)((char *)&cfg->reporters[r] + s->off));
+		} else
+			free(*(char **)(void *)((char *)cfg + s->off));
+	}
+	for (size_t r = 0; r < cfg->nreporters; r++)
+		free(cfg->reporters[r].name);
+	free(cfg->reporters);
+	for (size_t i = 0; i < cfg->nvars; i++) {
+		free(cfg->vars[i].key);
+		free(cfg->vars[i].value);
+	}
+	free(cfg->vars);
+	free(cfg->path);
+	memset(cfg, 0, sizeof *cfg);
+}
+
+const char *
+config_find(const char *given)
+{
+	const char *env = getenv("DRISHTI_CONFIG");
+
+	if (given != NULL)
+		return given;
+	if (env != NULL && *env != '\0')
+		return env;
+	if (access("drishti.ini", F_OK) == 0)
+		return "drishti.ini";
+	if (access("/etc/drishti/drishti.ini", F_OK) == 0)
+		return "/etc/drishti/drishti.ini";
+	return NULL;
+}
+
+const char *
+config_var(const struct config *cfg, const char *key)
+{
+	for (size_t i = 0; i < cfg->nvars; i++)
+		if (strcmp(cfg->vars[i].key, key) == 0)
+			return cfg->vars[i].value;
+	return NULL;
+}
+
+void
+config_help(FILE *out)
+{
+	const char *cur = "";
+
+	fprintf(out, "; drishti configuration: every key, its default and what it does.\n"
+	    "; This text is itself a valid config file.  Durations: 500ms 30s 5m 2h 7d;\n"
+	    "; sizes: 512K 8M 1G; counts: 500K 10M.  Keys shown commented out have a\n"
+	    "; computed default.\n");
+	for (size_t i = 0; i < NSCHEMA; i++) {
+		const struct schema *s = &schema[i];
+		if (strcmp(s->section, cur) != 0) {
+			if (strcmp(s->section, "reporter") == 0) {
+				fprintf(out, "\n[vars]\n; NAME = VALUE, read-only in rules as vars.NAME\n");
+				fprintf(out, "\n; [reporter \"NAME\"]  (also [reporter.NAME]); one section per receiver\n");
+			} else
+				fprintf(out, "\n[%s]\n", s->section);
+			cur = s->section;
+		}
+		bool rep = strcmp(s->section, "reporter") == 0;
+		const char *c = rep || (s->def != NULL && s->def[0] == '(') ? "; " : "";
+		fprintf(out, "%s%-13s = %s", c, s->key, s->def ? s->def : "(required)");
+		fprintf(out, "%*s; %s%s%s\n", 2, "", s->help,
+		    s->choices ? ": " : "", s->choices ? s->choices : "");
+	}
+}

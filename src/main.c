@@ -1,0 +1,108 @@
+/* main.c — the command line: picks the command, prints help and version.
+ * Each command lives in its own file (once.c, lint.c); usage errors exit 64
+ * and configuration or rule errors exit 78, as sysexits.h has it. */
+#include <stdio.h>
+#include <string.h>
+#include "cli.h"
+#include "config.h"
+#include "log.h"
+#include "rules.h"
+
+static const struct {
+	const char *name, *synopsis, *text;
+} commands[] = {
+	{ "run", "run [-c FILE]",
+	  "Runs the agent in the foreground: every check on its schedule, alerts\n"
+	  "and reports delivered.  Arrives with the engine; not in this version.\n" },
+	{ "once", "once [-c FILE] [--json] [NAME...]",
+	  "Runs every check (or the named ones) once and prints a table, or one JSON\n"
+	  "object per line with --json.  Exit status: 0 all OK, 1 a WARN, 2 a CRIT,\n"
+	  "3 an UNKNOWN (the worst of them, by that number).\n" },
+	{ "lint", "lint [-c FILE] [PATH...]",
+	  "Loads the config and the rule files (or the files and directories given)\n"
+	  "without running a probe.  Every error is printed as FILE:LINE: message;\n"
+	  "exit 78 if there is any.\n" },
+	{ "report", "report [-c FILE] NAME [--format text|json|html] [--send]",
+	  "Builds a report now.  Arrives with delivery; not in this version.\n" },
+	{ "status", "status [-c FILE] [--json]",
+	  "Alert states, last results and outbox depth from the state file.\n"
+	  "Arrives with the state store; not in this version.\n" },
+	{ "notify-test", "notify-test [-c FILE] REPORTER",
+	  "Sends one test event through one reporter.  Arrives with delivery;\n"
+	  "not in this version.\n" },
+	{ "version", "version", "Prints the version of drishti and of Lua.\n" },
+	{ "help", "help [COMMAND | config]",
+	  "Help on a command; `help config` prints every config key with its\n"
+	  "default, as a config file.\n" },
+};
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+static void
+usage(FILE *out)
+{
+	fprintf(out, "usage: drishti COMMAND [ARGS]\n\ncommands:\n");
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		fprintf(out, "  drishti %s\n", commands[i].synopsis);
+	fprintf(out, "\nConfig: -c FILE, else $DRISHTI_CONFIG, else ./drishti.ini, else\n"
+	    "/etc/drishti/drishti.ini, else built-in defaults (rules from ./rules).\n"
+	    "drishti help COMMAND tells more.\n");
+}
+
+static int
+cmd_help(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stdout);
+		return 0;
+	}
+	if (argc > 2) {
+		fprintf(stderr, "drishti: help takes one topic\n");
+		return EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "config") == 0) {
+		config_help(stdout);
+		return 0;
+	}
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		if (strcmp(argv[1], commands[i].name) == 0) {
+			printf("usage: drishti %s\n\n%s", commands[i].synopsis, commands[i].text);
+			return 0;
+		}
+	fprintf(stderr, "drishti: no help on \"%s\"; try drishti help\n", argv[1]);
+	return EXIT_USAGE;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *cmd;
+
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	cmd = argv[1];
+	if (strcmp(cmd, "once") == 0)
+		return cli_once(argc - 1, argv + 1);
+	if (strcmp(cmd, "lint") == 0)
+		return cli_lint(argc - 1, argv + 1);
+	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0)
+		return cmd_help(argc - 1, argv + 1);
+	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+		if (argc > 2) {
+			fprintf(stderr, "drishti: version takes no arguments\n");
+			return EXIT_USAGE;
+		}
+		printf("drishti %s (%s)\n", DRISHTI_VERSION, rules_lua_version());
+		return 0;
+	}
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		if (strcmp(cmd, commands[i].name) == 0) {
+			fprintf(stderr, "drishti: %s is not in this version yet "
+			    "(see drishti help %s)\n", cmd, cmd);
+			return EXIT_UNAVAILABLE;
+		}
+	fprintf(stderr, "drishti: unknown command \"%s\"\n", cmd);
+	usage(stderr);
+	return EXIT_USAGE;
+}

@@ -1,0 +1,796 @@
+/* rules.c — the rule host: one sandboxed lua_State per rule file, the
+ * check "name" { ... } and report "name" { ... } declarations, and running a
+ * check to its verdict.
+ *
+ * Loading runs the file's chunk once, under the sandbox's budget; the
+ * declarations it makes are checked there and then, and every mistake is
+ * reported as FILE:LINE (the line of the `check` call) without stopping at
+ * the first, so `drishti lint` shows them all.  A run happens on a fresh
+ * coroutine; when it ends with a kill we drop the coroutine rather than
+ * close it, so no __close handler of the rule gets to run after the kill. */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <lauxlib.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include "cron.h"
+#include "rules.h"
+#include "rules_lib.h"
+#include "rules_sandbox.h"
+#include "units.h"
+
+#define MAX_DECLS 1000          /* per file */
+#define MAX_NAME 128
+#define MAX_LABELS 32
+#define MAX_NOTIFY 32
+#define MAX_CURSORS 256
+#define MAX_RULE_FILE (4 << 20) /* bytes of Lua source */
+
+struct cursor {
+	char *key;              /* check "\n" path */
+	struct probe_log_cursor c;
+};
+
+struct rule_file {
+	struct sandbox sb;      /* first: sb_of(L) is the rule_file too */
+	char   *path;
+	lua_State *L;
+	const struct rules_env *env;
+	struct rule_decl *decls;
+	size_t  ndecls;
+	int     nerrors;
+	int     loading;
+	struct cursor *cursors;
+	size_t  ncursors;
+};
+
+static struct rule_file *
+file_of(lua_State *L)
+{
+	return (struct rule_file *)sb_of(L);
+}
+
+const struct rules_env *
+rules_env_of(lua_State *L)
+{
+	return file_of(L)->env;
+}
+
+static void
+load_error(struct rule_file *f, int line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void
+load_error(struct rule_file *f, int line, const char *fmt, ...)
+{
+	char msg[768], full[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	if (line > 0)
+		snprintf(full, sizeof full, "%s:%d: %s", f->path, line, msg);
+	else
+		snprintf(full, sizeof full, "%s: %s", f->path, msg);
+	f->nerrors++;
+	if (f->env->on_error != NULL)
+		f->env->on_error(f->env->ud, full);
+}
+
+struct probe_log_cursor *
+rules_cursor(lua_State *L, const char *path)
+{
+	struct rule_file *f = file_of(L);
+	char key[MAX_NAME + PATH_MAX + 2];
+
+	if (f->sb.check == NULL)
+		return NULL;
+	snprintf(key, sizeof key, "%s\n%s", f->sb.check, path);
+	for (size_t i = 0; i < f->ncursors; i++)
+		if (strcmp(f->cursors[i].key, key) == 0)
+			return &f->cursors[i].c;
+	if (f->ncursors >= MAX_CURSORS)
+		return NULL;
+	struct cursor *n = realloc(f->cursors, (f->ncursors + 1) * sizeof *n);
+	if (n == NULL)
+		return NULL;
+	f->cursors = n;
+	n[f->ncursors].key = strdup(key);
+	if (n[f->ncursors].key == NULL)
+		return NULL;
+	memset(&n[f->ncursors].c, 0, sizeof n[f->ncursors].c);
+	return &n[f->ncursors++].c;
+}
+
+/* ---- declarations ----------------------------------------------------------- */
+
+static const char *const check_keys[] = { "every", "cron", "jitter", "timeout",
+	"after", "recover", "flap", "repeat", "unknown", "notify", "labels",
+	"description", "run", NULL };
+static const char *const report_keys[] = { "every", "cron", "notify",
+	"description", "build", NULL };
+
+struct dctx {
+	struct rule_file *f;
+	struct rule_decl *d;
+	int line;
+	const char *what;       /* "check" or "report" */
+	int bad;
+};
+
+static void
+derr(struct dctx *c, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void
+derr(struct dctx *c, const char *key, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	if (key != NULL)
+		load_error(c->f, c->line, "%s \"%s\": %s: %s", c->what, c->d->name, key, msg);
+	else
+		load_error(c->f, c->line, "%s \"%s\": %s", c->what, c->d->name, msg);
+	c->bad = 1;
+}
+
+/* A duration given as "5m" or as a number of seconds.  1 if present. */
+static int
+get_duration(lua_State *L, struct dctx *c, const char *key, int64_t *ms)
+{
+	char e[160];
+	int t = lua_getfield(L, 1, key);
+
+	if (t == LUA_TNIL) {
+		lua_pop(L, 1);
+		return 0;
+	}
+	if (t == LUA_TSTRING) {
+		if (units_duration(lua_tostring(L, -1), ms, e, sizeof e) < 0)
+			derr(c, key, "%s", e);
+	} else if (t == LUA_TNUMBER) {
+		double v = lua_tonumber(L, -1);
+		if (!(v >= 0 && v <= 1e9))
+			derr(c, key, "want a duration such as \"30s\"");
+		else
+			*ms = (int64_t)(v * 1000);
+	} else
+		derr(c, key, "want a duration such as \"30s\", not a %s", luaL_typename(L, -1));
+	lua_pop(L, 1);
+	return 1;
+}
+
+static int
+get_int(lua_State *L, struct dctx *c, const char *key, int lo, int hi, int *out)
+{
+	int t = lua_getfield(L, 1, key), isnum = 0;
+	lua_Integer v = lua_tointegerx(L, -1, &isnum);
+
+	if (t == LUA_TNIL) {
+		lua_pop(L, 1);
+		return 0;
+	}
+	if (t != LUA_TNUMBER || !isnum || v < lo || v > hi)
+		derr(c, key, "want a whole number from %d to %d", lo, hi);
+	else
+		*out = (int)v;
+	lua_pop(L, 1);
+	return 1;
+}
+
+static char *
+get_string(lua_State *L, struct dctx *c, const char *key, size_t max)
+{
+	char *r = NULL;
+	int t = lua_getfield(L, 1, key);
+
+	if (t == LUA_TSTRING) {
+		size_t l;
+		const char *s = lua_tolstring(L, -1, &l);
+		if (l > max)
+			derr(c, key, "longer than %zu bytes", max);
+		else if ((r = strdup(s)) == NULL)
+			derr(c, key, "out of memory");
+	} else if (t != LUA_TNIL)
+		derr(c, key, "want a string, not a %s", luaL_typename(L, -1));
+	lua_pop(L, 1);
+	return r;
+}
+
+static bool
+label_name_ok(const char *s)
+{
+	if (!isalpha((unsigned char)*s) && *s != '_')
+		return false;
+	for (s++; *s != '\0'; s++)
+		if (!isalnum((unsigned char)*s) && *s != '_')
+			return false;
+	return true;
+}
+
+static void
+get_notify(lua_State *L, struct dctx *c)
+{
+	const struct rules_env *env = c->f->env;
+	int t = lua_getfield(L, 1, "notify");
+
+	if (t == LUA_TNIL) {
+		lua_pop(L, 1);
+		return;
+	}
+	if (t == LUA_TSTRING) {                 /* notify = "ops" */
+		lua_createtable(L, 1, 0);
+		lua_insert(L, -2);
+		lua_rawseti(L, -2, 1);
+	} else if (t != LUA_TTABLE) {
+		derr(c, "notify", "want a list of reporter names");
+		lua_pop(L, 1);
+		return;
+	}
+	lua_Integer n = (lua_Integer)lua_rawlen(L, -1);
+	if (n > MAX_NOTIFY)
+		n = MAX_NOTIFY;
+	c->d->notify = calloc((size_t)n + 1, sizeof *c->d->notify);
+	for (lua_Integer i = 1; i <= n && c->d->notify != NULL; i++) {
+		if (lua_rawgeti(L, -1, i) != LUA_TSTRING) {
+			derr(c, "notify", "entry %lld is not a reporter name", (long long)i);
+		} else {
+			const char *name = lua_tostring(L, -1);
+			bool known = env->reporters == NULL;
+			for (size_t k = 0; !known && k < env->nreporters; k++)
+				known = strcmp(env->reporters[k], name) == 0;
+			if (!known)
+				derr(c, "notify", "no reporter \"%s\" in the config", name);
+			c->d->notify[c->d->nnotify++] = strdup(name);
+		}
+		lua_pop(L, 1);
+	}
+	lua_pop(L, 1);
+}
+
+static void
+get_labels(lua_State *L, struct dctx *c)
+{
+	int t = lua_getfield(L, 1, "labels");
+
+	if (t == LUA_TNIL) {
+		lua_pop(L, 1);
+		return;
+	}
+	if (t != LUA_TTABLE) {
+		derr(c, "labels", "want a table of name = \"value\"");
+		lua_pop(L, 1);
+		return;
+	}
+	c->d->labels = calloc(2 * MAX_LABELS, sizeof *c->d->labels);
+	lua_pushnil(L);
+	while (c->d->labels != NULL && lua_next(L, -2) != 0) {
+		if (lua_type(L, -2) != LUA_TSTRING || !label_name_ok(lua_tostring(L, -2)))
+			derr(c, "labels", "a label name is letters, digits and _");
+		else if (lua_type(L, -1) != LUA_TSTRING)
+			derr(c, "labels", "label \"%s\" is not a string", lua_tostring(L, -2));
+		else if (c->d->nlabels >= MAX_LABELS)
+			derr(c, "labels", "more than %d labels", MAX_LABELS);
+		else {
+			c->d->labels[2 * c->d->nlabels] = strdup(lua_tostring(L, -2));
+			c->d->labels[2 * c->d->nlabels + 1] = strdup(lua_tostring(L, -1));
+			c->d->nlabels++;
+		}
+		lua_pop(L, 1);
+	}
+	lua_pop(L, 1);
+}
+
+static void
+decl_clear(struct rule_decl *d)
+{
+	free(d->name);
+	free(d->cron);
+	free(d->description);
+	for (size_t i = 0; i < d->nnotify; i++)
+		free(d->notify[i]);
+	free(d->notify);
+	for (size_t i = 0; i < 2 * d->nlabels; i++)
+		free(d->labels[i]);
+	free(d->labels);
+	memset(d, 0, sizeof *d);
+}
+
+/* check "name" { ... }: the second call, with the table. */
+static int
+l_decl_body(lua_State *L)
+{
+	struct rule_file *f = file_of(L);
+	enum rule_kind kind = (enum rule_kind)lua_tointeger(L, lua_upvalueindex(1));
+	struct rule_decl d = { .kind = kind, .recover = 1, .fn = LUA_NOREF };
+	struct dctx c = { .f = f, .d = &d, .line = (int)lua_tointeger(L, lua_upvalueindex(3)),
+	    .what = kind == RULE_CHECK ? "check" : "report" };
+	const char *const *keys = kind == RULE_CHECK ? check_keys : report_keys;
+	char e[160];
+
+	d.name = strdup(lua_tostring(L, lua_upvalueindex(2)));
+	d.file = f->path;
+	d.line = c.line;
+	if (d.name == NULL)
+		return luaL_error(L, "out of memory");
+	if (lua_type(L, 1) != LUA_TTABLE) {
+		derr(&c, NULL, "want %s \"%s\" { ... } with a table, not a %s", c.what,
+		    d.name, luaL_typename(L, 1));
+		decl_clear(&d);
+		return 0;
+	}
+	lua_settop(L, 1);
+	/* unknown keys first: a typo ("evrey") is the likeliest mistake */
+	lua_pushnil(L);
+	while (lua_next(L, 1) != 0) {
+		bool known = false;
+		if (lua_type(L, -2) == LUA_TSTRING)
+			for (const char *const *k = keys; *k != NULL; k++)
+				known |= strcmp(*k, lua_tostring(L, -2)) == 0;
+		if (!known) {
+			if (lua_type(L, -2) == LUA_TSTRING)
+				derr(&c, NULL, "unknown key \"%s\"", lua_tostring(L, -2));
+			else
+				derr(&c, NULL, "keys must be names, not a %s", luaL_typename(L, -2));
+		}
+		lua_pop(L, 1);
+	}
+	int has_every = get_duration(L, &c, "every", &d.every_ms);
+	d.cron = get_string(L, &c, "cron", 200);
+	if (has_every && d.cron != NULL)
+		derr(&c, NULL, "give every or cron, not both");
+	else if (!has_every && d.cron == NULL && !c.bad)
+		derr(&c, NULL, "missing every or cron");
+	else if (has_every && d.every_ms < 1000 && !c.bad)
+		derr(&c, "every", "must be at least 1s");
+	if (d.cron != NULL) {
+		struct cron cr;
+		if (cron_parse(d.cron, &cr, e, sizeof e) < 0)
+			derr(&c, "cron", "%s", e);
+	}
+	d.description = get_string(L, &c, "description", 1024);
+	get_notify(L, &c);
+	if (kind == RULE_CHECK) {
+		get_duration(L, &c, "jitter", &d.jitter_ms);
+		if (has_every && d.jitter_ms >= d.every_ms && d.every_ms > 0)
+			derr(&c, "jitter", "must be shorter than every");
+		if (get_duration(L, &c, "timeout", &d.timeout_ms) && d.timeout_ms == 0)
+			derr(&c, "timeout", "must be more than 0");
+		get_duration(L, &c, "repeat", &d.repeat_ms);
+		if (lua_getfield(L, 1, "after") == LUA_TSTRING) {
+			lua_pop(L, 1);
+			get_duration(L, &c, "after", &d.after_ms);
+		} else {
+			lua_pop(L, 1);
+			get_int(L, &c, "after", 1, 10000, &d.after_count);
+		}
+		get_int(L, &c, "recover", 1, 10000, &d.recover);
+		char *flap = get_string(L, &c, "flap", 32);
+		if (flap != NULL) {
+			int m = 0, n = 0, used = 0;
+			if (sscanf(flap, "%d/%d%n", &m, &n, &used) != 2 || flap[used] != '\0' ||
+			    m < 1 || n < m || n > 100)
+				derr(&c, "flap", "want \"M/N\" (M failures within the last N runs, N <= 100)");
+			d.flap_fails = m;
+			d.flap_window = n;
+			free(flap);
+		}
+		char *unk = get_string(L, &c, "unknown", 16);
+		if (unk != NULL) {
+			if (strcmp(unk, "ignore") == 0)
+				d.unknown_ignore = true;
+			else if (strcmp(unk, "fail") != 0)
+				derr(&c, "unknown", "want \"fail\" or \"ignore\"");
+			free(unk);
+		}
+		get_labels(L, &c);
+	}
+	const char *fkey = kind == RULE_CHECK ? "run" : "build";
+	int t = lua_getfield(L, 1, fkey);
+	if (t == LUA_TFUNCTION)
+		d.fn = luaL_ref(L, LUA_REGISTRYINDEX);
+	else {
+		derr(&c, NULL, t == LUA_TNIL ? "missing %s function" : "%s must be a function",
+		    fkey);
+		lua_pop(L, 1);
+	}
+	for (size_t i = 0; i < f->ndecls; i++)
+		if (strcmp(f->decls[i].name, d.name) == 0)
+			derr(&c, NULL, "declared twice (first at line %d)", f->decls[i].line);
+	if (f->ndecls >= MAX_DECLS)
+		derr(&c, NULL, "more than %d checks and reports in one file", MAX_DECLS);
+	if (!c.bad) {
+		struct rule_decl *n = realloc(f->decls, (f->ndecls + 1) * sizeof *n);
+		if (n != NULL) {
+			f->decls = n;
+			f->decls[f->ndecls++] = d;
+			return 0;
+		}
+		derr(&c, NULL, "out of memory");
+	}
+	if (d.fn != LUA_NOREF)
+		luaL_unref(L, LUA_REGISTRYINDEX, d.fn);
+	decl_clear(&d);
+	return 0;
+}
+
+/* check "name": checks the name and returns the function that takes the table. */
+static int
+l_decl(lua_State *L)
+{
+	struct rule_file *f = file_of(L);
+	int kind = (int)lua_tointeger(L, lua_upvalueindex(1));
+	const char *what = kind == RULE_CHECK ? "check" : "report";
+	lua_Debug ar;
+	int line = 0;
+
+	if (lua_getstack(L, 1, &ar) && lua_getinfo(L, "l", &ar))
+		line = ar.currentline;
+	if (!f->loading)
+		return luaL_error(L, "%s() belongs at the top level of a rule file", what);
+	size_t l;
+	const char *name = lua_tolstring(L, 1, &l);
+	bool ok = name != NULL && lua_type(L, 1) == LUA_TSTRING && l > 0 && l <= MAX_NAME;
+	for (size_t i = 0; ok && i < l; i++)
+		ok = isalnum((unsigned char)name[i]) || strchr("._:-", name[i]) != NULL;
+	if (!ok) {
+		load_error(f, line, "%s name must be 1 to %d letters, digits or . _ : -",
+		    what, MAX_NAME);
+		name = "?";
+	}
+	lua_pushinteger(L, kind);
+	lua_pushstring(L, name);
+	lua_pushinteger(L, line);
+	lua_pushcclosure(L, l_decl_body, 3);
+	return 1;
+}
+
+static int
+open_decls(lua_State *L)
+{
+	lua_pushglobaltable(L);
+	lua_pushinteger(L, RULE_CHECK);
+	lua_pushcclosure(L, l_decl, 1);
+	lua_setfield(L, -2, "check");
+	lua_pushinteger(L, RULE_REPORT);
+	lua_pushcclosure(L, l_decl, 1);
+	lua_setfield(L, -2, "report");
+	lua_pop(L, 1);
+	return rules_lib_open(L);
+}
+
+/* ---- loading -------------------------------------------------------------- */
+
+/* Lua's messages carry "FILE:LINE:" already; a kill has no position. */
+static void
+report_lua_error(struct rule_file *f, lua_State *L, int status)
+{
+	char m[768];
+	size_t pl = strlen(f->path);
+
+	if (f->sb.kill != SB_ALIVE || status == LUA_ERRMEM) {
+		load_error(f, 0, "%s (while loading)",
+		    sb_kill_reason(f->sb.kill != SB_ALIVE ? f->sb.kill : SB_MEMORY));
+		return;
+	}
+	sb_error_text(L, -1, m, sizeof m);
+	if (strncmp(m, f->path, pl) == 0 && m[pl] == ':') {
+		f->nerrors++;
+		if (f->env->on_error != NULL)
+			f->env->on_error(f->env->ud, m);
+	} else
+		load_error(f, 0, "%s", m);
+}
+
+struct rule_file *
+rules_load(const char *path, const struct rules_env *env)
+{
+	struct rule_file *f = calloc(1, sizeof *f);
+	char err[256];
+	struct stat st;
+	int status;
+
+	if (f == NULL || (f->path = strdup(path)) == NULL) {
+		free(f);
+		if (env->on_error != NULL)
+			env->on_error(env->ud, "out of memory");
+		return NULL;
+	}
+	f->env = env;
+	if (stat(path, &st) < 0) {
+		load_error(f, 0, "cannot read: %s", strerror(errno));
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size > MAX_RULE_FILE) {
+		load_error(f, 0, "not a regular file of at most %d bytes", MAX_RULE_FILE);
+		goto fail;
+	}
+	f->L = sb_new(&f->sb, env->memory);
+	if (f->L == NULL) {
+		load_error(f, 0, "%s", sb_kill_reason(SB_MEMORY));
+		goto fail;
+	}
+	f->sb.host = f;
+	if (sb_setup(f->L, err, sizeof err) < 0) {
+		load_error(f, 0, "%s", err);
+		goto fail;
+	}
+	lua_pushcfunction(f->L, open_decls);
+	if (lua_pcall(f->L, 0, 0, 0) != LUA_OK) {
+		report_lua_error(f, f->L, LUA_ERRRUN);
+		goto fail;
+	}
+	/* text only: a precompiled chunk could break the VM's invariants */
+	sb_arm(&f->sb, env->instructions, env->timeout_ms);
+	status = luaL_loadfilex(f->L, path, "t");
+	if (status == LUA_OK) {
+		f->loading = 1;
+		status = lua_pcall(f->L, 0, 0, 0);
+		f->loading = 0;
+	}
+	if (status != LUA_OK || f->sb.kill != SB_ALIVE) {
+		report_lua_error(f, f->L, status);
+		goto fail;
+	}
+	if (f->nerrors > 0)
+		goto fail;
+	lua_settop(f->L, 0);
+	lua_gc(f->L, LUA_GCCOLLECT);
+	return f;
+fail:
+	rules_free(f);
+	return NULL;
+}
+
+void
+rules_free(struct rule_file *f)
+{
+	if (f == NULL)
+		return;
+	/* no __gc can be set by a rule, so closing runs no rule code */
+	if (f->L != NULL)
+		lua_close(f->L);
+	for (size_t i = 0; i < f->ndecls; i++)
+		decl_clear(&f->decls[i]);
+	free(f->decls);
+	for (size_t i = 0; i < f->ncursors; i++)
+		free(f->cursors[i].key);
+	free(f->cursors);
+	free(f->path);
+	free(f);
+}
+
+size_t
+rules_count(const struct rule_file *f)
+{
+	return f->ndecls;
+}
+
+const struct rule_decl *
+rules_get(const struct rule_file *f, size_t i)
+{
+	return i < f->ndecls ? &f->decls[i] : NULL;
+}
+
+const char *
+rules_path(const struct rule_file *f)
+{
+	return f->path;
+}
+
+size_t
+rules_memory(const struct rule_file *f)
+{
+	return f->sb.mem_used;
+}
+
+/* ---- running ----------------------------------------------------------------- */
+
+static int
+prepare_run(lua_State *L)
+{
+	int ref = (int)lua_tointeger(L, 1);
+	lua_State *co = lua_newthread(L);
+
+	lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
+	lua_xmove(L, co, 1);
+	return 1;
+}
+
+/* Reads the verdict at idx of co without allocating in the rule's state. */
+static void
+read_verdict(struct rule_file *f, lua_State *co, int idx, struct result *res)
+{
+	int is_verdict = 0;
+
+	(void)f;
+	idx = lua_absindex(co, idx);
+	if (!lua_checkstack(co, 4)) {
+		result_set(res, ST_UNKNOWN, "%s", sb_kill_reason(SB_MEMORY));
+		return;
+	}
+	if (lua_getmetatable(co, idx)) {
+		lua_rawgetp(co, LUA_REGISTRYINDEX, &rules_verdict_key);
+		is_verdict = lua_rawequal(co, -1, -2);
+		lua_pop(co, 2);
+	}
+	if (!is_verdict) {
+		result_set(res, ST_UNKNOWN, "check returned a %s, not a verdict "
+		    "(return ok(...), warn(...), crit(...) or unknown(...))",
+		    luaL_typename(co, idx));
+		return;
+	}
+	lua_rawgeti(co, idx, 1);
+	lua_rawgeti(co, idx, 2);
+	size_t l = 0;
+	const char *s = lua_type(co, -1) == LUA_TSTRING ? lua_tolstring(co, -1, &l) : "";
+	res->status = (enum status)lua_tointeger(co, -2);
+	if (res->status > ST_UNKNOWN)
+		res->status = ST_UNKNOWN;
+	snprintf(res->summary, sizeof res->summary, "%.*s", (int)l, s);
+	lua_pop(co, 2);
+}
+
+void
+rules_run(struct rule_file *f, const struct rule_decl *d, struct result *res)
+{
+	lua_State *L = f->L, *co;
+	int64_t timeout = f->env->timeout_ms;
+	double t0 = sb_now();
+	struct timespec ts;
+	int status, nres = 0;
+
+	memset(res, 0, sizeof *res);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	res->started = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	if (d->timeout_ms > 0 && d->timeout_ms < timeout)
+		timeout = d->timeout_ms;
+	sb_arm(&f->sb, f->env->instructions, timeout);
+	f->sb.result = res;
+	f->sb.check = d->name;
+	lua_settop(L, 0);
+	lua_pushcfunction(L, prepare_run);
+	lua_pushinteger(L, d->fn);
+	if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
+		result_set(res, ST_UNKNOWN, "%s", sb_kill_reason(SB_MEMORY));
+		goto out;
+	}
+	co = lua_tothread(L, -1);       /* anchored on L's stack while it runs */
+	f->sb.run_thread = co;
+	status = lua_resume(co, L, 0, &nres);
+	if (status == LUA_ERRMEM)
+		sb_set_kill(&f->sb, SB_MEMORY);
+	if (f->sb.kill != SB_ALIVE)
+		result_set(res, ST_UNKNOWN, "%s", sb_kill_reason(f->sb.kill));
+	else if (status == LUA_YIELD)
+		result_set(res, ST_UNKNOWN, "check yielded outside a coroutine");
+	else if (status != LUA_OK) {
+		char m[RESULT_SUMMARY_MAX];
+		result_set(res, ST_UNKNOWN, "%s", sb_error_text(co, -1, m, sizeof m));
+	} else if (nres == 0)
+		result_set(res, ST_UNKNOWN, "check returned no verdict");
+	else
+		read_verdict(f, co, -nres, res);
+out:
+	/* A killed or failed coroutine is dropped, not closed: closing would run
+	 * the rule's pending __close handlers after the run is over. */
+	lua_settop(L, 0);
+	f->sb.run_thread = NULL;
+	f->sb.result = NULL;
+	f->sb.check = NULL;
+	f->sb.kill = SB_ALIVE;
+	res->duration = sb_now() - t0;
+}
+
+/* ---- finding rule files ---------------------------------------------------------- */
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int
+add_path(char ***paths, size_t *n, const char *p)
+{
+	char **np = realloc(*paths, (*n + 1) * sizeof *np);
+	if (np == NULL)
+		return -1;
+	*paths = np;
+	if ((np[*n] = strdup(p)) == NULL)
+		return -1;
+	(*n)++;
+	return 0;
+}
+
+static int
+add_dir(char ***paths, size_t *n, const char *dir, char *err, size_t errlen)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	size_t first = *n;
+	char p[PATH_MAX];
+
+	if (d == NULL) {
+		snprintf(err, errlen, "%s: cannot read rules directory: %s", dir, strerror(errno));
+		return -1;
+	}
+	while ((e = readdir(d)) != NULL) {
+		size_t l = strlen(e->d_name);
+		if (e->d_name[0] == '.' || l < 5 || strcmp(e->d_name + l - 4, ".lua") != 0)
+			continue;
+		snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+		if (add_path(paths, n, p) < 0) {
+			closedir(d);
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+	}
+	closedir(d);
+	qsort(*paths + first, *n - first, sizeof **paths, cmp_str);
+	return 0;
+}
+
+int
+rules_paths(const char *spec, char ***paths, size_t *n, char *err, size_t errlen)
+{
+	char *copy = strdup(spec), *save = NULL;
+	struct stat st;
+
+	*paths = NULL;
+	*n = 0;
+	if (copy == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (char *t = strtok_r(copy, ",", &save); t != NULL; t = strtok_r(NULL, ",", &save)) {
+		while (isspace((unsigned char)*t))
+			t++;
+		size_t l = strlen(t);
+		while (l > 0 && isspace((unsigned char)t[l - 1]))
+			t[--l] = '\0';
+		if (l == 0)
+			continue;
+		if (stat(t, &st) == 0 && S_ISDIR(st.st_mode)) {
+			if (add_dir(paths, n, t, err, errlen) < 0)
+				goto fail;
+		} else if (add_path(paths, n, t) < 0) {
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
+	}
+	free(copy);
+	return 0;
+fail:
+	free(copy);
+	rules_paths_free(*paths, *n);
+	*paths = NULL;
+	*n = 0;
+	return -1;
+}
+
+void
+rules_paths_free(char **paths, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(paths[i]);
+	free(paths);
+}
+
+const char *
+rules_lua_version(void)
+{
+	return LUA_RELEASE;
+}
