@@ -39,7 +39,11 @@ OBJS := $(SRCS:src/%.c=$(BUILD)/%.o)
 BIN  := $(BUILD)/drishti
 
 .PHONY: all deps test check bench install clean
+ifeq ($(SAN),1)
+all: $(BIN)
+else
 all: $(BIN) drishti
+endif
 
 $(BUILD)/%.o: src/%.c | $(BUILD)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<

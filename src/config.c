@@ -182,7 +182,7 @@ reporter_name(const char *sec, char *name, size_t len)
 static void
 section_begin(struct parse *p, const char *sec)
 {
-	char key[160], name[100];
+	char key[160], name[128];
 
 	snprintf(p->section, sizeof p->section, "%s", sec);
 	p->rep = NULL;
