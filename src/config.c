@@ -556,6 +556,7 @@ config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 	/* inih's defaults cut lines at 200 bytes and read indented lines as
 	 * continuations; we want whole lines and no surprises. */
 	ini_max_line = CONFIG_MAX_LINE + 3;
+	ini_initial_alloc = CONFIG_MAX_LINE + 3;
 	ini_use_stack = false;
 	ini_allow_realloc = false;
 	ini_allow_multiline = false;
