@@ -200,9 +200,18 @@ cli_lint(int argc, char **argv)
 	if (cli_config(conf, &cfg) < 0)
 		return EXIT_CONFIG;
 	int bad = ruleset_load(&rs, &cfg, argv + first, (size_t)(argc - first), stderr) < 0;
-	for (size_t i = 0; i < rs.nfiles; i++)
+	for (size_t i = 0; i < rs.nfiles; i++) {
+		size_t c = 0, r = 0;
 		for (size_t k = 0; k < rules_count(rs.files[i]); k++)
-			rules_get(rs.files[i], k)->kind == RULE_CHECK ? checks++ : reports++;
+			rules_get(rs.files[i], k)->kind == RULE_CHECK ? c++ : r++;
+		/* what a file's state holds after loading: what [sandbox] memory
+		 * must leave room above */
+		printf("%s: %zu check%s, %zu report%s, %.1f KiB loaded\n",
+		    rules_path(rs.files[i]), c, c == 1 ? "" : "s", r, r == 1 ? "" : "s",
+		    (double)rules_memory(rs.files[i]) / 1024);
+		checks += c;
+		reports += r;
+	}
 	if (!bad)
 		printf("%zu rule file%s, %zu check%s, %zu report%s: ok\n", rs.nfiles,
 		    rs.nfiles == 1 ? "" : "s", checks, checks == 1 ? "" : "s",

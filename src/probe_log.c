@@ -240,11 +240,18 @@ pattern_compile(regex_t *re, const char *regex, int icase, char *err, size_t err
 static int
 line_matches(const regex_t *re, const char *line, size_t len)
 {
+	/* A NUL-terminated copy: REG_STARTEND alone would do for glibc, but
+	 * not every regexec (nor ASan's interceptor) honours it. */
+	static char buf[PROBE_LOG_LINE_MAX + 1];
 	regmatch_t m[1];
 
+	if (len > PROBE_LOG_LINE_MAX)
+		len = PROBE_LOG_LINE_MAX;
+	memcpy(buf, line, len);
+	buf[len] = '\0';
 	m[0].rm_so = 0;
 	m[0].rm_eo = (regoff_t)len;
-	return regexec(re, line, 1, m, REG_STARTEND) == 0;
+	return regexec(re, buf, 1, m, REG_STARTEND) == 0;
 }
 
 static double
