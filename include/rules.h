@@ -34,7 +34,10 @@ struct rule_decl {
 	int      fn;                /* registry ref of run / build */
 };
 
+struct loop;
+
 struct rules_env {
+	struct loop *loop;              /* runs need one; lint does not */
 	const char *read_paths;
 	const struct config_var *vars;
 	size_t   nvars;
@@ -58,8 +61,17 @@ const struct rule_decl *rules_get(const struct rule_file *f, size_t i);
 const char *rules_path(const struct rule_file *f);
 /* Bytes the file's Lua state holds now. */
 size_t rules_memory(const struct rule_file *f);
-/* Runs one check to its verdict; never fails: a broken run is UNKNOWN. */
-void   rules_run(struct rule_file *f, const struct rule_decl *d, struct result *res);
+struct rule_run;
+/* Called once per run, from the loop, with its verdict: a broken run is
+ * UNKNOWN with the reason.  The run is freed after done returns. */
+typedef void (*rules_done_fn)(struct rule_run *run, const struct result *res, void *ud);
+/* Starts a check; it runs from the loop (done is never called from inside
+ * rules_start).  NULL when it cannot start: then done is never called. */
+struct rule_run *rules_start(struct rule_file *f, const struct rule_decl *d,
+    rules_done_fn done, void *ud);
+/* Ends a run now as UNKNOWN why; done is called before this returns. */
+void   rules_abort(struct rule_run *run, const char *why);
+const char *rules_run_check(const struct rule_run *run);
 
 /* The rule files named by spec: a directory (its *.lua, sorted) or a comma
  * list of files and directories.  Free with rules_paths_free. */

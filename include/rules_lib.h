@@ -9,6 +9,29 @@
 /* Its address keys the verdict metatable in the registry (no allocation to look up). */
 extern const char rules_verdict_key;
 
+/* Something a run waits for.  The owner embeds it first in its own struct
+ * and provides free(), which also cancels whatever is in flight. */
+struct rule_run;
+struct rules_op {
+	void  (*free)(struct rules_op *op);
+	struct rule_run *run;
+	int    done;                /* rules_wake was called */
+};
+
+struct rule_run *rules_current(lua_State *L);   /* NULL while loading */
+struct loop *rules_loop(lua_State *L);
+double rules_deadline(lua_State *L);            /* of the current run, monotonic */
+/* Raises unless the running code may wait here: in a check run, on the
+ * run's own coroutine, with no C call in between.  Call before starting I/O. */
+void   rules_check_can_wait(lua_State *L, const char *what);
+/* Parks the run on op: `return rules_wait(L, op, cont)`; cont gets op as ctx. */
+int    rules_wait(lua_State *L, struct rules_op *op, lua_KFunction cont);
+/* The I/O finished: the run resumes from the loop. */
+void   rules_wake(struct rules_op *op);
+/* In cont, when op's results are on the stack: detaches and frees op. */
+void   rules_op_done(lua_State *L, struct rules_op *op);
+int    rules_net_open(lua_State *L);
+
 /* Adds the API to the globals; call protected, after sb_setup. */
 int rules_lib_open(lua_State *L);
 /* The environment the file was loaded with. */

@@ -13,25 +13,34 @@ enum sb_kill { SB_ALIVE, SB_MEMORY, SB_INSTRUCTIONS, SB_TIMEOUT };
 #define SB_HOOK_COUNT 1000      /* instructions between hook calls */
 #define SB_COST_COROUTINE 1000  /* charged per coroutine: what it could hide */
 
+/* What one run (or the loading of a file) may spend.  Runs of one file
+ * interleave while they wait for I/O; the one being resumed is `cur`. */
+struct sb_budget {
+	uint64_t used, limit;           /* instructions, shared by the run's coroutines */
+	double   deadline;              /* CLOCK_MONOTONIC seconds */
+	enum sb_kill kill;              /* sticky */
+	lua_State *thread;              /* the run's own coroutine; NULL when loading */
+	struct result *result;          /* metric() writes here; NULL when loading */
+	const char *check;              /* the check running, for log cursors */
+	void    *run;                   /* the host's run, opaque here */
+};
+
 struct sandbox {
 	/* memory: every byte of the state, counted by the allocator */
 	size_t   mem_used, mem_limit, mem_peak;
 	const void *refused_ptr;
 	size_t   refused_size;
 	int      refused;
-	/* the current run (or the loading of the file) */
-	uint64_t instr_used, instr_limit;
-	double   deadline;              /* CLOCK_MONOTONIC seconds */
-	enum sb_kill kill;
-	lua_State *run_thread;          /* the thread the host resumes */
-	struct result *result;          /* metric() writes here; NULL: loading */
-	const char *check;              /* the check running, for log cursors */
+	struct sb_budget *cur;          /* never NULL */
+	struct sb_budget idle;          /* cur between runs: no limits */
 	void    *host;                  /* the rule_file */
 };
 
 lua_State  *sb_new(struct sandbox *sb, size_t mem_limit);
-/* Starts a budget: instructions and a deadline timeout_ms from now. */
-void        sb_arm(struct sandbox *sb, uint64_t instructions, int64_t timeout_ms);
+/* A fresh budget: instructions and a deadline timeout_ms from now. */
+void        sb_budget_init(struct sb_budget *b, uint64_t instructions, int64_t timeout_ms);
+/* Makes b the budget charged from now on (NULL: none). */
+void        sb_enter(struct sandbox *sb, struct sb_budget *b);
 struct sandbox *sb_of(lua_State *L);
 const char *sb_kill_reason(enum sb_kill k);
 /* Charges n instructions of C-side work; true when that killed the run. */

@@ -18,8 +18,9 @@ struct ruleset {
 /* Loads every file of paths (or of cfg->rules when npaths is 0).  Errors go
  * to errout as FILE:LINE: message; the files without errors stay loaded.
  * Returns 0 when there was no error, -1 otherwise. */
+struct loop;
 int  ruleset_load(struct ruleset *rs, const struct config *cfg,
-    char *const *paths, size_t npaths, FILE *errout);
+    char *const *paths, size_t npaths, FILE *errout, struct loop *loop);
 void ruleset_free(struct ruleset *rs);
 const struct rule_decl *ruleset_find(const struct ruleset *rs, const char *name,
     struct rule_file **file);

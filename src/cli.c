@@ -11,7 +11,9 @@
 #include <time.h>
 #include "cli.h"
 #include "config.h"
+#include "http.h"
 #include "json.h"
+#include "loop.h"
 #include "log.h"
 #include "ruleset.h"
 
@@ -115,13 +117,42 @@ fmt_time(double s, char *buf, size_t len)
 		snprintf(buf, len, "%.2fs", s);
 }
 
+struct once_slot {
+	const struct rule_decl *d;
+	struct result res;
+	int done;
+};
+
+struct once_ctx {
+	struct loop *loop;
+	int pending;
+};
+
+static void
+once_done(struct rule_run *run, const struct result *res, void *ud)
+{
+	struct once_slot *s = ud;
+
+	(void)run;
+	s->res = *res;
+	s->done = 1;
+}
+
+static void
+once_check_end(struct loop *l, void *ud)
+{
+	(void)ud;
+	loop_stop(l);
+}
+
 int
 cli_once(int argc, char **argv)
 {
 	const char *conf = NULL;
-	int json = 0, worst = ST_OK, rc;
+	int json = 0, worst = ST_OK;
 	struct config cfg;
 	struct ruleset rs;
+	char err[256];
 
 	int first = parse_opts(argc, argv, &conf, &json);
 	if (first == -2) {
@@ -132,8 +163,17 @@ cli_once(int argc, char **argv)
 		return EXIT_USAGE;
 	if (cli_config(conf, &cfg) < 0)
 		return EXIT_CONFIG;
-	if (ruleset_load(&rs, &cfg, NULL, 0, stderr) < 0) {
+	struct loop *loop = loop_new();
+	if (loop == NULL || http_init(loop, err, sizeof err) < 0) {
+		fprintf(stderr, "drishti once: %s\n", loop ? err : "cannot make an event loop");
+		loop_free(loop);
+		config_free(&cfg);
+		return EXIT_UNAVAILABLE;
+	}
+	if (ruleset_load(&rs, &cfg, NULL, 0, stderr, loop) < 0) {
 		ruleset_free(&rs);
+		http_shutdown();
+		loop_free(loop);
 		config_free(&cfg);
 		return EXIT_CONFIG;
 	}
@@ -143,14 +183,18 @@ cli_once(int argc, char **argv)
 		if (d == NULL || d->kind != RULE_CHECK) {
 			fprintf(stderr, "drishti once: no check named \"%s\"\n", argv[i]);
 			ruleset_free(&rs);
+			http_shutdown();
+			loop_free(loop);
 			config_free(&cfg);
 			return EXIT_USAGE;
 		}
 	}
-	if (!json)
-		printf("%-24s %-8s %9s  %s\n", "CHECK", "STATUS", "TIME", "SUMMARY");
-	int ran = 0;
+	size_t nslots = 0, total = 0;
 	for (size_t i = 0; i < rs.nfiles; i++)
+		total += rules_count(rs.files[i]);
+	struct once_slot *slots = calloc(total ? total : 1, sizeof *slots);
+	/* every chosen check starts at once; they wait on I/O side by side */
+	for (size_t i = 0; slots != NULL && i < rs.nfiles; i++)
 		for (size_t k = 0; k < rules_count(rs.files[i]); k++) {
 			const struct rule_decl *d = rules_get(rs.files[i], k);
 			bool wanted = first == argc;
@@ -158,28 +202,48 @@ cli_once(int argc, char **argv)
 				wanted = strcmp(argv[a], d->name) == 0;
 			if (d->kind != RULE_CHECK || !wanted)
 				continue;
-			struct result r;
-			rules_run(rs.files[i], d, &r);
-			ran++;
-			if ((int)r.status > worst)
-				worst = (int)r.status;
-			if (json)
-				print_json_line(d, &r);
-			else {
-				char t[32];
-				fmt_time(r.duration, t, sizeof t);
-				printf("%-24s %-8s %9s  %s\n", d->name,
-				    result_status_name(r.status), t, r.summary);
+			struct once_slot *s = &slots[nslots++];
+			s->d = d;
+			if (rules_start(rs.files[i], d, once_done, s) == NULL) {
+				result_set(&s->res, ST_UNKNOWN, "could not start the run");
+				s->done = 1;
 			}
-			fflush(stdout);
 		}
-	if (ran == 0 && !json)
+	for (;;) {
+		size_t left = 0;
+		for (size_t i = 0; i < nslots; i++)
+			left += !slots[i].done;
+		if (left == 0)
+			break;
+		/* wake at least every 100 ms to look again */
+		loop_timer_at(loop, loop_update_now(loop) + 0.1, once_check_end, NULL);
+		loop_run(loop);
+	}
+	if (!json)
+		printf("%-24s %-8s %9s  %s\n", "CHECK", "STATUS", "TIME", "SUMMARY");
+	for (size_t i = 0; i < nslots; i++) {
+		const struct result *r = &slots[i].res;
+		if ((int)r->status > worst)
+			worst = (int)r->status;
+		if (json)
+			print_json_line(slots[i].d, r);
+		else {
+			char t[32];
+			fmt_time(r->duration, t, sizeof t);
+			printf("%-24s %-8s %9s  %s\n", slots[i].d->name,
+			    result_status_name(r->status), t, r->summary);
+		}
+	}
+	if (nslots == 0 && !json)
 		printf("(no checks)\n");
-	rc = worst;
+	fflush(stdout);
+	free(slots);
 	ruleset_free(&rs);
+	http_shutdown();
+	loop_free(loop);
 	config_free(&cfg);
 	log_close();
-	return rc;
+	return worst;
 }
 
 int
@@ -199,7 +263,7 @@ cli_lint(int argc, char **argv)
 		return EXIT_USAGE;
 	if (cli_config(conf, &cfg) < 0)
 		return EXIT_CONFIG;
-	int bad = ruleset_load(&rs, &cfg, argv + first, (size_t)(argc - first), stderr) < 0;
+	int bad = ruleset_load(&rs, &cfg, argv + first, (size_t)(argc - first), stderr, NULL) < 0;
 	for (size_t i = 0; i < rs.nfiles; i++) {
 		size_t c = 0, r = 0;
 		for (size_t k = 0; k < rules_count(rs.files[i]); k++)

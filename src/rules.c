@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include "cron.h"
+#include "loop.h"
 #include "rules.h"
 #include "rules_lib.h"
 #include "rules_sandbox.h"
@@ -49,6 +50,7 @@ struct rule_file {
 	int     loading;
 	struct cursor *cursors;
 	size_t  ncursors;
+	struct rule_run *runs;      /* in flight */
 };
 
 static struct rule_file *
@@ -91,9 +93,9 @@ rules_cursor(lua_State *L, const char *path)
 	struct rule_file *f = file_of(L);
 	char key[MAX_NAME + PATH_MAX + 2];
 
-	if (f->sb.check == NULL)
+	if (f->sb.cur->check == NULL)
 		return NULL;
-	snprintf(key, sizeof key, "%s\n%s", f->sb.check, path);
+	snprintf(key, sizeof key, "%s\n%s", f->sb.cur->check, path);
 	for (size_t i = 0; i < f->ncursors; i++)
 		if (strcmp(f->cursors[i].key, key) == 0)
 			return &f->cursors[i].c;
@@ -480,9 +482,9 @@ report_lua_error(struct rule_file *f, lua_State *L, int status)
 	char m[768];
 	size_t pl = strlen(f->path);
 
-	if (f->sb.kill != SB_ALIVE || status == LUA_ERRMEM) {
+	if (f->sb.cur->kill != SB_ALIVE || status == LUA_ERRMEM) {
 		load_error(f, 0, "%s (while loading)",
-		    sb_kill_reason(f->sb.kill != SB_ALIVE ? f->sb.kill : SB_MEMORY));
+		    sb_kill_reason(f->sb.cur->kill != SB_ALIVE ? f->sb.cur->kill : SB_MEMORY));
 		return;
 	}
 	sb_error_text(L, -1, m, sizeof m);
@@ -533,17 +535,21 @@ rules_load(const char *path, const struct rules_env *env)
 		goto fail;
 	}
 	/* text only: a precompiled chunk could break the VM's invariants */
-	sb_arm(&f->sb, env->instructions, env->timeout_ms);
+	struct sb_budget load;
+	sb_budget_init(&load, env->instructions, env->timeout_ms);
+	sb_enter(&f->sb, &load);
 	status = luaL_loadfilex(f->L, path, "t");
 	if (status == LUA_OK) {
 		f->loading = 1;
 		status = lua_pcall(f->L, 0, 0, 0);
 		f->loading = 0;
 	}
-	if (status != LUA_OK || f->sb.kill != SB_ALIVE) {
+	if (status != LUA_OK || load.kill != SB_ALIVE) {
 		report_lua_error(f, f->L, status);
+		sb_enter(&f->sb, NULL);
 		goto fail;
 	}
+	sb_enter(&f->sb, NULL);
 	if (f->nerrors > 0)
 		goto fail;
 	lua_settop(f->L, 0);
@@ -559,6 +565,8 @@ rules_free(struct rule_file *f)
 {
 	if (f == NULL)
 		return;
+	while (f->runs != NULL)
+		rules_abort(f->runs, "sandbox: rule file unloaded");
 	/* no __gc can be set by a rule, so closing runs no rule code */
 	if (f->L != NULL)
 		lua_close(f->L);
@@ -598,6 +606,23 @@ rules_memory(const struct rule_file *f)
 
 /* ---- running ----------------------------------------------------------------- */
 
+struct rule_run {
+	struct rule_file *f;
+	const struct rule_decl *d;
+	struct sb_budget b;
+	lua_State *co;
+	int     coref;              /* anchors co in the registry */
+	struct result res;
+	double  t0;
+	struct loop_timer *deadline_t;
+	struct loop_timer *wake_t;
+	struct rules_op *op;        /* the I/O the run waits on */
+	int     parked;             /* yielded through rules_wait */
+	rules_done_fn done;
+	void   *ud;
+	struct rule_run *prev, *next;   /* the file's runs in flight */
+};
+
 static int
 prepare_run(lua_State *L)
 {
@@ -606,16 +631,17 @@ prepare_run(lua_State *L)
 
 	lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
 	lua_xmove(L, co, 1);
-	return 1;
+	lua_pushvalue(L, -1);
+	lua_pushinteger(L, luaL_ref(L, LUA_REGISTRYINDEX));
+	return 2;
 }
 
 /* Reads the verdict at idx of co without allocating in the rule's state. */
 static void
-read_verdict(struct rule_file *f, lua_State *co, int idx, struct result *res)
+read_verdict(lua_State *co, int idx, struct result *res)
 {
 	int is_verdict = 0;
 
-	(void)f;
 	idx = lua_absindex(co, idx);
 	if (!lua_checkstack(co, 4)) {
 		result_set(res, ST_UNKNOWN, "%s", sb_kill_reason(SB_MEMORY));
@@ -643,37 +669,49 @@ read_verdict(struct rule_file *f, lua_State *co, int idx, struct result *res)
 	lua_pop(co, 2);
 }
 
-void
-rules_run(struct rule_file *f, const struct rule_decl *d, struct result *res)
+static void
+run_finish(struct rule_run *run)
 {
-	lua_State *L = f->L, *co;
-	int64_t timeout = f->env->timeout_ms;
-	double t0 = sb_now();
-	struct timespec ts;
+	struct rule_file *f = run->f;
+	struct loop *l = f->env->loop;
+
+	loop_timer_cancel(l, run->deadline_t);
+	loop_timer_cancel(l, run->wake_t);
+	if (run->op != NULL)
+		run->op->free(run->op);
+	/* A killed or failed coroutine is dropped, not closed: closing would run
+	 * the rule's pending __close handlers after the run is over. */
+	if (run->coref != LUA_NOREF)
+		luaL_unref(f->L, LUA_REGISTRYINDEX, run->coref);
+	if (run->prev != NULL)
+		run->prev->next = run->next;
+	else
+		f->runs = run->next;
+	if (run->next != NULL)
+		run->next->prev = run->prev;
+	run->res.duration = sb_now() - run->t0;
+	run->done(run, &run->res, run->ud);
+	free(run);
+}
+
+static void
+run_step(struct rule_run *run)
+{
+	struct rule_file *f = run->f;
+	struct result *res = &run->res;
+	lua_State *co = run->co;
 	int status, nres = 0;
 
-	memset(res, 0, sizeof *res);
-	clock_gettime(CLOCK_REALTIME, &ts);
-	res->started = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-	if (d->timeout_ms > 0 && d->timeout_ms < timeout)
-		timeout = d->timeout_ms;
-	sb_arm(&f->sb, f->env->instructions, timeout);
-	f->sb.result = res;
-	f->sb.check = d->name;
-	lua_settop(L, 0);
-	lua_pushcfunction(L, prepare_run);
-	lua_pushinteger(L, d->fn);
-	if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
-		result_set(res, ST_UNKNOWN, "%s", sb_kill_reason(SB_MEMORY));
-		goto out;
-	}
-	co = lua_tothread(L, -1);       /* anchored on L's stack while it runs */
-	f->sb.run_thread = co;
-	status = lua_resume(co, L, 0, &nres);
-	if (status == LUA_ERRMEM)
-		sb_set_kill(&f->sb, SB_MEMORY);
-	if (f->sb.kill != SB_ALIVE)
-		result_set(res, ST_UNKNOWN, "%s", sb_kill_reason(f->sb.kill));
+	run->parked = 0;
+	sb_enter(&f->sb, &run->b);
+	status = lua_resume(co, f->L, 0, &nres);
+	sb_enter(&f->sb, NULL);
+	if (status == LUA_ERRMEM && run->b.kill == SB_ALIVE)
+		run->b.kill = SB_MEMORY;
+	if (run->b.kill != SB_ALIVE)
+		result_set(res, ST_UNKNOWN, "%s", sb_kill_reason(run->b.kill));
+	else if (status == LUA_YIELD && run->parked)
+		return;                 /* parked on I/O; rules_wake resumes it */
 	else if (status == LUA_YIELD)
 		result_set(res, ST_UNKNOWN, "check yielded outside a coroutine");
 	else if (status != LUA_OK) {
@@ -682,16 +720,185 @@ rules_run(struct rule_file *f, const struct rule_decl *d, struct result *res)
 	} else if (nres == 0)
 		result_set(res, ST_UNKNOWN, "check returned no verdict");
 	else
-		read_verdict(f, co, -nres, res);
-out:
-	/* A killed or failed coroutine is dropped, not closed: closing would run
-	 * the rule's pending __close handlers after the run is over. */
-	lua_settop(L, 0);
-	f->sb.run_thread = NULL;
-	f->sb.result = NULL;
-	f->sb.check = NULL;
-	f->sb.kill = SB_ALIVE;
-	res->duration = sb_now() - t0;
+		read_verdict(co, -nres, res);
+	run_finish(run);
+}
+
+static void
+on_wake(struct loop *l, void *ud)
+{
+	struct rule_run *run = ud;
+
+	(void)l;
+	run->wake_t = NULL;
+	run_step(run);
+}
+
+static void
+on_deadline(struct loop *l, void *ud)
+{
+	struct rule_run *run = ud;
+
+	(void)l;
+	/* Lua is not running (this is the loop): the run waits on I/O */
+	run->deadline_t = NULL;
+	run->b.kill = SB_TIMEOUT;
+	result_set(&run->res, ST_UNKNOWN, "%s", sb_kill_reason(SB_TIMEOUT));
+	run_finish(run);
+}
+
+struct rule_run *
+rules_start(struct rule_file *f, const struct rule_decl *d, rules_done_fn done,
+    void *ud)
+{
+	struct rule_run *run = calloc(1, sizeof *run);
+	struct loop *l = f->env->loop;
+	int64_t timeout = f->env->timeout_ms;
+	struct timespec ts;
+
+	if (run == NULL || l == NULL) {
+		free(run);
+		return NULL;
+	}
+	run->f = f;
+	run->d = d;
+	run->done = done;
+	run->ud = ud;
+	run->coref = LUA_NOREF;
+	run->t0 = sb_now();
+	clock_gettime(CLOCK_REALTIME, &ts);
+	run->res.started = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	if (d->timeout_ms > 0 && d->timeout_ms < timeout)
+		timeout = d->timeout_ms;
+	sb_budget_init(&run->b, f->env->instructions, timeout);
+	run->b.result = &run->res;
+	run->b.check = d->name;
+	run->b.run = run;
+	run->next = f->runs;
+	if (f->runs != NULL)
+		f->runs->prev = run;
+	f->runs = run;
+	lua_settop(f->L, 0);
+	lua_pushcfunction(f->L, prepare_run);
+	lua_pushinteger(f->L, d->fn);
+	if (lua_pcall(f->L, 1, 2, 0) != LUA_OK) {
+		result_set(&run->res, ST_UNKNOWN, "%s", sb_kill_reason(SB_MEMORY));
+		run->wake_t = NULL;
+	} else {
+		run->co = lua_tothread(f->L, -2);
+		run->coref = (int)lua_tointeger(f->L, -1);
+		run->b.thread = run->co;
+	}
+	lua_settop(f->L, 0);
+	/* a little past the deadline: the hook ends a busy run itself */
+	run->deadline_t = loop_timer_at(l, run->b.deadline + 0.05, on_deadline, run);
+	/* the first step runs from the loop: done is never called from here */
+	if (run->co != NULL)
+		run->wake_t = loop_timer_at(l, loop_now(l), on_wake, run);
+	if (run->deadline_t == NULL || (run->co != NULL && run->wake_t == NULL)) {
+		loop_timer_cancel(l, run->deadline_t);
+		loop_timer_cancel(l, run->wake_t);
+		if (run->coref != LUA_NOREF)
+			luaL_unref(f->L, LUA_REGISTRYINDEX, run->coref);
+		f->runs = run->next;
+		if (f->runs != NULL)
+			f->runs->prev = NULL;
+		free(run);
+		return NULL;
+	}
+	return run;
+}
+
+const char *
+rules_run_check(const struct rule_run *run)
+{
+	return run->d->name;
+}
+
+void
+rules_abort(struct rule_run *run, const char *why)
+{
+	result_set(&run->res, ST_UNKNOWN, "%s", why);
+	run_finish(run);
+}
+
+/* ---- waiting for I/O (the probes of rules_net.c) ----------------------------------- */
+
+struct rule_run *
+rules_current(lua_State *L)
+{
+	return sb_of(L)->cur->run;
+}
+
+struct loop *
+rules_loop(lua_State *L)
+{
+	return file_of(L)->env->loop;
+}
+
+double
+rules_deadline(lua_State *L)
+{
+	return sb_of(L)->cur->deadline;
+}
+
+void
+rules_check_can_wait(lua_State *L, const char *what)
+{
+	struct rule_run *run = rules_current(L);
+
+	if (run == NULL || file_of(L)->env->loop == NULL)
+		luaL_error(L, "%s only inside a check run", what);
+	if (L != run->co)
+		luaL_error(L, "%s cannot wait inside a coroutine the rule made", what);
+	if (!lua_isyieldable(L))
+		luaL_error(L, "%s cannot wait here (inside a metamethod, or a function "
+		    "such as table.sort or string.gsub calling back)", what);
+}
+
+int
+rules_wait(lua_State *L, struct rules_op *op, lua_KFunction cont)
+{
+	struct rule_run *run = rules_current(L);
+
+	/* a stale op (its continuation raised) goes before the new one */
+	if (run->op != NULL && run->op != op)
+		run->op->free(run->op);
+	op->run = run;
+	run->op = op;
+	run->parked = 1;
+	/* the I/O may have ended (failed to start) before we got here */
+	if (op->done) {
+		op->done = 0;
+		rules_wake(op);
+	}
+	return lua_yieldk(L, 0, (lua_KContext)op, cont);
+}
+
+void
+rules_wake(struct rules_op *op)
+{
+	struct rule_run *run = op->run;
+
+	if (run == NULL) {
+		op->done = 1;           /* rules_wait will wake the run */
+		return;
+	}
+	if (run->wake_t == NULL)
+		run->wake_t = loop_timer_at(run->f->env->loop,
+		    loop_now(run->f->env->loop), on_wake, run);
+	if (run->wake_t == NULL)
+		rules_abort(run, "out of memory");
+}
+
+void
+rules_op_done(lua_State *L, struct rules_op *op)
+{
+	struct rule_run *run = rules_current(L);
+
+	if (run != NULL && run->op == op)
+		run->op = NULL;
+	op->free(op);
 }
 
 /* ---- finding rule files ---------------------------------------------------------- */

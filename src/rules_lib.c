@@ -124,7 +124,7 @@ l_metric(lua_State *L)
 	const char *name = luaL_checklstring(L, 1, &nl);
 	lua_Number v = luaL_checknumber(L, 2);
 	const char *unit = luaL_optlstring(L, 3, "", &ul);
-	struct result *r = sb->result;
+	struct result *r = sb->cur->result;
 
 	if (r == NULL)
 		return luaL_error(L, "metric() only inside a check run");
@@ -738,5 +738,5 @@ rules_lib_open(lua_State *L)
 	lua_pushlightuserdata(L, NULL);
 	lua_setfield(L, -2, "null");
 	lua_pop(L, 2);
-	return 0;
+	return rules_net_open(L);
 }

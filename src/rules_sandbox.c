@@ -103,8 +103,8 @@ sb_of(lua_State *L)
 void
 sb_set_kill(struct sandbox *sb, enum sb_kill k)
 {
-	if (sb->kill == SB_ALIVE)
-		sb->kill = k;
+	if (sb->cur->kill == SB_ALIVE)
+		sb->cur->kill = k;
 }
 
 static void sb_hook(lua_State *L, lua_Debug *ar);
@@ -118,21 +118,22 @@ sb_kill_now(lua_State *L)
 	lua_sethook(L, sb_hook, LUA_MASKCOUNT, 1);
 	if (lua_isyieldable(L))
 		return lua_yield(L, 0);
-	return luaL_error(L, "%s", sb_kill_reason(sb->kill));
+	return luaL_error(L, "%s", sb_kill_reason(sb->cur->kill));
 }
 
 static void
 sb_hook(lua_State *L, lua_Debug *ar)
 {
 	struct sandbox *sb = sb_of(L);
+	struct sb_budget *b = sb->cur;
 
 	(void)ar;
-	if (sb->kill == SB_ALIVE) {
-		sb->instr_used += SB_HOOK_COUNT;
-		if (sb->instr_used > sb->instr_limit)
-			sb_set_kill(sb, SB_INSTRUCTIONS);
-		else if (sb_now() > sb->deadline)
-			sb_set_kill(sb, SB_TIMEOUT);
+	if (b->kill == SB_ALIVE) {
+		b->used += SB_HOOK_COUNT;
+		if (b->used > b->limit)
+			b->kill = SB_INSTRUCTIONS;
+		else if (sb_now() > b->deadline)
+			b->kill = SB_TIMEOUT;
 		else
 			return;
 	}
@@ -141,32 +142,38 @@ sb_hook(lua_State *L, lua_Debug *ar)
 		lua_yield(L, 0);
 		return;
 	}
-	luaL_error(L, "%s", sb_kill_reason(sb->kill));
+	luaL_error(L, "%s", sb_kill_reason(b->kill));
 }
 
 void
-sb_arm(struct sandbox *sb, uint64_t instructions, int64_t timeout_ms)
+sb_budget_init(struct sb_budget *b, uint64_t instructions, int64_t timeout_ms)
 {
-	sb->instr_used = 0;
-	sb->instr_limit = instructions;
-	sb->deadline = sb_now() + (double)timeout_ms / 1000.0;
-	sb->kill = SB_ALIVE;
+	memset(b, 0, sizeof *b);
+	b->limit = instructions;
+	b->deadline = sb_now() + (double)timeout_ms / 1000.0;
+	b->kill = SB_ALIVE;
+}
+
+void
+sb_enter(struct sandbox *sb, struct sb_budget *b)
+{
+	sb->cur = b != NULL ? b : &sb->idle;
 	sb->refused = 0;
 }
 
 int
 sb_charge(lua_State *L, uint64_t n)
 {
-	struct sandbox *sb = sb_of(L);
+	struct sb_budget *b = sb_of(L)->cur;
 
-	if (sb->kill != SB_ALIVE)
+	if (b->kill != SB_ALIVE)
 		return 1;
-	sb->instr_used += n;
-	if (sb->instr_used > sb->instr_limit)
-		sb_set_kill(sb, SB_INSTRUCTIONS);
-	else if (sb_now() > sb->deadline)
-		sb_set_kill(sb, SB_TIMEOUT);
-	return sb->kill != SB_ALIVE;
+	b->used += n;
+	if (b->used > b->limit)
+		b->kill = SB_INSTRUCTIONS;
+	else if (sb_now() > b->deadline)
+		b->kill = SB_TIMEOUT;
+	return b->kill != SB_ALIVE;
 }
 
 lua_State *
@@ -176,8 +183,8 @@ sb_new(struct sandbox *sb, size_t mem_limit)
 
 	memset(sb, 0, sizeof *sb);
 	sb->mem_limit = mem_limit;
-	sb->instr_limit = UINT64_MAX;
-	sb->deadline = sb_now() + 3600;
+	sb_budget_init(&sb->idle, UINT64_MAX, (int64_t)1 << 40);
+	sb->cur = &sb->idle;
 	L = lua_newstate(sb_alloc, sb);
 	if (L == NULL)
 		return NULL;
@@ -210,7 +217,7 @@ finish_pcall(lua_State *L, int status, lua_KContext extra)
 
 	if (status == LUA_ERRMEM)
 		sb_set_kill(sb, SB_MEMORY);
-	if (sb->kill != SB_ALIVE)
+	if (sb->cur->kill != SB_ALIVE)
 		return sb_kill_now(L);
 	if (status != LUA_OK && status != LUA_YIELD) {
 		lua_pushboolean(L, 0);
@@ -226,7 +233,7 @@ sb_pcall(lua_State *L)
 	int status;
 
 	luaL_checkany(L, 1);
-	if (sb_of(L)->kill != SB_ALIVE)
+	if (sb_of(L)->cur->kill != SB_ALIVE)
 		return sb_kill_now(L);
 	lua_pushboolean(L, 1);
 	lua_insert(L, 1);
@@ -238,7 +245,7 @@ sb_pcall(lua_State *L)
 static int
 xpcall_handler(lua_State *L)
 {
-	if (sb_of(L)->kill != SB_ALIVE)
+	if (sb_of(L)->cur->kill != SB_ALIVE)
 		return 1;               /* the error as it is; no rule code */
 	lua_pushvalue(L, lua_upvalueindex(1));
 	lua_insert(L, 1);
@@ -252,7 +259,7 @@ sb_xpcall(lua_State *L)
 	int status, n = lua_gettop(L);
 
 	luaL_checktype(L, 2, LUA_TFUNCTION);
-	if (sb_of(L)->kill != SB_ALIVE)
+	if (sb_of(L)->cur->kill != SB_ALIVE)
 		return sb_kill_now(L);
 	lua_pushvalue(L, 2);
 	lua_pushcclosure(L, xpcall_handler, 1);
@@ -410,7 +417,7 @@ sb_co_resume(lua_State *L)
 	struct sandbox *sb = sb_of(L);
 	if (co != NULL && lua_status(co) == LUA_ERRMEM)
 		sb_set_kill(sb, SB_MEMORY);
-	if (sb->kill != SB_ALIVE)
+	if (sb->cur->kill != SB_ALIVE)
 		return sb_kill_now(L);
 	return n;
 }
@@ -422,7 +429,7 @@ sb_wrapped_call(lua_State *L)
 	if (sb_charge(L, 1))
 		return sb_kill_now(L);
 	int n = call_orig(L);
-	if (sb_of(L)->kill != SB_ALIVE)
+	if (sb_of(L)->cur->kill != SB_ALIVE)
 		return sb_kill_now(L);
 	return n;
 }

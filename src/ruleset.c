@@ -16,7 +16,7 @@ print_error(void *ud, const char *msg)
 
 int
 ruleset_load(struct ruleset *rs, const struct config *cfg, char *const *paths,
-    size_t npaths, FILE *errout)
+    size_t npaths, FILE *errout, struct loop *loop)
 {
 	char **found = NULL, err[512];
 	size_t nfound = 0;
@@ -30,6 +30,7 @@ ruleset_load(struct ruleset *rs, const struct config *cfg, char *const *paths,
 			rs->reporters[rs->nreporters++] = cfg->reporters[i].name;
 	}
 	rs->env = (struct rules_env){
+		.loop = loop,
 		.read_paths = cfg->read_paths,
 		.vars = cfg->vars,
 		.nvars = cfg->nvars,

@@ -1,0 +1,40 @@
+/* loop.h — one single-threaded event loop per process: fds (epoll), timers
+ * (a heap on CLOCK_MONOTONIC), signals (signalfd) and deferred calls. */
+#ifndef DRISHTI_LOOP_H
+#define DRISHTI_LOOP_H
+#include <stdint.h>
+
+struct loop;
+struct loop_timer;
+
+#define LOOP_IN  0x1
+#define LOOP_OUT 0x4            /* the epoll values, for callers' ease */
+
+typedef void (*loop_fd_fn)(struct loop *l, int fd, uint32_t events, void *ud);
+typedef void (*loop_fn)(struct loop *l, void *ud);
+
+struct loop *loop_new(void);
+void   loop_free(struct loop *l);
+/* Runs until loop_stop; 0, or -1 if epoll failed. */
+int    loop_run(struct loop *l);
+void   loop_stop(struct loop *l);
+/* Monotonic seconds, read once per iteration and on demand. */
+double loop_now(struct loop *l);
+double loop_update_now(struct loop *l);
+
+int    loop_fd_add(struct loop *l, int fd, uint32_t events, loop_fd_fn fn, void *ud);
+int    loop_fd_mod(struct loop *l, int fd, uint32_t events);
+void   loop_fd_del(struct loop *l, int fd);
+
+/* Calls fn at monotonic time `at`.  The handle is valid until fn runs or
+ * loop_timer_cancel; cancelling NULL is a no-op. */
+struct loop_timer *loop_timer_at(struct loop *l, double at, loop_fn fn, void *ud);
+void   loop_timer_cancel(struct loop *l, struct loop_timer *t);
+/* Calls fn on the next iteration, outside whatever callback is running. */
+int    loop_defer(struct loop *l, loop_fn fn, void *ud);
+
+/* Delivers signo through a signalfd: it is blocked for normal delivery, so
+ * no handler ever runs in the middle of the loop. */
+int    loop_signal(struct loop *l, int signo, loop_fn fn, void *ud);
+
+#endif

@@ -1,0 +1,338 @@
+/* http.c — every HTTP(S) request drishti makes (probes now, webhooks later),
+ * and the only libcurl user.
+ *
+ * curl's multi-socket API is joined to our loop as curl's own
+ * docs/examples/ephiperfifo.c does it: CURLMOPT_SOCKETFUNCTION tells which
+ * fds to watch, CURLMOPT_TIMERFUNCTION when to call socket_action next.  A
+ * finished transfer is collected with curl_multi_info_read after
+ * socket_action has returned, and only then is its callback called: no user
+ * code ever runs inside a curl callback.  Probes open a fresh connection
+ * each time by default, as a monitor should: a kept-alive connection would
+ * hide a server that no longer accepts new ones. */
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "http.h"
+#include "log.h"
+#include "loop.h"
+
+struct http_xfer {
+	CURL   *easy;
+	struct curl_slist *hdrs;
+	http_done_fn fn;
+	void   *ud;
+	size_t  max_body;
+	int     connect_only;
+	int     done;               /* removed from the multi handle */
+	char   *body;
+	size_t  body_len, body_cap;
+	int     truncated;
+	char   *head;
+	size_t  head_len, head_cap;
+	char    errbuf[CURL_ERROR_SIZE];
+};
+
+static CURLM *multi;
+static struct loop *hloop;
+static struct loop_timer *htimer;
+static int inited;
+
+static void check_done(void);
+
+static int
+grow(char **buf, size_t *cap, size_t need, size_t max)
+{
+	if (need <= *cap)
+		return 0;
+	size_t n = *cap ? *cap : 1024;
+	while (n < need)
+		n *= 2;
+	if (n > max + 1)
+		n = max + 1;
+	if (n < need)
+		return -1;
+	char *b = realloc(*buf, n);
+	if (b == NULL)
+		return -1;
+	*buf = b;
+	*cap = n;
+	return 0;
+}
+
+static size_t
+on_body(char *p, size_t sz, size_t n, void *ud)
+{
+	struct http_xfer *x = ud;
+	size_t len = sz * n, room = x->max_body - x->body_len;
+
+	if (len > room) {
+		/* keep what fits, then stop the transfer: no need to pull 50 MB */
+		len = room;
+		x->truncated = 1;
+	}
+	if (len > 0) {
+		if (grow(&x->body, &x->body_cap, x->body_len + len + 1, x->max_body) < 0)
+			return 0;
+		memcpy(x->body + x->body_len, p, len);
+		x->body_len += len;
+		x->body[x->body_len] = '\0';
+	}
+	return x->truncated ? 0 : sz * n;
+}
+
+static size_t
+on_header(char *p, size_t sz, size_t n, void *ud)
+{
+	struct http_xfer *x = ud;
+	size_t len = sz * n;
+
+	/* a new status line (after a redirect or a 100): keep the last only */
+	if (len >= 5 && strncmp(p, "HTTP/", 5) == 0)
+		x->head_len = 0;
+	if (x->head_len + len < HTTP_HEADERS_MAX &&
+	    grow(&x->head, &x->head_cap, x->head_len + len + 1, HTTP_HEADERS_MAX) == 0) {
+		memcpy(x->head + x->head_len, p, len);
+		x->head_len += len;
+		x->head[x->head_len] = '\0';
+	}
+	return len;
+}
+
+/* ---- joining the loop ------------------------------------------------------- */
+
+static void
+on_fd(struct loop *l, int fd, uint32_t events, void *ud)
+{
+	int flags = 0, running;
+
+	(void)l;
+	(void)ud;
+	if (events & LOOP_IN)
+		flags |= CURL_CSELECT_IN;
+	if (events & LOOP_OUT)
+		flags |= CURL_CSELECT_OUT;
+	if (events & ~(uint32_t)(LOOP_IN | LOOP_OUT))
+		flags |= CURL_CSELECT_ERR;
+	curl_multi_socket_action(multi, fd, flags, &running);
+	check_done();
+}
+
+static int
+sock_cb(CURL *e, curl_socket_t s, int what, void *up, void *sp)
+{
+	(void)e;
+	(void)up;
+	(void)sp;
+	if (what == CURL_POLL_REMOVE) {
+		loop_fd_del(hloop, s);
+		return 0;
+	}
+	uint32_t ev = (what & CURL_POLL_IN ? LOOP_IN : 0) | (what & CURL_POLL_OUT ? LOOP_OUT : 0);
+	return loop_fd_add(hloop, s, ev, on_fd, NULL) < 0 ? -1 : 0;
+}
+
+static void
+on_timer(struct loop *l, void *ud)
+{
+	int running;
+
+	(void)l;
+	(void)ud;
+	htimer = NULL;
+	curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	check_done();
+}
+
+static int
+timer_cb(CURLM *m, long ms, void *up)
+{
+	(void)m;
+	(void)up;
+	loop_timer_cancel(hloop, htimer);
+	htimer = NULL;
+	/* never call socket_action from here: a 0 timeout runs next round */
+	if (ms >= 0)
+		htimer = loop_timer_at(hloop, loop_update_now(hloop) + (double)ms / 1000.0,
+		    on_timer, NULL);
+	return 0;
+}
+
+static void
+check_done(void)
+{
+	CURLMsg *m;
+	int left;
+
+	while ((m = curl_multi_info_read(multi, &left)) != NULL) {
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		struct http_xfer *x = NULL;
+		CURLcode rc = m->data.result;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+		curl_multi_remove_handle(multi, m->easy_handle);
+		x->done = 1;
+		struct http_response r = { .body = x->body ? x->body : "",
+		    .body_len = x->body_len, .truncated = x->truncated,
+		    .headers = x->head ? x->head : "", .headers_len = x->head_len,
+		    .socket = -1 };
+		curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &r.status);
+		curl_easy_getinfo(x->easy, CURLINFO_TOTAL_TIME, &r.time);
+		curl_easy_getinfo(x->easy, CURLINFO_CONNECT_TIME, &r.connect_time);
+		if (rc == CURLE_WRITE_ERROR && x->truncated)
+			rc = CURLE_OK;      /* we stopped it at the cap: not a failure */
+		if (rc != CURLE_OK)
+			snprintf(r.error, sizeof r.error, "%s",
+			    x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
+		if (x->connect_only && rc == CURLE_OK) {
+			curl_socket_t s = CURL_SOCKET_BAD;
+			curl_easy_getinfo(x->easy, CURLINFO_ACTIVESOCKET, &s);
+			r.socket = s == CURL_SOCKET_BAD ? -1 : (int)s;
+		}
+		int keep = x->connect_only;
+		x->fn(x, &r, x->ud);
+		if (!keep)
+			http_release(x);
+	}
+}
+
+/* ---- the API ------------------------------------------------------------------ */
+
+int
+http_init(struct loop *l, char *err, size_t errlen)
+{
+	if (inited) {
+		hloop = l;
+		return 0;
+	}
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
+	    (multi = curl_multi_init()) == NULL) {
+		snprintf(err, errlen, "curl: cannot initialise");
+		return -1;
+	}
+	hloop = l;
+	curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
+	curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+	inited = 1;
+	return 0;
+}
+
+void
+http_shutdown(void)
+{
+	if (!inited)
+		return;
+	loop_timer_cancel(hloop, htimer);
+	htimer = NULL;
+	curl_multi_cleanup(multi);
+	curl_global_cleanup();
+	multi = NULL;
+	inited = 0;
+}
+
+const char *
+http_version(void)
+{
+	return curl_version_info(CURLVERSION_NOW)->version;
+}
+
+struct http_xfer *
+http_start(const struct http_request *rq, http_done_fn fn, void *ud, char *err,
+    size_t errlen)
+{
+	struct http_xfer *x = calloc(1, sizeof *x);
+	CURL *e;
+
+	if (x == NULL || (e = curl_easy_init()) == NULL) {
+		free(x);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	x->easy = e;
+	x->fn = fn;
+	x->ud = ud;
+	x->max_body = rq->max_body ? rq->max_body : HTTP_BODY_DEFAULT;
+	x->connect_only = rq->connect_only;
+	const char *protos = rq->protocols ? rq->protocols : "http,https";
+	long tmo = rq->timeout_ms > 0 ? (long)rq->timeout_ms : 10000;
+
+	curl_easy_setopt(e, CURLOPT_URL, rq->url);
+	curl_easy_setopt(e, CURLOPT_PRIVATE, x);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, protos);
+	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, protos);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, tmo);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, tmo < 10000 ? tmo : 10000L);
+	curl_easy_setopt(e, CURLOPT_USERAGENT, "drishti/" DRISHTI_VERSION);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
+	if (!rq->reuse) {
+		curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+		curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+	}
+	if (rq->follow) {
+		curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
+		curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
+	}
+	if (rq->insecure) {
+		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+	if (rq->ca_file != NULL)
+		curl_easy_setopt(e, CURLOPT_CAINFO, rq->ca_file);
+	if (rq->pin != NULL)
+		curl_easy_setopt(e, CURLOPT_PINNEDPUBLICKEY, rq->pin);
+	if (rq->connect_only)
+		curl_easy_setopt(e, CURLOPT_CONNECT_ONLY, 1L);
+	const char *m = rq->method ? rq->method : "GET";
+	if (strcmp(m, "HEAD") == 0)
+		curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+	else if (strcmp(m, "POST") == 0 || rq->body != NULL) {
+		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)rq->body_len);
+		curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, rq->body ? rq->body : "");
+		if (strcmp(m, "POST") != 0)
+			curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, m);
+	} else if (strcmp(m, "GET") != 0)
+		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, m);
+	for (size_t i = 0; i < rq->nheaders; i++) {
+		struct curl_slist *s = curl_slist_append(x->hdrs, rq->headers[i]);
+		if (s == NULL)
+			goto oom;
+		x->hdrs = s;
+	}
+	if (x->hdrs != NULL)
+		curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->hdrs);
+	if (curl_multi_add_handle(multi, e) != CURLM_OK)
+		goto oom;
+	return x;
+oom:
+	snprintf(err, errlen, "cannot start transfer");
+	x->done = 1;
+	http_release(x);
+	return NULL;
+}
+
+void
+http_cancel(struct http_xfer *x)
+{
+	if (x == NULL)
+		return;
+	http_release(x);
+}
+
+void
+http_release(struct http_xfer *x)
+{
+	if (x == NULL)
+		return;
+	if (!x->done)
+		curl_multi_remove_handle(multi, x->easy);
+	curl_easy_cleanup(x->easy);
+	curl_slist_free_all(x->hdrs);
+	free(x->body);
+	free(x->head);
+	free(x);
+}
