@@ -170,8 +170,15 @@ check_done(void)
 		struct http_xfer *x = NULL;
 		CURLcode rc = m->data.result;
 		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
-		curl_multi_remove_handle(multi, m->easy_handle);
-		x->done = 1;
+		curl_socket_t sock = CURL_SOCKET_BAD;
+		if (x->connect_only)
+			curl_easy_getinfo(x->easy, CURLINFO_ACTIVESOCKET, &sock);
+		/* a connect-only handle stays in the multi handle until
+		 * http_release: removing it would hand the connection back */
+		if (!x->connect_only) {
+			curl_multi_remove_handle(multi, m->easy_handle);
+			x->done = 1;
+		}
 		struct http_response r = { .body = x->body ? x->body : "",
 		    .body_len = x->body_len, .truncated = x->truncated,
 		    .headers = x->head ? x->head : "", .headers_len = x->head_len,
@@ -184,11 +191,8 @@ check_done(void)
 		if (rc != CURLE_OK)
 			snprintf(r.error, sizeof r.error, "%s",
 			    x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
-		if (x->connect_only && rc == CURLE_OK) {
-			curl_socket_t s = CURL_SOCKET_BAD;
-			curl_easy_getinfo(x->easy, CURLINFO_ACTIVESOCKET, &s);
-			r.socket = s == CURL_SOCKET_BAD ? -1 : (int)s;
-		}
+		if (x->connect_only && rc == CURLE_OK)
+			r.socket = sock == CURL_SOCKET_BAD ? -1 : (int)sock;
 		int keep = x->connect_only;
 		x->fn(x, &r, x->ud);
 		if (!keep)
@@ -271,7 +275,10 @@ http_start(const struct http_request *rq, http_done_fn fn, void *ud, char *err,
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
 	if (!rq->reuse) {
 		curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
-		curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+		/* a connect-only connection must outlive the transfer: the
+		 * caller uses it, then http_release closes it */
+		if (!rq->connect_only)
+			curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
 	}
 	if (rq->follow) {
 		curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);

@@ -311,7 +311,9 @@ connect_done(struct http_xfer *x, const struct http_response *r, void *ud)
 
 	op->time = r->connect_time > 0 ? r->connect_time : r->time;
 	snprintf(op->error, sizeof op->error, "%s", r->error);
-	if (op->kind == OP_TLS && r->error[0] == '\0' && r->socket >= 0) {
+	if (op->kind == OP_TLS && r->error[0] == '\0' && r->socket < 0)
+		snprintf(op->error, sizeof op->error, "connected, but the socket is gone");
+	else if (op->kind == OP_TLS && r->error[0] == '\0') {
 		op->tls = probe_tls_start(op->loop, r->socket, op->host, op->ca_file,
 		    tls_done, op, e, sizeof e);
 		if (op->tls != NULL)
