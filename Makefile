@@ -31,7 +31,7 @@ BUILD    := build/san
 endif
 
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DDRISHTI_VERSION='"$(VERSION)"' \
-             -DDRISHTI_SHAREDIR='"$(SHAREDIR)"' -Iinclude $(DEP_CFLAGS) \
+             -DDRISHTI_SHAREDIR='"$(SHAREDIR)"' -iquote include $(DEP_CFLAGS) \
              $(WARN) $(CFLAGS) $(SANFLAGS) $(CPPFLAGS) -MMD -MP
 
 SRCS := $(wildcard src/*.c)

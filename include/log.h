@@ -8,6 +8,11 @@ enum log_level { LOG_LVL_ERROR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 int  log_open(const char *target, enum log_level level, char *err, size_t errlen);
 void log_close(void);
 void log_set_level(enum log_level level);
+/* Every line goes to fn instead (NULL: back to the target). */
+typedef void (*log_sink_fn)(enum log_level level, const char *msg);
+void log_set_sink(log_sink_fn fn);
+/* Logs msg as it came from elsewhere (a worker), at its level. */
+void log_line(enum log_level level, const char *msg);
 int  log_level_parse(const char *s, enum log_level *out);
 
 void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -36,5 +36,7 @@ int    loop_defer(struct loop *l, loop_fn fn, void *ud);
 /* Delivers signo through a signalfd: it is blocked for normal delivery, so
  * no handler ever runs in the middle of the loop. */
 int    loop_signal(struct loop *l, int signo, loop_fn fn, void *ud);
+/* Stops calling fn for signo (the signal stays blocked). */
+void   loop_signal_del(struct loop *l, int signo, loop_fn fn, void *ud);
 
 #endif

@@ -53,6 +53,9 @@ struct rules_env {
 
 struct rule_file;
 
+/* Frees what a declaration holds (for copies made outside the host). */
+void rules_decl_clear(struct rule_decl *d);
+
 /* NULL when the file has any error; each error went to env->on_error. */
 struct rule_file *rules_load(const char *path, const struct rules_env *env);
 void   rules_free(struct rule_file *f);

@@ -11,6 +11,7 @@
 #include <time.h>
 #include "cli.h"
 #include "config.h"
+#include "engine.h"
 #include "http.h"
 #include "json.h"
 #include "loop.h"
@@ -117,32 +118,82 @@ fmt_time(double s, char *buf, size_t len)
 		snprintf(buf, len, "%.2fs", s);
 }
 
-struct once_slot {
-	const struct rule_decl *d;
-	struct result res;
-	int done;
-};
-
 struct once_ctx {
 	struct loop *loop;
-	int pending;
+	struct engine *e;
+	char  **names;              /* the checks asked for; NULL: all */
+	int     nnames;
+	int     failed;             /* load errors or an unknown name */
+	int     pending;
+	int     usage;              /* an unknown name */
 };
 
 static void
-once_done(struct rule_run *run, const struct result *res, void *ud)
+once_load_error(void *ud, const char *msg)
 {
-	struct once_slot *s = ud;
+	(void)ud;
+	fprintf(stderr, "%s\n", msg);
+}
 
-	(void)run;
-	s->res = *res;
-	s->done = 1;
+static bool
+once_wanted(const struct once_ctx *o, const char *name)
+{
+	if (o->nnames == 0)
+		return true;
+	for (int i = 0; i < o->nnames; i++)
+		if (strcmp(o->names[i], name) == 0)
+			return true;
+	return false;
 }
 
 static void
-once_check_end(struct loop *l, void *ud)
+once_loaded(struct engine *e, int nerrors, void *ud)
 {
-	(void)ud;
-	loop_stop(l);
+	struct once_ctx *o = ud;
+
+	if (nerrors > 0) {
+		o->failed = 1;
+		loop_stop(o->loop);
+		return;
+	}
+	/* the named checks must all exist before anything runs */
+	for (int i = 0; i < o->nnames; i++) {
+		struct eng_check *c = engine_find(e, o->names[i]);
+		if (c == NULL || c->d.kind != RULE_CHECK) {
+			fprintf(stderr, "drishti once: no check named \"%s\"\n", o->names[i]);
+			o->usage = 1;
+		}
+	}
+	if (o->usage) {
+		loop_stop(o->loop);
+		return;
+	}
+	/* every chosen check starts at once; they wait on I/O side by side */
+	for (size_t i = 0; i < engine_count(e); i++) {
+		struct eng_check *c = engine_check(e, i);
+		if (c->d.kind == RULE_CHECK && once_wanted(o, c->d.name)) {
+			o->pending++;
+			if (engine_run_now(e, c) < 0) {
+				o->pending--;
+				result_set(&c->last, ST_UNKNOWN, "could not start the run");
+				c->has_last = 1;
+			}
+		}
+	}
+	if (o->pending == 0)
+		loop_stop(o->loop);
+}
+
+static void
+once_result(struct engine *e, struct eng_check *c, const struct result *r, void *ud)
+{
+	struct once_ctx *o = ud;
+
+	(void)e;
+	(void)c;
+	(void)r;
+	if (--o->pending == 0)
+		loop_stop(o->loop);
 }
 
 int
@@ -151,7 +202,6 @@ cli_once(int argc, char **argv)
 	const char *conf = NULL;
 	int json = 0, worst = ST_OK;
 	struct config cfg;
-	struct ruleset rs;
 	char err[256];
 
 	int first = parse_opts(argc, argv, &conf, &json);
@@ -163,87 +213,58 @@ cli_once(int argc, char **argv)
 		return EXIT_USAGE;
 	if (cli_config(conf, &cfg) < 0)
 		return EXIT_CONFIG;
-	struct loop *loop = loop_new();
-	if (loop == NULL || http_init(loop, err, sizeof err) < 0) {
-		fprintf(stderr, "drishti once: %s\n", loop ? err : "cannot make an event loop");
-		loop_free(loop);
+	struct once_ctx o = { .names = argv + first, .nnames = argc - first };
+	o.loop = loop_new();
+	if (o.loop == NULL || http_init(o.loop, err, sizeof err) < 0) {
+		fprintf(stderr, "drishti once: %s\n", o.loop ? err : "cannot make an event loop");
+		loop_free(o.loop);
 		config_free(&cfg);
 		return EXIT_UNAVAILABLE;
 	}
-	if (ruleset_load(&rs, &cfg, NULL, 0, stderr, loop) < 0) {
-		ruleset_free(&rs);
-		http_shutdown();
-		loop_free(loop);
-		config_free(&cfg);
-		return EXIT_CONFIG;
-	}
-	/* the named checks must all exist before anything runs */
-	for (int i = first; i < argc; i++) {
-		const struct rule_decl *d = ruleset_find(&rs, argv[i], NULL);
-		if (d == NULL || d->kind != RULE_CHECK) {
-			fprintf(stderr, "drishti once: no check named \"%s\"\n", argv[i]);
-			ruleset_free(&rs);
-			http_shutdown();
-			loop_free(loop);
-			config_free(&cfg);
-			return EXIT_USAGE;
-		}
-	}
-	size_t nslots = 0, total = 0;
-	for (size_t i = 0; i < rs.nfiles; i++)
-		total += rules_count(rs.files[i]);
-	struct once_slot *slots = calloc(total ? total : 1, sizeof *slots);
-	/* every chosen check starts at once; they wait on I/O side by side */
-	for (size_t i = 0; slots != NULL && i < rs.nfiles; i++)
-		for (size_t k = 0; k < rules_count(rs.files[i]); k++) {
-			const struct rule_decl *d = rules_get(rs.files[i], k);
-			bool wanted = first == argc;
-			for (int a = first; a < argc && !wanted; a++)
-				wanted = strcmp(argv[a], d->name) == 0;
-			if (d->kind != RULE_CHECK || !wanted)
+	struct engine_hooks hooks = { .load_error = once_load_error, .loaded = once_loaded,
+	    .result = once_result, .ud = &o };
+	o.e = engine_new(o.loop, &cfg, &hooks);
+	if (o.e == NULL || engine_load(o.e, NULL, 0) < 0)
+		o.failed = 1;
+	else
+		loop_run(o.loop);
+	int rc;
+	if (o.failed)
+		rc = EXIT_CONFIG;
+	else if (o.usage)
+		rc = EXIT_USAGE;
+	else {
+		if (!json)
+			printf("%-24s %-8s %9s  %s\n", "CHECK", "STATUS", "TIME", "SUMMARY");
+		int shown = 0;
+		for (size_t i = 0; i < engine_count(o.e); i++) {
+			struct eng_check *c = engine_check(o.e, i);
+			if (c->d.kind != RULE_CHECK || !once_wanted(&o, c->d.name) || !c->has_last)
 				continue;
-			struct once_slot *s = &slots[nslots++];
-			s->d = d;
-			if (rules_start(rs.files[i], d, once_done, s) == NULL) {
-				result_set(&s->res, ST_UNKNOWN, "could not start the run");
-				s->done = 1;
+			const struct result *r = &c->last;
+			shown++;
+			if ((int)r->status > worst)
+				worst = (int)r->status;
+			if (json)
+				print_json_line(&c->d, r);
+			else {
+				char t[32];
+				fmt_time(r->duration, t, sizeof t);
+				printf("%-24s %-8s %9s  %s\n", c->d.name,
+				    result_status_name(r->status), t, r->summary);
 			}
 		}
-	for (;;) {
-		size_t left = 0;
-		for (size_t i = 0; i < nslots; i++)
-			left += !slots[i].done;
-		if (left == 0)
-			break;
-		/* wake at least every 100 ms to look again */
-		loop_timer_at(loop, loop_update_now(loop) + 0.1, once_check_end, NULL);
-		loop_run(loop);
+		if (shown == 0 && !json)
+			printf("(no checks)\n");
+		fflush(stdout);
+		rc = worst;
 	}
-	if (!json)
-		printf("%-24s %-8s %9s  %s\n", "CHECK", "STATUS", "TIME", "SUMMARY");
-	for (size_t i = 0; i < nslots; i++) {
-		const struct result *r = &slots[i].res;
-		if ((int)r->status > worst)
-			worst = (int)r->status;
-		if (json)
-			print_json_line(slots[i].d, r);
-		else {
-			char t[32];
-			fmt_time(r->duration, t, sizeof t);
-			printf("%-24s %-8s %9s  %s\n", slots[i].d->name,
-			    result_status_name(r->status), t, r->summary);
-		}
-	}
-	if (nslots == 0 && !json)
-		printf("(no checks)\n");
-	fflush(stdout);
-	free(slots);
-	ruleset_free(&rs);
+	engine_free(o.e);
 	http_shutdown();
-	loop_free(loop);
+	loop_free(o.loop);
 	config_free(&cfg);
 	log_close();
-	return worst;
+	return rc;
 }
 
 int

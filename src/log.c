@@ -12,6 +12,7 @@
 static enum log_level cur_level = LOG_LVL_INFO;
 static FILE *log_file;          /* NULL: stderr */
 static int use_syslog;
+static log_sink_fn sink;        /* a worker sends its log to the supervisor */
 
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
 
@@ -24,6 +25,12 @@ log_level_parse(const char *s, enum log_level *out)
 			return 0;
 		}
 	return -1;
+}
+
+void
+log_set_sink(log_sink_fn fn)
+{
+	sink = fn;
 }
 
 void
@@ -73,6 +80,10 @@ log_emit(enum log_level level, const char *fmt, va_list ap)
 	if (level > cur_level)
 		return;
 	vsnprintf(msg, sizeof msg, fmt, ap);
+	if (sink != NULL) {
+		sink(level, msg);
+		return;
+	}
 	if (use_syslog) {
 		syslog(prio[level], "%s", msg);
 		return;
@@ -101,3 +112,16 @@ LOG_FN(log_error, LOG_LVL_ERROR)
 LOG_FN(log_warn, LOG_LVL_WARN)
 LOG_FN(log_info, LOG_LVL_INFO)
 LOG_FN(log_debug, LOG_LVL_DEBUG)
+
+void
+log_line(enum log_level level, const char *msg)
+{
+	if (level > LOG_LVL_DEBUG)
+		level = LOG_LVL_DEBUG;
+	switch (level) {
+	case LOG_LVL_ERROR: log_error("%s", msg); break;
+	case LOG_LVL_WARN: log_warn("%s", msg); break;
+	case LOG_LVL_INFO: log_info("%s", msg); break;
+	default: log_debug("%s", msg); break;
+	}
+}

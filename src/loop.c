@@ -312,6 +312,16 @@ loop_signal(struct loop *l, int signo, loop_fn fn, void *ud)
 	return 0;
 }
 
+void
+loop_signal_del(struct loop *l, int signo, loop_fn fn, void *ud)
+{
+	for (size_t i = 0; i < l->nsigw; i++)
+		if (l->sigw[i].signo == signo && l->sigw[i].fn == fn && l->sigw[i].ud == ud) {
+			l->sigw[i] = l->sigw[--l->nsigw];
+			return;
+		}
+}
+
 /* ---- running --------------------------------------------------------------------- */
 
 static void

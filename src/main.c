@@ -7,13 +7,17 @@
 #include "config.h"
 #include "log.h"
 #include "rules.h"
+#include "worker.h"
 
 static const struct {
 	const char *name, *synopsis, *text;
 } commands[] = {
 	{ "run", "run [-c FILE]",
-	  "Runs the agent in the foreground: every check on its schedule, alerts\n"
-	  "and reports delivered.  Arrives with the engine; not in this version.\n" },
+	  "Runs the agent in the foreground (systemd Type=simple or notify): every\n"
+	  "check on its schedule, in one worker process per rule file.  SIGHUP\n"
+	  "reloads the config and rules (a broken one is logged and the running set\n"
+	  "stays); a saved rule file is reloaded by itself when [agent] watch is\n"
+	  "true; SIGTERM or SIGINT let runs in flight finish, then exit 0.\n" },
 	{ "once", "once [-c FILE] [--json] [NAME...]",
 	  "Runs every check (or the named ones) once and prints a table, or one JSON\n"
 	  "object per line with --json.  Exit status: 0 all OK, 1 a WARN, 2 a CRIT,\n"
@@ -82,6 +86,10 @@ main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	cmd = argv[1];
+	if (strcmp(cmd, "__worker") == 0 && argc == 2)
+		return worker_main();
+	if (strcmp(cmd, "run") == 0)
+		return cli_run(argc - 1, argv + 1);
 	if (strcmp(cmd, "once") == 0)
 		return cli_once(argc - 1, argv + 1);
 	if (strcmp(cmd, "lint") == 0)

@@ -295,8 +295,8 @@ get_labels(lua_State *L, struct dctx *c)
 	lua_pop(L, 1);
 }
 
-static void
-decl_clear(struct rule_decl *d)
+void
+rules_decl_clear(struct rule_decl *d)
 {
 	free(d->name);
 	free(d->cron);
@@ -330,7 +330,7 @@ l_decl_body(lua_State *L)
 	if (lua_type(L, 1) != LUA_TTABLE) {
 		derr(&c, NULL, "want %s \"%s\" { ... } with a table, not a %s", c.what,
 		    d.name, luaL_typename(L, 1));
-		decl_clear(&d);
+		rules_decl_clear(&d);
 		return 0;
 	}
 	lua_settop(L, 1);
@@ -424,7 +424,7 @@ l_decl_body(lua_State *L)
 	}
 	if (d.fn != LUA_NOREF)
 		luaL_unref(L, LUA_REGISTRYINDEX, d.fn);
-	decl_clear(&d);
+	rules_decl_clear(&d);
 	return 0;
 }
 
@@ -571,7 +571,7 @@ rules_free(struct rule_file *f)
 	if (f->L != NULL)
 		lua_close(f->L);
 	for (size_t i = 0; i < f->ndecls; i++)
-		decl_clear(&f->decls[i]);
+		rules_decl_clear(&f->decls[i]);
 	free(f->decls);
 	for (size_t i = 0; i < f->ncursors; i++)
 		free(f->cursors[i].key);

@@ -1,0 +1,67 @@
+/* engine.h — the supervisor's core: one rule worker per rule file, the
+ * schedule of every check, runs sent to workers and their results, and the
+ * watch over workers (hard deadlines, crashes, restarts, quarantine). */
+#ifndef DRISHTI_ENGINE_H
+#define DRISHTI_ENGINE_H
+#include <stdbool.h>
+#include <stdint.h>
+#include "config.h"
+#include "result.h"
+#include "rules.h"
+#include "sched.h"
+
+struct loop;
+struct engine;
+
+#define ENGINE_KILLS_QUARANTINE 3   /* kills in a row before a file is set aside */
+#define ENGINE_HARD_GRACE 1.0       /* seconds past a run's timeout before SIGKILL */
+
+struct eng_check {
+	struct rule_decl d;
+	const char *file;
+	struct eng_worker *w;
+	struct sched sched;
+	struct loop_timer *timer;
+	int     in_flight;
+	double  slot;               /* the slot being run, monotonic */
+	uint64_t runs, skipped;
+	int     has_last;
+	struct result last;
+	double  lateness;           /* of the last run: start - slot, seconds */
+};
+
+struct engine_stats {
+	uint64_t worker_restarts, worker_kills, worker_crashes, skipped_runs;
+	int      quarantined;
+};
+
+struct engine_hooks {
+	void  (*load_error)(void *ud, const char *msg);     /* FILE:LINE: message */
+	void  (*loaded)(struct engine *e, int nerrors, void *ud);
+	void  (*result)(struct engine *e, struct eng_check *c, const struct result *r, void *ud);
+	void  (*stopped)(struct engine *e, void *ud);
+	void   *ud;
+};
+
+struct engine *engine_new(struct loop *l, const struct config *cfg,
+    const struct engine_hooks *hooks);
+/* Starts a worker per file of paths (or cfg->rules when n is 0); hooks->loaded
+ * is called once every worker has loaded or failed.  -1 if no file. */
+int    engine_load(struct engine *e, char *const *paths, size_t n);
+size_t engine_count(const struct engine *e);
+struct eng_check *engine_check(struct engine *e, size_t i);
+struct eng_check *engine_find(struct engine *e, const char *name);
+/* Runs one check now (once); its result comes through hooks->result. */
+int    engine_run_now(struct engine *e, struct eng_check *c);
+/* Puts every check on its schedule (the daemon).  Checks found in `prev`
+ * keep their place in time, so a reload does not shift them. */
+void   engine_schedule(struct engine *e, struct engine *prev);
+/* Stops scheduling; runs in flight get up to grace seconds, then the workers
+ * go and hooks->stopped is called. */
+void   engine_stop(struct engine *e, double grace);
+int    engine_in_flight(const struct engine *e);
+const struct engine_stats *engine_stats(const struct engine *e);
+/* Kills the workers and frees everything. */
+void   engine_free(struct engine *e);
+
+#endif

@@ -1,0 +1,740 @@
+/* engine.c — the supervisor's core.
+ *
+ * One worker process per rule file (worker.c), so a file that hangs inside
+ * a C function, exhausts the process or crashes holds up only its own
+ * checks.  The engine keeps every check's schedule, sends a RUN when a slot
+ * comes (skipping it, counted and logged, if the previous run is still
+ * going), and gives each run a hard deadline a little past its timeout: the
+ * worker's own sandbox should have ended the run by then, so a worker still
+ * silent is stuck where no hook reaches (a pattern bomb in string.find) and
+ * is killed.  Its runs in flight end as UNKNOWN "sandbox: killed", it is
+ * restarted with backoff, and a file killed ENGINE_KILLS_QUARANTINE times in
+ * a row is quarantined: logged, and not run again until the next reload.  A
+ * worker that crashes (SIGSEGV, abort) is handled the same way. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "engine.h"
+#include "log.h"
+#include "loop.h"
+#include "wire.h"
+#include "worker.h"
+
+enum wstate { W_LOADING, W_READY, W_RESTARTING, W_QUARANTINED, W_GONE };
+
+struct inflight {
+	uint32_t id;
+	struct eng_check *c;
+	struct loop_timer *hard;
+	struct inflight *next;
+};
+
+struct eng_worker {
+	struct engine *e;
+	char   *path;
+	pid_t   pid;
+	int     fd;
+	enum wstate state;
+	int     first_load;         /* declarations come only with the first load */
+	int     load_errors;
+	struct loop_timer *load_t;
+	struct loop_timer *restart_t;
+	int     kills_in_row;
+	const char *kill_reason;    /* why we killed it, for its runs */
+	struct inflight *runs;
+};
+
+struct engine {
+	struct loop *loop;
+	const struct config *cfg;
+	struct engine_hooks hooks;
+	struct eng_worker **workers;
+	size_t  nworkers;
+	struct eng_check **checks;
+	size_t  nchecks;
+	uint32_t next_id;
+	int     loading;            /* workers still loading the first time */
+	int     load_errors;
+	int     stopping;
+	struct loop_timer *stop_t;
+	struct engine_stats stats;
+};
+
+static void worker_start(struct eng_worker *w);
+static void worker_died(struct eng_worker *w, int status, int have_status);
+
+static double
+real_now(void)
+{
+	return (double)time(NULL);
+}
+
+struct engine *
+engine_new(struct loop *l, const struct config *cfg, const struct engine_hooks *hooks)
+{
+	struct engine *e = calloc(1, sizeof *e);
+
+	if (e == NULL)
+		return NULL;
+	e->loop = l;
+	e->cfg = cfg;
+	e->hooks = *hooks;
+	e->next_id = 1;
+	return e;
+}
+
+size_t
+engine_count(const struct engine *e)
+{
+	return e->nchecks;
+}
+
+struct eng_check *
+engine_check(struct engine *e, size_t i)
+{
+	return i < e->nchecks ? e->checks[i] : NULL;
+}
+
+struct eng_check *
+engine_find(struct engine *e, const char *name)
+{
+	for (size_t i = 0; i < e->nchecks; i++)
+		if (strcmp(e->checks[i]->d.name, name) == 0)
+			return e->checks[i];
+	return NULL;
+}
+
+const struct engine_stats *
+engine_stats(const struct engine *e)
+{
+	return &e->stats;
+}
+
+int
+engine_in_flight(const struct engine *e)
+{
+	int n = 0;
+	for (size_t i = 0; i < e->nchecks; i++)
+		n += e->checks[i]->in_flight;
+	return n;
+}
+
+/* ---- finishing runs ---------------------------------------------------------- */
+
+static void schedule_next(struct eng_check *c);
+static void maybe_stopped(struct engine *e);
+
+static void
+run_finished(struct eng_check *c, const struct result *r)
+{
+	struct engine *e = c->w->e;
+
+	c->in_flight = 0;
+	c->runs++;
+	c->last = *r;
+	c->has_last = 1;
+	if (e->hooks.result != NULL)
+		e->hooks.result(e, c, r, e->hooks.ud);
+	maybe_stopped(e);
+}
+
+static struct inflight *
+take_run(struct eng_worker *w, uint32_t id)
+{
+	for (struct inflight **p = &w->runs; *p != NULL; p = &(*p)->next)
+		if ((*p)->id == id) {
+			struct inflight *r = *p;
+			*p = r->next;
+			loop_timer_cancel(w->e->loop, r->hard);
+			return r;
+		}
+	return NULL;
+}
+
+/* ---- the worker's messages -------------------------------------------------------- */
+
+static void
+all_loaded_maybe(struct engine *e)
+{
+	if (e->loading > 0)
+		return;
+	e->loading = -1;            /* report once */
+	if (e->hooks.loaded != NULL)
+		e->hooks.loaded(e, e->load_errors, e->hooks.ud);
+}
+
+static void
+load_finished(struct eng_worker *w, int errors)
+{
+	struct engine *e = w->e;
+
+	loop_timer_cancel(e->loop, w->load_t);
+	w->load_t = NULL;
+	w->state = errors > 0 ? W_QUARANTINED : W_READY;
+	if (w->first_load) {
+		w->first_load = 0;
+		e->loading--;
+		if (errors > 0)
+			e->load_errors += errors;
+		all_loaded_maybe(e);
+	} else if (errors > 0)
+		log_error("%s: no longer loads after a restart; quarantined", w->path);
+}
+
+static void
+add_check(struct eng_worker *w, const char *body, size_t len)
+{
+	struct engine *e = w->e;
+	struct eng_check *c = calloc(1, sizeof *c);
+
+	if (c == NULL || worker_decl_decode(body, len, &c->d) < 0) {
+		log_error("%s: a declaration did not decode", w->path);
+		if (c != NULL)
+			rules_decl_clear(&c->d);
+		free(c);
+		return;
+	}
+	c->file = w->path;
+	c->d.file = w->path;
+	c->w = w;
+	struct eng_check **n = realloc(e->checks, (e->nchecks + 1) * sizeof *n);
+	if (n == NULL) {
+		rules_decl_clear(&c->d);
+		free(c);
+		return;
+	}
+	e->checks = n;
+	e->checks[e->nchecks++] = c;
+}
+
+static void
+on_message(struct loop *l, int fd, uint32_t events, void *ud)
+{
+	static char buf[WIRE_MAX];
+	struct eng_worker *w = ud;
+	struct wire_hdr h;
+	size_t len;
+
+	(void)l;
+	(void)events;
+	/* a few messages per wake-up, so one chatty worker cannot starve others */
+	for (int n = 0; n < 64; n++) {
+		int rc = wire_recv(fd, &h, buf, &len);
+		if (rc < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (rc <= 0) {
+			if (rc < 0)
+				log_error("%s: worker socket: %s", w->path, strerror(errno));
+			worker_died(w, 0, 0);
+			return;
+		}
+		switch (h.type) {
+		case WIRE_LOG:
+			buf[len < sizeof buf ? len : sizeof buf - 1] = '\0';
+			log_line((enum log_level)h.id, buf);
+			break;
+		case WIRE_DECL:
+			if (w->first_load)
+				add_check(w, buf, len);
+			break;
+		case WIRE_LOADERR:
+			buf[len < sizeof buf ? len : sizeof buf - 1] = '\0';
+			w->load_errors++;
+			if (w->e->hooks.load_error != NULL)
+				w->e->hooks.load_error(w->e->hooks.ud, buf);
+			else
+				log_error("%s", buf);
+			break;
+		case WIRE_LOADED:
+			load_finished(w, h.id > 0 ? (w->load_errors ? w->load_errors : 1) : 0);
+			break;
+		case WIRE_RESULT: {
+			struct inflight *r = take_run(w, h.id);
+			struct result res;
+			if (r == NULL)
+				break;          /* a run we gave up on already */
+			memset(&res, 0, sizeof res);
+			memcpy(&res, buf, len < sizeof res ? len : sizeof res);
+			if (res.nmetrics < 0 || res.nmetrics > RESULT_METRICS_MAX)
+				res.nmetrics = 0;
+			res.summary[sizeof res.summary - 1] = '\0';
+			w->kills_in_row = 0;
+			struct eng_check *c = r->c;
+			free(r);
+			run_finished(c, &res);
+			break;
+		}
+		default:
+			log_warn("%s: unexpected message %u from worker", w->path, h.type);
+		}
+	}
+}
+
+/* ---- worker lifecycle ------------------------------------------------------------- */
+
+static void
+on_load_timeout(struct loop *l, void *ud)
+{
+	struct eng_worker *w = ud;
+
+	(void)l;
+	w->load_t = NULL;
+	log_error("%s: still loading after the sandbox timeout; killed", w->path);
+	w->kill_reason = "sandbox: killed";
+	if (w->first_load && w->e->hooks.load_error != NULL) {
+		char m[600];
+		snprintf(m, sizeof m, "%s: sandbox: killed (while loading, past the timeout)",
+		    w->path);
+		w->e->hooks.load_error(w->e->hooks.ud, m);
+		w->load_errors++;
+	}
+	kill(w->pid, SIGKILL);
+}
+
+static void
+on_restart(struct loop *l, void *ud)
+{
+	struct eng_worker *w = ud;
+
+	(void)l;
+	w->restart_t = NULL;
+	w->e->stats.worker_restarts++;
+	worker_start(w);
+}
+
+static void
+worker_start(struct eng_worker *w)
+{
+	struct engine *e = w->e;
+	char err[512];
+
+	w->state = W_LOADING;
+	w->load_errors = 0;
+	if (worker_spawn(w->path, e->cfg, &w->pid, &w->fd, err, sizeof err) < 0) {
+		log_error("%s: %s", w->path, err);
+		if (w->fd >= 0)
+			close(w->fd);
+		w->fd = -1;
+		if (w->pid > 0)
+			waitpid(w->pid, NULL, 0);
+		w->pid = 0;
+		if (w->first_load) {
+			w->load_errors++;
+			load_finished(w, 1);
+		}
+		return;
+	}
+	if (loop_fd_add(e->loop, w->fd, LOOP_IN, on_message, w) < 0) {
+		kill(w->pid, SIGKILL);
+		return;
+	}
+	/* loading runs the file's top level under the sandbox timeout */
+	w->load_t = loop_timer_at(e->loop, loop_update_now(e->loop) +
+	    (double)e->cfg->timeout_ms / 1000.0 + ENGINE_HARD_GRACE + 5.0, on_load_timeout, w);
+}
+
+static void
+describe_status(int status, int have, char *buf, size_t len)
+{
+	if (!have)
+		snprintf(buf, len, "worker exited");
+	else if (WIFSIGNALED(status))
+		snprintf(buf, len, "worker died of %s", sigabbrev_np(WTERMSIG(status)) ?
+		    sigabbrev_np(WTERMSIG(status)) : "a signal");
+	else
+		snprintf(buf, len, "worker exited with status %d", WEXITSTATUS(status));
+}
+
+static void
+worker_died(struct eng_worker *w, int status, int have_status)
+{
+	struct engine *e = w->e;
+	char why[128], reason[200];
+
+	if (w->fd >= 0) {
+		loop_fd_del(e->loop, w->fd);
+		close(w->fd);
+		w->fd = -1;
+	}
+	if (w->pid > 0 && !have_status) {
+		/* its socket closed as it died; the zombie follows in a moment */
+		for (int i = 0; i < 100; i++) {
+			pid_t p = waitpid(w->pid, &status, WNOHANG);
+			if (p == w->pid) {
+				have_status = 1;
+				break;
+			}
+			if (p < 0)
+				break;
+			usleep(1000);
+		}
+		if (!have_status) {
+			kill(w->pid, SIGKILL);
+			have_status = waitpid(w->pid, &status, 0) == w->pid;
+		}
+	}
+	w->pid = 0;
+	loop_timer_cancel(e->loop, w->load_t);
+	w->load_t = NULL;
+	describe_status(status, have_status, why, sizeof why);
+	int ours = w->kill_reason != NULL;
+	int normal = have_status && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+	if (ours)
+		snprintf(reason, sizeof reason, "%s", w->kill_reason);
+	else
+		snprintf(reason, sizeof reason, "sandbox: killed (%s)", why);
+	w->kill_reason = NULL;
+
+	if (e->stopping || w->state == W_GONE) {
+		w->state = W_GONE;
+	} else if (w->first_load) {
+		/* died while loading for the first time: a load error */
+		if (w->load_errors == 0 && e->hooks.load_error != NULL) {
+			char m[600];
+			snprintf(m, sizeof m, "%s: %s while loading", w->path, reason);
+			e->hooks.load_error(e->hooks.ud, m);
+		}
+		load_finished(w, w->load_errors ? w->load_errors : 1);
+	} else {
+		if (ours)
+			e->stats.worker_kills++;
+		else if (!normal)
+			e->stats.worker_crashes++;
+		log_warn("%s: %s", w->path, ours ? "worker killed past a run's hard deadline" : why);
+	}
+	/* every run it had ends now, as UNKNOWN */
+	while (w->runs != NULL) {
+		struct inflight *r = w->runs;
+		w->runs = r->next;
+		loop_timer_cancel(e->loop, r->hard);
+		struct result res;
+		memset(&res, 0, sizeof res);
+		res.started = real_now();
+		result_set(&res, ST_UNKNOWN, "%s", reason);
+		struct eng_check *c = r->c;
+		free(r);
+		run_finished(c, &res);
+	}
+	if (e->stopping || w->state == W_GONE || w->state == W_QUARANTINED) {
+		maybe_stopped(e);
+		return;
+	}
+	if (++w->kills_in_row >= ENGINE_KILLS_QUARANTINE) {
+		w->state = W_QUARANTINED;
+		e->stats.quarantined++;
+		log_error("%s: quarantined: its worker was killed %d times in a row; "
+		    "fix the file, then reload", w->path, w->kills_in_row);
+		return;
+	}
+	/* restart with backoff: 0.5 s, 1 s, 2 s ... */
+	w->state = W_RESTARTING;
+	double delay = 0.5 * (double)(1 << (w->kills_in_row - 1));
+	w->restart_t = loop_timer_at(e->loop, loop_update_now(e->loop) + delay, on_restart, w);
+}
+
+static void
+on_sigchld(struct loop *l, void *ud)
+{
+	struct engine *e = ud;
+
+	(void)l;
+	for (size_t i = 0; i < e->nworkers; i++) {
+		struct eng_worker *w = e->workers[i];
+		int status;
+		if (w->pid > 0 && waitpid(w->pid, &status, WNOHANG) == w->pid) {
+			w->pid = 0;
+			worker_died(w, status, 1);
+		}
+	}
+}
+
+int
+engine_load(struct engine *e, char *const *paths, size_t n)
+{
+	char **found = NULL, err[512];
+	size_t nfound = 0;
+
+	for (size_t i = 0; i < (n ? n : 1); i++) {
+		char **p;
+		size_t k;
+		if (rules_paths(n ? paths[i] : e->cfg->rules, &p, &k, err, sizeof err) < 0) {
+			if (e->hooks.load_error)
+				e->hooks.load_error(e->hooks.ud, err);
+			e->load_errors++;
+			continue;
+		}
+		char **m = realloc(found, (nfound + k + 1) * sizeof *m);
+		if (m == NULL) {
+			rules_paths_free(p, k);
+			continue;
+		}
+		found = m;
+		memcpy(found + nfound, p, k * sizeof *p);
+		nfound += k;
+		free(p);
+	}
+	if (nfound == 0 && e->load_errors == 0) {
+		if (e->hooks.load_error)
+			e->hooks.load_error(e->hooks.ud,
+			    "no rule files (*.lua) found where [agent] rules points");
+		e->load_errors++;
+	}
+	if (loop_signal(e->loop, SIGCHLD, on_sigchld, e) < 0)
+		log_warn("cannot watch SIGCHLD; dead workers are found by their sockets");
+	e->workers = calloc(nfound ? nfound : 1, sizeof *e->workers);
+	e->loading = 0;
+	for (size_t i = 0; e->workers != NULL && i < nfound; i++) {
+		struct eng_worker *w = calloc(1, sizeof *w);
+		if (w == NULL)
+			break;
+		w->e = e;
+		w->path = found[i];
+		found[i] = NULL;
+		w->fd = -1;
+		w->first_load = 1;
+		e->workers[e->nworkers++] = w;
+		e->loading++;
+	}
+	rules_paths_free(found, nfound);
+	for (size_t i = 0; i < e->nworkers; i++)
+		worker_start(e->workers[i]);
+	all_loaded_maybe(e);
+	return 0;
+}
+
+/* ---- running ---------------------------------------------------------------------- */
+
+static void
+on_hard_deadline(struct loop *l, void *ud)
+{
+	struct inflight *r = ud;
+	struct eng_worker *w = r->c->w;
+
+	(void)l;
+	r->hard = NULL;
+	if (w->pid <= 0)
+		return;
+	log_warn("%s: check \"%s\" ran past its hard deadline; killing the worker",
+	    w->path, r->c->d.name);
+	w->kill_reason = "sandbox: killed";
+	kill(w->pid, SIGKILL);
+}
+
+int
+engine_run_now(struct engine *e, struct eng_check *c)
+{
+	struct eng_worker *w = c->w;
+
+	if (c->in_flight || c->d.kind != RULE_CHECK)
+		return -1;
+	if (w->state != W_READY) {
+		struct result res;
+		memset(&res, 0, sizeof res);
+		res.started = real_now();
+		result_set(&res, ST_UNKNOWN, w->state == W_QUARANTINED ?
+		    "sandbox: rule file quarantined" : "sandbox: worker restarting");
+		c->in_flight = 1;
+		run_finished(c, &res);
+		return 0;
+	}
+	struct inflight *r = calloc(1, sizeof *r);
+	if (r == NULL)
+		return -1;
+	r->id = e->next_id++;
+	if (e->next_id == 0)
+		e->next_id = 1;
+	r->c = c;
+	int64_t t = e->cfg->timeout_ms;
+	if (c->d.timeout_ms > 0 && c->d.timeout_ms < t)
+		t = c->d.timeout_ms;
+	if (wire_send(w->fd, WIRE_RUN, r->id, c->d.name, strlen(c->d.name)) < 0) {
+		log_error("%s: cannot reach the worker: %s", w->path, strerror(errno));
+		free(r);
+		return -1;
+	}
+	r->hard = loop_timer_at(e->loop, loop_update_now(e->loop) + (double)t / 1000.0 +
+	    ENGINE_HARD_GRACE, on_hard_deadline, r);
+	r->next = w->runs;
+	w->runs = r;
+	c->in_flight = 1;
+	return 0;
+}
+
+static void
+on_due(struct loop *l, void *ud)
+{
+	struct eng_check *c = ud;
+	struct engine *e = c->w->e;
+
+	c->timer = NULL;
+	if (e->stopping)
+		return;
+	double now = loop_now(l);
+	if (c->in_flight) {
+		c->skipped++;
+		e->stats.skipped_runs++;
+		log_warn("check \"%s\": run skipped: the previous one is still going", c->d.name);
+	} else {
+		c->slot = c->sched.due;
+		c->lateness = now - c->sched.due;
+		if (engine_run_now(e, c) < 0)
+			log_error("check \"%s\": could not start", c->d.name);
+	}
+	schedule_next(c);
+}
+
+static void
+schedule_next(struct eng_check *c)
+{
+	struct engine *e = c->w->e;
+	uint64_t missed = 0;
+
+	sched_advance(&c->sched, loop_update_now(e->loop), time(NULL), &missed);
+	if (missed > 0) {
+		c->skipped += missed;
+		e->stats.skipped_runs += missed;
+		log_warn("check \"%s\": %llu slot%s missed", c->d.name,
+		    (unsigned long long)missed, missed == 1 ? "" : "s");
+	}
+	c->timer = loop_timer_at(e->loop, sched_start_at(&c->sched), on_due, c);
+}
+
+void
+engine_schedule(struct engine *e, struct engine *prev)
+{
+	double now = loop_update_now(e->loop);
+
+	for (size_t i = 0; i < e->nchecks; i++) {
+		struct eng_check *c = e->checks[i];
+		if (c->d.kind != RULE_CHECK)
+			continue;           /* reports are built by the delivery side */
+		if (sched_init(&c->sched, c->d.every_ms, c->d.cron, c->d.jitter_ms, now,
+		    time(NULL)) < 0) {
+			log_error("check \"%s\": bad schedule", c->d.name);
+			continue;
+		}
+		struct eng_check *old = prev ? engine_find(prev, c->d.name) : NULL;
+		if (old != NULL && old->d.every_ms == c->d.every_ms && c->d.every_ms > 0 &&
+		    old->timer != NULL)
+			c->sched.due = old->sched.due;  /* keep its place on the grid */
+		c->timer = loop_timer_at(e->loop, sched_start_at(&c->sched), on_due, c);
+	}
+}
+
+/* ---- stopping ----------------------------------------------------------------------- */
+
+static void
+kill_workers(struct engine *e)
+{
+	for (size_t i = 0; i < e->nworkers; i++) {
+		struct eng_worker *w = e->workers[i];
+		w->state = W_GONE;
+		loop_timer_cancel(e->loop, w->restart_t);
+		w->restart_t = NULL;
+		if (w->fd >= 0) {
+			loop_fd_del(e->loop, w->fd);
+			close(w->fd);
+			w->fd = -1;
+		}
+		if (w->pid > 0) {
+			kill(w->pid, SIGKILL);
+			waitpid(w->pid, NULL, 0);
+			w->pid = 0;
+		}
+	}
+}
+
+static void
+on_stop_timeout(struct loop *l, void *ud)
+{
+	struct engine *e = ud;
+
+	(void)l;
+	e->stop_t = NULL;
+	if (engine_in_flight(e) > 0)
+		log_warn("stopping: %d run%s still going after the grace period",
+		    engine_in_flight(e), engine_in_flight(e) == 1 ? "" : "s");
+	/* their runs end as UNKNOWN through worker_died as the workers go */
+	kill_workers(e);
+	for (size_t i = 0; i < e->nworkers; i++) {
+		struct eng_worker *w = e->workers[i];
+		while (w->runs != NULL) {
+			struct inflight *r = w->runs;
+			w->runs = r->next;
+			loop_timer_cancel(e->loop, r->hard);
+			struct result res;
+			memset(&res, 0, sizeof res);
+			res.started = real_now();
+			result_set(&res, ST_UNKNOWN, "agent stopping");
+			struct eng_check *c = r->c;
+			free(r);
+			c->in_flight = 0;
+			if (e->hooks.result != NULL)
+				e->hooks.result(e, c, &res, e->hooks.ud);
+		}
+	}
+	if (e->stopping == 1) {
+		e->stopping = 2;
+		if (e->hooks.stopped != NULL)
+			e->hooks.stopped(e, e->hooks.ud);
+	}
+}
+
+static void
+maybe_stopped(struct engine *e)
+{
+	if (e->stopping == 1 && engine_in_flight(e) == 0 && e->stop_t != NULL) {
+		loop_timer_cancel(e->loop, e->stop_t);
+		e->stop_t = loop_timer_at(e->loop, loop_now(e->loop), on_stop_timeout, e);
+	}
+}
+
+void
+engine_stop(struct engine *e, double grace)
+{
+	if (e->stopping)
+		return;
+	e->stopping = 1;
+	for (size_t i = 0; i < e->nchecks; i++) {
+		loop_timer_cancel(e->loop, e->checks[i]->timer);
+		e->checks[i]->timer = NULL;
+	}
+	e->stop_t = loop_timer_at(e->loop, loop_update_now(e->loop) +
+	    (engine_in_flight(e) > 0 ? grace : 0), on_stop_timeout, e);
+}
+
+void
+engine_free(struct engine *e)
+{
+	if (e == NULL)
+		return;
+	e->stopping = 3;
+	loop_signal_del(e->loop, SIGCHLD, on_sigchld, e);
+	kill_workers(e);
+	loop_timer_cancel(e->loop, e->stop_t);
+	for (size_t i = 0; i < e->nworkers; i++) {
+		struct eng_worker *w = e->workers[i];
+		loop_timer_cancel(e->loop, w->load_t);
+		while (w->runs != NULL) {
+			struct inflight *r = w->runs;
+			w->runs = r->next;
+			loop_timer_cancel(e->loop, r->hard);
+			free(r);
+		}
+		free(w->path);
+		free(w);
+	}
+	for (size_t i = 0; i < e->nchecks; i++) {
+		loop_timer_cancel(e->loop, e->checks[i]->timer);
+		rules_decl_clear(&e->checks[i]->d);
+		free(e->checks[i]);
+	}
+	free(e->workers);
+	free(e->checks);
+	free(e);
+}

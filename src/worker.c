@@ -1,0 +1,415 @@
+/* worker.c — a rule worker, and how the supervisor starts one.
+ *
+ * A worker is this same binary, exec'd fresh (so it carries none of the
+ * supervisor's memory, where webhook secrets live), talking over a
+ * SOCK_SEQPACKET socket on fd 3.  Before it loads any rule it drops root to
+ * [agent] user, sets no_new_privs, and where the kernel has Landlock confines
+ * itself to reading the rule file, read_paths and what libc needs: it can
+ * write no file at all, the state file included.  It then loads its one rule
+ * file, reports each declaration (or each load error) and runs checks when
+ * asked, many at once on its own event loop.  Its log lines travel to the
+ * supervisor, which writes them.  If the supervisor dies, the kernel kills
+ * the worker (PR_SET_PDEATHSIG). */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include "http.h"
+#include "json.h"
+#include "log.h"
+#include "loop.h"
+#include "priv.h"
+#include "result.h"
+#include "rules.h"
+#include "wire.h"
+#include "worker.h"
+
+#define WORKER_FD 3
+
+/* ---- declarations on the wire ------------------------------------------------- */
+
+char *
+worker_decl_encode(const struct rule_decl *d)
+{
+	struct json *o = json_new(JSON_OBJECT), *n = json_new(JSON_ARRAY),
+	    *lb = json_new(JSON_OBJECT);
+
+	json_add(o, "kind", json_new_number(d->kind));
+	json_add(o, "name", json_new_string(d->name));
+	json_add(o, "file", json_new_string(d->file));
+	json_add(o, "line", json_new_number(d->line));
+	json_add(o, "every_ms", json_new_number((double)d->every_ms));
+	if (d->cron != NULL)
+		json_add(o, "cron", json_new_string(d->cron));
+	json_add(o, "jitter_ms", json_new_number((double)d->jitter_ms));
+	json_add(o, "timeout_ms", json_new_number((double)d->timeout_ms));
+	json_add(o, "after_count", json_new_number(d->after_count));
+	json_add(o, "after_ms", json_new_number((double)d->after_ms));
+	json_add(o, "recover", json_new_number(d->recover));
+	json_add(o, "flap_fails", json_new_number(d->flap_fails));
+	json_add(o, "flap_window", json_new_number(d->flap_window));
+	json_add(o, "repeat_ms", json_new_number((double)d->repeat_ms));
+	json_add(o, "unknown_ignore", json_new(d->unknown_ignore ? JSON_TRUE : JSON_FALSE));
+	if (d->description != NULL)
+		json_add(o, "description", json_new_string(d->description));
+	for (size_t i = 0; d->notify != NULL && i < d->nnotify; i++)
+		json_add(n, NULL, json_new_string(d->notify[i]));
+	json_add(o, "notify", d->notify != NULL ? n : json_new(JSON_NULL));
+	if (d->notify == NULL)
+		json_free(n);
+	for (size_t i = 0; i < d->nlabels; i++)
+		json_add(lb, d->labels[2 * i], json_new_string(d->labels[2 * i + 1]));
+	json_add(o, "labels", lb);
+	char *s = json_print(o, false);
+	json_free(o);
+	return s;
+}
+
+static double
+jnum(const struct json *o, const char *k)
+{
+	const struct json *v = json_get(o, k);
+	return v != NULL && json_type(v) == JSON_NUMBER ? json_number(v) : 0;
+}
+
+static char *
+jstr(const struct json *o, const char *k)
+{
+	const struct json *v = json_get(o, k);
+	return v != NULL && json_type(v) == JSON_STRING ? strdup(json_string(v)) : NULL;
+}
+
+int
+worker_decl_decode(const char *s, size_t len, struct rule_decl *d)
+{
+	char e[128];
+	struct json *o = json_parse(s, len, e, sizeof e);
+	const struct json *v;
+
+	memset(d, 0, sizeof *d);
+	if (o == NULL || json_type(o) != JSON_OBJECT) {
+		json_free(o);
+		return -1;
+	}
+	d->kind = (enum rule_kind)jnum(o, "kind");
+	d->name = jstr(o, "name");
+	d->file = NULL;             /* the supervisor keeps the path itself */
+	d->line = (int)jnum(o, "line");
+	d->every_ms = (int64_t)jnum(o, "every_ms");
+	d->cron = jstr(o, "cron");
+	d->jitter_ms = (int64_t)jnum(o, "jitter_ms");
+	d->timeout_ms = (int64_t)jnum(o, "timeout_ms");
+	d->after_count = (int)jnum(o, "after_count");
+	d->after_ms = (int64_t)jnum(o, "after_ms");
+	d->recover = (int)jnum(o, "recover");
+	d->flap_fails = (int)jnum(o, "flap_fails");
+	d->flap_window = (int)jnum(o, "flap_window");
+	d->repeat_ms = (int64_t)jnum(o, "repeat_ms");
+	v = json_get(o, "unknown_ignore");
+	d->unknown_ignore = v != NULL && json_type(v) == JSON_TRUE;
+	d->description = jstr(o, "description");
+	d->fn = -1;
+	v = json_get(o, "notify");
+	if (v != NULL && json_type(v) == JSON_ARRAY) {
+		size_t n = 0;
+		for (const struct json *c = json_child(v); c != NULL; c = json_next(c))
+			n++;
+		d->notify = calloc(n + 1, sizeof *d->notify);
+		for (const struct json *c = json_child(v); d->notify && c; c = json_next(c))
+			if (json_type(c) == JSON_STRING)
+				d->notify[d->nnotify++] = strdup(json_string(c));
+	}
+	v = json_get(o, "labels");
+	if (v != NULL && json_type(v) == JSON_OBJECT) {
+		size_t n = 0;
+		for (const struct json *c = json_child(v); c != NULL; c = json_next(c))
+			n++;
+		d->labels = calloc(2 * n + 1, sizeof *d->labels);
+		for (const struct json *c = json_child(v); d->labels && c; c = json_next(c))
+			if (json_type(c) == JSON_STRING) {
+				d->labels[2 * d->nlabels] = strdup(json_key(c));
+				d->labels[2 * d->nlabels + 1] = strdup(json_string(c));
+				d->nlabels++;
+			}
+	}
+	json_free(o);
+	return d->name != NULL ? 0 : -1;
+}
+
+/* ---- the supervisor's side: starting one ----------------------------------------- */
+
+static char *
+init_message(const char *file, const struct config *cfg)
+{
+	struct json *o = json_new(JSON_OBJECT), *vars = json_new(JSON_OBJECT),
+	    *reps = json_new(JSON_ARRAY);
+
+	json_add(o, "file", json_new_string(file));
+	json_add(o, "read_paths", json_new_string(cfg->read_paths));
+	json_add(o, "memory", json_new_number((double)cfg->memory));
+	json_add(o, "instructions", json_new_number((double)cfg->instructions));
+	json_add(o, "timeout_ms", json_new_number((double)cfg->timeout_ms));
+	json_add(o, "user", json_new_string(cfg->user ? cfg->user : ""));
+	json_add(o, "log_level", json_new_string(cfg->log_level ? cfg->log_level : "info"));
+	for (size_t i = 0; i < cfg->nvars; i++)
+		json_add(vars, cfg->vars[i].key, json_new_string(cfg->vars[i].value));
+	json_add(o, "vars", vars);
+	if (cfg->nreporters == 0)
+		json_add(reps, NULL, json_new_string("stdout"));
+	for (size_t i = 0; i < cfg->nreporters; i++)
+		json_add(reps, NULL, json_new_string(cfg->reporters[i].name));
+	json_add(o, "reporters", reps);
+	char *s = json_print(o, false);
+	json_free(o);
+	return s;
+}
+
+int
+worker_spawn(const char *file, const struct config *cfg, pid_t *pid, int *fd,
+    char *err, size_t errlen)
+{
+	int sv[2];
+	char *init = init_message(file, cfg);
+
+	if (init == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		snprintf(err, errlen, "socketpair: %s", strerror(errno));
+		free(init);
+		return -1;
+	}
+	int big = 1 << 20;
+	setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &big, sizeof big);
+	setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &big, sizeof big);
+	fflush(NULL);
+	pid_t p = fork();
+	if (p < 0) {
+		snprintf(err, errlen, "fork: %s", strerror(errno));
+		close(sv[0]);
+		close(sv[1]);
+		free(init);
+		return -1;
+	}
+	if (p == 0) {
+		/* the child: fd 3 is the socket, 0 and 1 are /dev/null, 2 stays */
+		sigset_t all;
+		sigemptyset(&all);
+		sigprocmask(SIG_SETMASK, &all, NULL);
+		int null = open("/dev/null", O_RDWR);
+		if (null >= 0) {
+			dup2(null, 0);
+			dup2(null, 1);
+		}
+		if (dup2(sv[1], WORKER_FD) < 0)
+			_exit(127);
+		closefrom(WORKER_FD + 1);
+		char *argv[] = { "drishti", "__worker", NULL };
+		execv("/proc/self/exe", argv);
+		_exit(127);
+	}
+	close(sv[1]);
+	if (wire_send(sv[0], WIRE_INIT, 0, init, strlen(init)) < 0) {
+		snprintf(err, errlen, "worker %s: %s", file, strerror(errno));
+		free(init);
+		close(sv[0]);
+		kill(p, SIGKILL);
+		*pid = p;
+		*fd = -1;
+		return -1;
+	}
+	free(init);
+	fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK);
+	*pid = p;
+	*fd = sv[0];
+	return 0;
+}
+
+/* ---- the worker's side -------------------------------------------------------------- */
+
+static int wfd = WORKER_FD;
+static struct rule_file *wfile;
+
+static void
+sink(enum log_level level, const char *msg)
+{
+	wire_send(wfd, WIRE_LOG, (uint32_t)level, msg, strlen(msg));
+}
+
+static void
+send_error(void *ud, const char *msg)
+{
+	(void)ud;
+	wire_send(wfd, WIRE_LOADERR, 0, msg, strlen(msg));
+}
+
+static void
+run_done(struct rule_run *run, const struct result *res, void *ud)
+{
+	(void)run;
+	/* only the metrics used travel */
+	size_t len = offsetof(struct result, metrics) +
+	    (size_t)res->nmetrics * sizeof res->metrics[0];
+	if (wire_send(wfd, WIRE_RESULT, (uint32_t)(uintptr_t)ud, res, len) < 0)
+		exit(0);                /* the supervisor is gone */
+}
+
+static void
+on_request(struct loop *l, int fd, uint32_t events, void *ud)
+{
+	static char buf[WIRE_MAX];
+	struct wire_hdr h;
+	size_t len;
+
+	(void)events;
+	(void)ud;
+	int rc = wire_recv(fd, &h, buf, &len);
+	if (rc < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return;
+	if (rc <= 0) {
+		loop_stop(l);           /* EOF: the supervisor said goodbye */
+		return;
+	}
+	if (h.type != WIRE_RUN)
+		return;
+	buf[len < sizeof buf ? len : sizeof buf - 1] = '\0';
+	for (size_t i = 0; i < rules_count(wfile); i++) {
+		const struct rule_decl *d = rules_get(wfile, i);
+		if (strcmp(d->name, buf) == 0) {
+			if (rules_start(wfile, d, run_done, (void *)(uintptr_t)h.id) == NULL) {
+				struct result r;
+				memset(&r, 0, sizeof r);
+				result_set(&r, ST_UNKNOWN, "could not start the run");
+				run_done(NULL, &r, (void *)(uintptr_t)h.id);
+			}
+			return;
+		}
+	}
+	struct result r;
+	memset(&r, 0, sizeof r);
+	result_set(&r, ST_UNKNOWN, "no check \"%s\" in this worker", buf);
+	run_done(NULL, &r, (void *)(uintptr_t)h.id);
+}
+
+int
+worker_main(void)
+{
+	static char buf[WIRE_MAX];
+	struct wire_hdr h;
+	size_t len;
+	char err[512];
+	struct json *init = NULL;
+	int status = 70;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() == 1)
+		return 70;              /* the supervisor died before we started */
+	if (wire_recv(wfd, &h, buf, &len) <= 0 || h.type != WIRE_INIT) {
+		fprintf(stderr, "drishti worker: no settings from the supervisor\n");
+		return 70;
+	}
+	init = json_parse(buf, len, err, sizeof err);
+	if (init == NULL || json_type(init) != JSON_OBJECT) {
+		fprintf(stderr, "drishti worker: bad settings: %s\n", err);
+		json_free(init);
+		return 70;
+	}
+	char *file = jstr(init, "file"), *read_paths = jstr(init, "read_paths");
+	char *user = jstr(init, "user"), *level = jstr(init, "log_level");
+	enum log_level lv = LOG_LVL_INFO;
+	if (level != NULL)
+		log_level_parse(level, &lv);
+	log_set_level(lv);
+	log_set_sink(sink);
+
+	/* vars and reporter names, as the rule host wants them */
+	size_t nvars = 0, nreps = 0;
+	const struct json *jv = json_get(init, "vars"), *jr = json_get(init, "reporters");
+	for (const struct json *c = jv ? json_child(jv) : NULL; c; c = json_next(c))
+		nvars++;
+	for (const struct json *c = jr ? json_child(jr) : NULL; c; c = json_next(c))
+		nreps++;
+	struct config_var *vars = calloc(nvars + 1, sizeof *vars);
+	const char **reps = calloc(nreps + 1, sizeof *reps);
+	size_t i = 0;
+	for (const struct json *c = jv ? json_child(jv) : NULL; vars && c; c = json_next(c), i++) {
+		vars[i].key = (char *)json_key(c);
+		vars[i].value = (char *)(json_type(c) == JSON_STRING ? json_string(c) : "");
+	}
+	i = 0;
+	for (const struct json *c = jr ? json_child(jr) : NULL; reps && c; c = json_next(c))
+		if (json_type(c) == JSON_STRING)
+			reps[i++] = json_string(c);
+
+	char reads[8192];
+	snprintf(reads, sizeof reads, "%s,%s", file ? file : "", read_paths ? read_paths : "");
+	int ll = 0;
+	if (file == NULL || vars == NULL || reps == NULL ||
+	    priv_drop(user, err, sizeof err) < 0 ||
+	    priv_no_new_privs(err, sizeof err) < 0 ||
+	    (ll = priv_landlock_readonly(reads, err, sizeof err)) < 0) {
+		if (file == NULL || vars == NULL || reps == NULL)
+			snprintf(err, sizeof err, "bad settings");
+		log_error("worker %s: %s", file ? file : "?", err);
+		send_error(NULL, err);
+		wire_send(wfd, WIRE_LOADED, 1, NULL, 0);
+		goto out;
+	}
+	if (ll == 0)
+		log_debug("worker %s: no Landlock in this kernel; file access is not confined", file);
+
+	struct loop *loop = loop_new();
+	if (loop == NULL || http_init(loop, err, sizeof err) < 0) {
+		send_error(NULL, loop ? err : "cannot make an event loop");
+		wire_send(wfd, WIRE_LOADED, 1, NULL, 0);
+		loop_free(loop);
+		goto out;
+	}
+	struct rules_env env = {
+		.loop = loop, .read_paths = read_paths, .vars = vars, .nvars = nvars,
+		.reporters = reps, .nreporters = i,
+		.memory = (uint64_t)jnum(init, "memory"),
+		.instructions = (uint64_t)jnum(init, "instructions"),
+		.timeout_ms = (int64_t)jnum(init, "timeout_ms"),
+		.on_error = send_error,
+	};
+	wfile = rules_load(file, &env);
+	if (wfile == NULL) {
+		wire_send(wfd, WIRE_LOADED, 1, NULL, 0);
+		status = 78;
+	} else {
+		for (size_t k = 0; k < rules_count(wfile); k++) {
+			char *s = worker_decl_encode(rules_get(wfile, k));
+			if (s == NULL || wire_send(wfd, WIRE_DECL, 0, s, strlen(s)) < 0) {
+				free(s);
+				goto done;
+			}
+			free(s);
+		}
+		wire_send(wfd, WIRE_LOADED, 0, NULL, 0);
+		if (loop_fd_add(loop, wfd, LOOP_IN, on_request, NULL) == 0)
+			loop_run(loop);
+		status = 0;
+	}
+done:
+	rules_free(wfile);
+	http_shutdown();
+	loop_free(loop);
+out:
+	log_set_sink(NULL);
+	free(vars);
+	free(reps);
+	free(file);
+	free(read_paths);
+	free(user);
+	free(level);
+	json_free(init);
+	return status;
+}
