@@ -38,6 +38,7 @@ struct engine_stats {
 struct engine_hooks {
 	void  (*load_error)(void *ud, const char *msg);     /* FILE:LINE: message */
 	void  (*loaded)(struct engine *e, int nerrors, void *ud);
+	/* r is the new result; c->last still holds the one before (has_last) */
 	void  (*result)(struct engine *e, struct eng_check *c, const struct result *r, void *ud);
 	void  (*stopped)(struct engine *e, void *ud);
 	void   *ud;

@@ -1,3 +1,497 @@
-/* daemon.c — `drishti run`, placeholder until the next step */
+/* daemon.c — `drishti run`: the agent in the foreground.
+ *
+ * The supervisor's loop owns the engine (workers and schedules).  Signals
+ * arrive through the loop's signalfd: SIGHUP reloads, SIGTERM and SIGINT
+ * stop.  A reload is atomic: the new config and rules are loaded into a
+ * second engine beside the running one, and only when every file of it has
+ * loaded cleanly does it take over (keeping each check's place in time);
+ * otherwise its errors are logged with FILE:LINE and it is thrown away.
+ * With [agent] watch, inotify on the rule directories triggers the same
+ * reload when a rule file is saved.  systemd's notify protocol (READY,
+ * RELOADING, STOPPING, WATCHDOG) is spoken when NOTIFY_SOCKET is set. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 #include "cli.h"
-int cli_run(int argc, char **argv) { (void)argc; (void)argv; return EXIT_UNAVAILABLE; }
+#include "config.h"
+#include "engine.h"
+#include "http.h"
+#include "log.h"
+#include "loop.h"
+
+#define STOP_GRACE 10.0         /* seconds runs in flight get at SIGTERM */
+#define WATCH_SETTLE 0.3        /* editors write in bursts: wait for quiet */
+
+struct daemon {
+	struct loop *loop;
+	const char *given;          /* -c FILE */
+	struct config *cfg;         /* the running set */
+	struct engine *e;
+	struct config *ncfg;        /* a reload being loaded */
+	struct engine *ne;
+	int     reload_again;
+	int     stopping;
+	int     exit_code;
+	int     started;
+	/* engines and configs whose time is over, freed from the loop */
+	struct engine *dead_e[16];
+	struct config *dead_cfg[16];
+	int     ndead;
+	struct loop_timer *reap_t;
+	/* engines replaced by a reload, finishing their runs, with their configs */
+	struct engine *old_e[4];
+	struct config *old_cfg[4];
+	int     nold;
+	/* inotify */
+	int     ino;
+	struct loop_timer *settle_t;
+	/* systemd */
+	int     notify_fd;
+	struct sockaddr_un notify_addr;
+	socklen_t notify_len;
+	double  watchdog;           /* seconds between pings, 0: none */
+};
+
+static void reload(struct daemon *d);
+
+/* ---- systemd notify --------------------------------------------------------- */
+
+static void
+notify_open(struct daemon *d)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	const char *wd = getenv("WATCHDOG_USEC");
+
+	d->notify_fd = -1;
+	if (path == NULL || (*path != '/' && *path != '@') ||
+	    strlen(path) >= sizeof d->notify_addr.sun_path)
+		return;
+	d->notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (d->notify_fd < 0)
+		return;
+	memset(&d->notify_addr, 0, sizeof d->notify_addr);
+	d->notify_addr.sun_family = AF_UNIX;
+	memcpy(d->notify_addr.sun_path, path, strlen(path));
+	if (*path == '@')
+		d->notify_addr.sun_path[0] = '\0';      /* abstract namespace */
+	d->notify_len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(path));
+	if (wd != NULL) {
+		long long us = atoll(wd);
+		const char *pid = getenv("WATCHDOG_PID");
+		if (us > 0 && (pid == NULL || atoll(pid) == (long long)getpid()))
+			d->watchdog = (double)us / 2e6;
+	}
+}
+
+static void
+notify(struct daemon *d, const char *msg)
+{
+	if (d->notify_fd >= 0 && sendto(d->notify_fd, msg, strlen(msg), MSG_NOSIGNAL,
+	    (struct sockaddr *)&d->notify_addr, d->notify_len) < 0)
+		log_debug("sd_notify: %s", strerror(errno));
+}
+
+static void
+on_watchdog(struct loop *l, void *ud)
+{
+	struct daemon *d = ud;
+
+	notify(d, "WATCHDOG=1");
+	loop_timer_at(l, loop_update_now(l) + d->watchdog, on_watchdog, d);
+}
+
+/* ---- results --------------------------------------------------------------------- */
+
+static void
+on_result(struct engine *e, struct eng_check *c, const struct result *r, void *ud)
+{
+	(void)e;
+	(void)ud;
+	/* c->last still holds the previous result while this hook runs */
+	if (!c->has_last || c->last.status != r->status) {
+		const char *from = c->has_last ? result_status_name(c->last.status) : "-";
+		if (r->status == ST_OK)
+			log_info("check \"%s\": %s -> %s: %s", c->d.name, from,
+			    result_status_name(r->status), r->summary);
+		else
+			log_warn("check \"%s\": %s -> %s: %s", c->d.name, from,
+			    result_status_name(r->status), r->summary);
+	} else
+		log_debug("check \"%s\": %s: %s (%.1f ms)", c->d.name,
+		    result_status_name(r->status), r->summary, r->duration * 1000);
+}
+
+/* ---- freeing what is over, from the loop ---------------------------------------------- */
+
+static void
+on_reap(struct loop *l, void *ud)
+{
+	struct daemon *d = ud;
+
+	(void)l;
+	d->reap_t = NULL;
+	for (int i = 0; i < d->ndead; i++) {
+		engine_free(d->dead_e[i]);
+		if (d->dead_cfg[i] != NULL) {
+			config_free(d->dead_cfg[i]);
+			free(d->dead_cfg[i]);
+		}
+	}
+	d->ndead = 0;
+	if (d->reload_again && d->ne == NULL && !d->stopping) {
+		d->reload_again = 0;
+		reload(d);
+	}
+}
+
+/* Engines call us from inside their own callbacks: free them later. */
+static void
+bury(struct daemon *d, struct engine *e, struct config *cfg)
+{
+	if (d->ndead == 16) {
+		log_error("too many engines to free; leaking one");
+		return;
+	}
+	d->dead_e[d->ndead] = e;
+	d->dead_cfg[d->ndead] = cfg;
+	d->ndead++;
+	if (d->reap_t == NULL)
+		d->reap_t = loop_timer_at(d->loop, loop_now(d->loop), on_reap, d);
+}
+
+/* ---- stopping ----------------------------------------------------------------------- */
+
+static void
+on_stopped(struct engine *e, void *ud)
+{
+	struct daemon *d = ud;
+
+	if (e == d->e && d->stopping) {
+		log_info("stopped");
+		loop_stop(d->loop);
+		return;
+	}
+	/* an old engine after a reload: its runs are done; its config goes too */
+	for (int i = 0; i < d->nold; i++)
+		if (d->old_e[i] == e) {
+			bury(d, e, d->old_cfg[i]);
+			d->old_e[i] = d->old_e[--d->nold];
+			d->old_cfg[i] = d->old_cfg[d->nold];
+			return;
+		}
+	bury(d, e, NULL);
+}
+
+static void
+on_term(struct loop *l, void *ud)
+{
+	struct daemon *d = ud;
+
+	(void)l;
+	if (d->stopping) {
+		log_warn("second stop signal: stopping now");
+		loop_stop(d->loop);
+		return;
+	}
+	d->stopping = 1;
+	notify(d, "STOPPING=1");
+	int n = d->e ? engine_in_flight(d->e) : 0;
+	log_info("stopping%s", n ? ": letting the runs in flight finish" : "");
+	if (d->ne != NULL) {
+		bury(d, d->ne, d->ncfg);
+		d->ne = NULL;
+		d->ncfg = NULL;
+	}
+	if (d->e == NULL) {
+		loop_stop(d->loop);
+		return;
+	}
+	engine_stop(d->e, STOP_GRACE);
+}
+
+/* ---- loading and reloading ----------------------------------------------------------------- */
+
+static void
+print_load_error(void *ud, const char *msg)
+{
+	(void)ud;
+	log_error("%s", msg);
+}
+
+static void on_loaded(struct engine *e, int nerrors, void *ud);
+
+static struct engine *
+start_engine(struct daemon *d, struct config *cfg)
+{
+	struct engine_hooks hooks = { .load_error = print_load_error, .loaded = on_loaded,
+	    .result = on_result, .stopped = on_stopped, .ud = d };
+	struct engine *e = engine_new(d->loop, cfg, &hooks);
+
+	if (e != NULL)
+		engine_load(e, NULL, 0);
+	return e;
+}
+
+static void
+on_loaded(struct engine *e, int nerrors, void *ud)
+{
+	struct daemon *d = ud;
+	size_t n = engine_count(e);
+
+	if (!d->started) {
+		if (nerrors > 0) {
+			log_error("%d error%s in the rules; not starting", nerrors,
+			    nerrors == 1 ? "" : "s");
+			d->exit_code = EXIT_CONFIG;
+			loop_stop(d->loop);
+			return;
+		}
+		d->started = 1;
+		engine_schedule(e, NULL);
+		log_info("started: %zu check%s and report%s from %s", n, n == 1 ? "" : "s",
+		    n == 1 ? "" : "s", d->cfg->rules);
+		notify(d, "READY=1");
+		return;
+	}
+	if (e != d->ne)
+		return;
+	if (nerrors > 0) {
+		log_error("reload failed (%d error%s); still running the previous rules",
+		    nerrors, nerrors == 1 ? "" : "s");
+		bury(d, d->ne, d->ncfg);
+	} else {
+		/* the swap: the new set takes over, the old one finishes its runs */
+		struct engine *old = d->e;
+		struct config *oldcfg = d->cfg;
+		engine_schedule(e, old);
+		d->e = e;
+		d->cfg = d->ncfg;
+		enum log_level lv;
+		if (log_level_parse(d->cfg->log_level, &lv) == 0)
+			log_set_level(lv);
+		/* the old config must outlive the old engine: they go together
+		 * once it has stopped */
+		if (d->nold < 4) {
+			d->old_e[d->nold] = old;
+			d->old_cfg[d->nold] = oldcfg;
+			d->nold++;
+			engine_stop(old, STOP_GRACE);
+		} else
+			bury(d, old, oldcfg);
+		log_info("reloaded: %zu check%s and report%s", n, n == 1 ? "" : "s",
+		    n == 1 ? "" : "s");
+	}
+	d->ne = NULL;
+	d->ncfg = NULL;
+	notify(d, "READY=1");
+	if (d->reload_again && d->reap_t == NULL) {
+		d->reload_again = 0;
+		reload(d);
+	}
+}
+
+static void
+reload(struct daemon *d)
+{
+	char err[1024];
+	const char *path = config_find(d->given);
+
+	if (d->stopping)
+		return;
+	if (d->ne != NULL) {
+		d->reload_again = 1;    /* one more once this one is through */
+		return;
+	}
+	notify(d, "RELOADING=1");
+	struct config *cfg = calloc(1, sizeof *cfg);
+	if (cfg == NULL || (path == NULL ? config_defaults(cfg, err, sizeof err) :
+	    config_load(cfg, path, err, sizeof err)) < 0) {
+		log_error("reload failed: %s; still running the previous config",
+		    cfg ? err : "out of memory");
+		if (cfg != NULL && path == NULL)
+			config_free(cfg);
+		free(cfg);
+		notify(d, "READY=1");
+		return;
+	}
+	log_info("reloading %s", path ? path : "(built-in defaults)");
+	d->ncfg = cfg;
+	d->ne = start_engine(d, cfg);
+	if (d->ne == NULL) {
+		config_free(cfg);
+		free(cfg);
+		d->ncfg = NULL;
+	}
+}
+
+static void
+on_hup(struct loop *l, void *ud)
+{
+	(void)l;
+	reload(ud);
+}
+
+/* ---- watching rule files ----------------------------------------------------------------- */
+
+static void
+on_settled(struct loop *l, void *ud)
+{
+	struct daemon *d = ud;
+
+	(void)l;
+	d->settle_t = NULL;
+	log_info("a rule file changed");
+	reload(d);
+}
+
+static void
+on_inotify(struct loop *l, int fd, uint32_t events, void *ud)
+{
+	struct daemon *d = ud;
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	int relevant = 0;
+	ssize_t n;
+
+	(void)events;
+	while ((n = read(fd, buf, sizeof buf)) > 0)
+		for (char *p = buf; p < buf + n;) {
+			struct inotify_event *ev = (struct inotify_event *)(void *)p;
+			size_t nl = ev->len ? strlen(ev->name) : 0;
+			if (nl > 4 && strcmp(ev->name + nl - 4, ".lua") == 0 && ev->name[0] != '.')
+				relevant = 1;
+			p += sizeof *ev + ev->len;
+		}
+	if (!relevant)
+		return;
+	loop_timer_cancel(l, d->settle_t);
+	d->settle_t = loop_timer_at(l, loop_update_now(l) + WATCH_SETTLE, on_settled, d);
+}
+
+static void
+watch_rules(struct daemon *d)
+{
+	char *copy = strdup(d->cfg->rules), *save = NULL;
+	struct stat st;
+
+	d->ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (d->ino < 0 || copy == NULL) {
+		log_warn("cannot watch rule files: %s", strerror(errno));
+		free(copy);
+		return;
+	}
+	for (char *t = strtok_r(copy, ",", &save); t != NULL; t = strtok_r(NULL, ",", &save)) {
+		while (*t == ' ')
+			t++;
+		char dir[PATH_MAX];
+		snprintf(dir, sizeof dir, "%s", t);
+		size_t l = strlen(dir);
+		while (l > 0 && dir[l - 1] == ' ')
+			dir[--l] = '\0';
+		if (stat(dir, &st) == 0 && !S_ISDIR(st.st_mode)) {
+			char *slash = strrchr(dir, '/');
+			if (slash == NULL)
+				snprintf(dir, sizeof dir, ".");
+			else
+				*slash = '\0';
+		}
+		/* editors save by writing in place or by renaming a new file over */
+		if (inotify_add_watch(d->ino, dir, IN_CLOSE_WRITE | IN_MOVED_TO | IN_DELETE |
+		    IN_MOVED_FROM | IN_CREATE) < 0)
+			log_warn("cannot watch %s: %s", dir, strerror(errno));
+	}
+	free(copy);
+	loop_fd_add(d->loop, d->ino, LOOP_IN, on_inotify, d);
+}
+
+/* ---- the command -------------------------------------------------------------------------- */
+
+int
+cli_run(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' }, { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 } };
+	struct daemon d;
+	char err[256];
+	int ch;
+
+	memset(&d, 0, sizeof d);
+	d.ino = -1;
+	optind = 1;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "+c:h", longopts, NULL)) != -1) {
+		if (ch == 'c')
+			d.given = optarg;
+		else if (ch == 'h') {
+			printf("usage: drishti run [-c FILE]\n");
+			return 0;
+		} else {
+			fprintf(stderr, "drishti run: unknown option \"%s\"\nusage: drishti run [-c FILE]\n",
+			    argv[optind - 1]);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "drishti run: takes no arguments\nusage: drishti run [-c FILE]\n");
+		return EXIT_USAGE;
+	}
+	d.cfg = calloc(1, sizeof *d.cfg);
+	if (d.cfg == NULL || cli_config(d.given, d.cfg) < 0) {
+		free(d.cfg);
+		return EXIT_CONFIG;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	d.loop = loop_new();
+	if (d.loop == NULL || http_init(d.loop, err, sizeof err) < 0) {
+		log_error("%s", d.loop ? err : "cannot make an event loop");
+		config_free(d.cfg);
+		free(d.cfg);
+		loop_free(d.loop);
+		return EXIT_UNAVAILABLE;
+	}
+	notify_open(&d);
+	loop_signal(d.loop, SIGTERM, on_term, &d);
+	loop_signal(d.loop, SIGINT, on_term, &d);
+	loop_signal(d.loop, SIGHUP, on_hup, &d);
+	if (d.watchdog > 0)
+		loop_timer_at(d.loop, loop_now(d.loop) + d.watchdog, on_watchdog, &d);
+	d.e = start_engine(&d, d.cfg);
+	if (d.cfg->watch)
+		watch_rules(&d);
+	if (d.e != NULL)
+		loop_run(d.loop);
+	else
+		d.exit_code = EXIT_UNAVAILABLE;
+	/* everything still alive goes */
+	if (d.ne != NULL)
+		bury(&d, d.ne, d.ncfg);
+	for (int i = 0; i < d.nold; i++)
+		bury(&d, d.old_e[i], d.old_cfg[i]);
+	for (int i = 0; i < d.ndead; i++) {
+		engine_free(d.dead_e[i]);
+		if (d.dead_cfg[i] != NULL) {
+			config_free(d.dead_cfg[i]);
+			free(d.dead_cfg[i]);
+		}
+	}
+	engine_free(d.e);
+	http_shutdown();
+	if (d.ino >= 0)
+		close(d.ino);
+	if (d.notify_fd >= 0)
+		close(d.notify_fd);
+	loop_free(d.loop);
+	config_free(d.cfg);
+	free(d.cfg);
+	log_close();
+	return d.exit_code;
+}

@@ -135,11 +135,12 @@ run_finished(struct eng_check *c, const struct result *r)
 	struct engine *e = c->w->e;
 
 	c->in_flight = 0;
+	/* the hook sees the previous result in c->last */
+	if (e->hooks.result != NULL)
+		e->hooks.result(e, c, r, e->hooks.ud);
 	c->runs++;
 	c->last = *r;
 	c->has_last = 1;
-	if (e->hooks.result != NULL)
-		e->hooks.result(e, c, r, e->hooks.ud);
 	maybe_stopped(e);
 }
 
