@@ -16,7 +16,7 @@ struct probe_tls_cert {
 	char   subject[256];
 	char   issuer[256];
 	int    verified;                /* chain and name verified */
-	char   why[256];                /* why not verified */
+	char   why[512];                /* why not verified */
 	char   error[256];              /* the handshake failed: nothing above */
 };
 

@@ -329,6 +329,8 @@ run_deferred(struct loop *l)
 {
 	/* calls deferred while these run wait for the next round */
 	size_t n = l->ndef;
+	if (n == 0)
+		return;
 	for (size_t i = 0; i < n; i++)
 		l->defq[i].fn(l, l->defq[i].ud);
 	memmove(l->defq, l->defq + n, (l->ndef - n) * sizeof *l->defq);

@@ -240,8 +240,9 @@ http_call(lua_State *L, const char *method, int has_body)
 		lua_pop(L, 1);
 		/* headers = { ["Content-Type"] = "application/json" } */
 		if (lua_getfield(L, o, "headers") == LUA_TTABLE) {
+			int ht = lua_gettop(L);
 			lua_pushnil(L);
-			while (lua_next(L, -2) != 0) {
+			while (lua_next(L, ht) != 0) {
 				if (nh == NET_HEADERS_MAX)
 					luaL_argerror(L, o, "too many headers");
 				if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
