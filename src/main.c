@@ -86,7 +86,7 @@ main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	cmd = argv[1];
-	if (strcmp(cmd, "__worker") == 0 && argc == 2)
+	if (strcmp(cmd, "__worker") == 0 && argc <= 3)
 		return worker_main();
 	if (strcmp(cmd, "run") == 0)
 		return cli_run(argc - 1, argv + 1);

@@ -211,7 +211,8 @@ worker_spawn(const char *file, const struct config *cfg, pid_t *pid, int *fd,
 		if (dup2(sv[1], WORKER_FD) < 0)
 			_exit(127);
 		closefrom(WORKER_FD + 1);
-		char *argv[] = { "drishti", "__worker", NULL };
+		/* the file in argv is for ps(1) only; the real one comes in INIT */
+		char *argv[] = { "drishti", "__worker", (char *)file, NULL };
 		execv("/proc/self/exe", argv);
 		_exit(127);
 	}
@@ -309,6 +310,7 @@ worker_main(void)
 	int status = 70;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	prctl(PR_SET_NAME, "drishti-worker");  /* not "exe", from /proc/self/exe */
 	if (getppid() == 1)
 		return 70;              /* the supervisor died before we started */
 	if (wire_recv(wfd, &h, buf, &len) <= 0 || h.type != WIRE_INIT) {
