@@ -67,7 +67,11 @@ deps:
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEB_PKGS)
 
-test check: all
+UNIT := $(BUILD)/unit_cron
+$(BUILD)/unit_cron: tests/unit_cron.c $(BUILD)/cron.o $(BUILD)/sched.o
+	$(CC) $(ALL_CFLAGS) $(SANFLAGS) $(LDFLAGS) -o $@ tests/unit_cron.c $(BUILD)/cron.o $(BUILD)/sched.o
+
+test check: all $(UNIT)
 	DRISHTI=$(abspath $(BIN)) SAN=$(SAN) sh tests/run.sh
 
 install: all

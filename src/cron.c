@@ -168,9 +168,10 @@ day_matches(const struct cron *c, const struct tm *tm)
 time_t
 cron_next(const struct cron *c, time_t t)
 {
-	struct tm day;
+	struct tm day, at;
 
 	localtime_r(&t, &day);
+	at = day;
 	day.tm_sec = 0;
 	day.tm_min = 0;
 	day.tm_hour = 0;
@@ -198,6 +199,11 @@ cron_next(const struct cron *c, time_t t)
 				/* mktime moves a nonexistent wall time; skip it */
 				if (r == (time_t)-1 || w.tm_hour != h || w.tm_min != m ||
 				    w.tm_mday != cur.tm_mday)
+					continue;
+				/* the same wall-clock minute as t, met again after a
+				 * fall-back change, has run already */
+				if (w.tm_year == at.tm_year && w.tm_yday == at.tm_yday &&
+				    w.tm_hour == at.tm_hour && w.tm_min == at.tm_min)
 					continue;
 				if (r > t)
 					return r;

@@ -3,8 +3,10 @@
  * by our loop through WANT_READ / WANT_WRITE.  Verification is OPTIONAL on
  * purpose: the probe must report an expired or self-signed certificate, not
  * fail on it; `verified` and `why` say what a strict client would think.
- * The CA bundle is parsed once per process and path (~150 certificates,
- * milliseconds each time otherwise). */
+ * CA bundles are parsed once per process and path (~150 certificates,
+ * milliseconds each time otherwise) and shared, counted, by the handshakes
+ * in flight: a probe with another ca_file never pulls a bundle from under
+ * one still using it. */
 #include <errno.h>
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/entropy.h>
@@ -20,8 +22,16 @@
 #include "loop.h"
 #include "probe_tls.h"
 
+struct ca_entry {
+	char    path[512];
+	mbedtls_x509_crt crt;
+	int     refs;
+	struct ca_entry *next;
+};
+
 struct probe_tls {
 	struct loop *loop;
+	struct ca_entry *ca;
 	int     fd;
 	int     watching;
 	mbedtls_ssl_context ssl;
@@ -35,9 +45,7 @@ struct probe_tls {
 static mbedtls_entropy_context entropy;
 static mbedtls_ctr_drbg_context drbg;
 static int rng_ready;
-static mbedtls_x509_crt ca;
-static char ca_path[512];
-static int ca_loaded;
+static struct ca_entry *cas;
 
 static int
 rng_init(void)
@@ -52,27 +60,52 @@ rng_init(void)
 	rng_ready = 1;
 	return 0;
 }
+#define CA_CACHE_MAX 4          /* bundles kept parsed while unused */
 
-static int
-ca_load(const char *path, char *err, size_t errlen)
+static struct ca_entry *
+ca_get(const char *path, char *err, size_t errlen)
 {
-	if (ca_loaded && strcmp(ca_path, path) == 0)
-		return 0;
-	if (ca_loaded)
-		mbedtls_x509_crt_free(&ca);
-	mbedtls_x509_crt_init(&ca);
-	ca_loaded = 0;
-	int rc = mbedtls_x509_crt_parse_file(&ca, path);
+	struct ca_entry *e, **pp;
+	int idle = 0;
+
+	for (e = cas; e != NULL; e = e->next)
+		if (strcmp(e->path, path) == 0) {
+			e->refs++;
+			return e;
+		}
+	/* drop an unused bundle when too many are kept */
+	for (e = cas; e != NULL; e = e->next)
+		idle += e->refs == 0;
+	for (pp = &cas; idle >= CA_CACHE_MAX && *pp != NULL;) {
+		if ((*pp)->refs == 0) {
+			e = *pp;
+			*pp = e->next;
+			mbedtls_x509_crt_free(&e->crt);
+			free(e);
+			idle--;
+		} else
+			pp = &(*pp)->next;
+	}
+	e = calloc(1, sizeof *e);
+	if (e == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	mbedtls_x509_crt_init(&e->crt);
+	int rc = mbedtls_x509_crt_parse_file(&e->crt, path);
 	if (rc < 0) {
 		char m[128];
 		mbedtls_strerror(rc, m, sizeof m);
 		snprintf(err, errlen, "ca_file %s: %s", path, m);
-		mbedtls_x509_crt_free(&ca);
-		return -1;
+		mbedtls_x509_crt_free(&e->crt);
+		free(e);
+		return NULL;
 	}
-	snprintf(ca_path, sizeof ca_path, "%s", path);
-	ca_loaded = 1;
-	return 0;
+	snprintf(e->path, sizeof e->path, "%s", path);
+	e->refs = 1;
+	e->next = cas;
+	cas = e;
+	return e;
 }
 
 static int
@@ -205,11 +238,14 @@ probe_tls_start(struct loop *l, int fd, const char *host, const char *ca_file,
 		snprintf(err, errlen, "TLS: no random source");
 		return NULL;
 	}
-	if (ca_load(ca_file ? ca_file : PROBE_TLS_CA_DEFAULT, err, errlen) < 0)
-		return NULL;
 	p = calloc(1, sizeof *p);
 	if (p == NULL) {
 		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	p->ca = ca_get(ca_file ? ca_file : PROBE_TLS_CA_DEFAULT, err, errlen);
+	if (p->ca == NULL) {
+		free(p);
 		return NULL;
 	}
 	p->loop = l;
@@ -222,7 +258,7 @@ probe_tls_start(struct loop *l, int fd, const char *host, const char *ca_file,
 	    MBEDTLS_SSL_TRANSPORT_STREAM, MBEDTLS_SSL_PRESET_DEFAULT) != 0)
 		goto fail;
 	mbedtls_ssl_conf_authmode(&p->conf, MBEDTLS_SSL_VERIFY_OPTIONAL);
-	mbedtls_ssl_conf_ca_chain(&p->conf, &ca, NULL);
+	mbedtls_ssl_conf_ca_chain(&p->conf, &p->ca->crt, NULL);
 	mbedtls_ssl_conf_rng(&p->conf, mbedtls_ctr_drbg_random, &drbg);
 	if (mbedtls_ssl_setup(&p->ssl, &p->conf) != 0 ||
 	    mbedtls_ssl_set_hostname(&p->ssl, host) != 0)
@@ -237,6 +273,7 @@ fail:
 	snprintf(err, errlen, "TLS: cannot set up the handshake");
 	mbedtls_ssl_free(&p->ssl);
 	mbedtls_ssl_config_free(&p->conf);
+	p->ca->refs--;
 	free(p);
 	return NULL;
 }
@@ -251,5 +288,6 @@ probe_tls_free(struct probe_tls *p)
 		loop_fd_del(p->loop, p->fd);
 	mbedtls_ssl_free(&p->ssl);
 	mbedtls_ssl_config_free(&p->conf);
+	p->ca->refs--;
 	free(p);
 }

@@ -91,7 +91,7 @@ check "s.self" { every = "1m", run = function()
 end }
 check "t.good" { every = "1m", run = function()
   local c = tls.cert("localhost", tonumber(vars.port_good), { ca_file = vars.ca })
-  return ok("%s %s %s %s", S(c.verified), S(c.days_left > 18 and c.days_left < 21), c.subject, c.issuer)
+  return ok("%s %s %s %s%s", S(c.verified), S(c.days_left > 18 and c.days_left < 21), c.subject, c.issuer, c.why and (" " .. c.why) or "")
 end }
 check "t.expired" { every = "1m", run = function()
   local c = tls.cert("localhost", tonumber(vars.port_expired), { ca_file = vars.ca })
