@@ -47,7 +47,10 @@ new_worker() { w=$(worker_of rules/crashy.lua); [ -n "$w" ] && [ "$w" != "$1" ];
 for sig in SEGV ABRT; do
 	wpid=$(worker_of rules/crashy.lua)
 	[ -n "$wpid" ] && kill -"$sig" "$wpid"
-	wait_for 10 grep -q "crashy.lua: worker died of $sig" agent.log && ok "worker death by SIG$sig seen" \
+	# under ASan the sanitizer catches the signal and exits 1 instead
+	want="worker died of $sig"
+	[ "${SAN:-}" = 1 ] && want="worker (died of $sig|exited with status 1)"
+	wait_for 10 grep -qE "crashy.lua: $want" agent.log && ok "worker death by SIG$sig seen" \
 	    || not_ok "worker death by SIG$sig not seen"
 	wait_for 10 new_worker "$wpid" && ok "crashy worker restarted after SIG$sig" \
 	    || not_ok "crashy worker not restarted after SIG$sig"
