@@ -27,12 +27,17 @@ struct eng_check {
 	uint64_t runs, skipped;
 	int     has_last;
 	struct result last;
-	double  lateness;           /* of the last run: start - slot, seconds */
+	double  planned;            /* when the timer was set to fire, monotonic */
+	double  lateness;           /* of the last run: start - planned, seconds */
 };
+
+#define ENGINE_LATE_BUCKETS 1001     /* 0.1 ms each up to 100 ms, then one for the rest */
 
 struct engine_stats {
 	uint64_t worker_restarts, worker_kills, worker_crashes, skipped_runs;
 	int      quarantined;
+	uint64_t scheduled_runs;            /* runs started by the schedule */
+	uint32_t late[ENGINE_LATE_BUCKETS]; /* how late they started */
 };
 
 struct engine_hooks {
@@ -62,6 +67,8 @@ void   engine_schedule(struct engine *e, struct engine *prev);
 void   engine_stop(struct engine *e, double grace);
 int    engine_in_flight(const struct engine *e);
 const struct engine_stats *engine_stats(const struct engine *e);
+/* The p-th percentile (0..100) of scheduled runs' lateness, seconds. */
+double engine_lateness(const struct engine *e, double p);
 /* Kills the workers and frees everything. */
 void   engine_free(struct engine *e);
 

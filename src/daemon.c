@@ -176,6 +176,13 @@ on_stopped(struct engine *e, void *ud)
 	struct daemon *d = ud;
 
 	if (e == d->e && d->stopping) {
+		const struct engine_stats *st = engine_stats(e);
+		log_info("ran %llu scheduled checks (%llu skipped); started late by "
+		    "p50 %.1f ms, p99 %.1f ms; worker kills %llu, crashes %llu, restarts %llu",
+		    (unsigned long long)st->scheduled_runs, (unsigned long long)st->skipped_runs,
+		    engine_lateness(e, 50) * 1000, engine_lateness(e, 99) * 1000,
+		    (unsigned long long)st->worker_kills, (unsigned long long)st->worker_crashes,
+		    (unsigned long long)st->worker_restarts);
 		log_info("stopped");
 		loop_stop(d->loop);
 		return;

@@ -115,6 +115,24 @@ engine_stats(const struct engine *e)
 	return &e->stats;
 }
 
+double
+engine_lateness(const struct engine *e, double p)
+{
+	uint64_t n = e->stats.scheduled_runs, want, seen = 0;
+
+	if (n == 0)
+		return 0;
+	want = (uint64_t)((double)n * p / 100.0);
+	if (want >= n)
+		want = n - 1;
+	for (int i = 0; i < ENGINE_LATE_BUCKETS; i++) {
+		seen += e->stats.late[i];
+		if (seen > want)
+			return (double)(i + 1) / 10000.0;   /* the bucket's upper edge */
+	}
+	return (double)ENGINE_LATE_BUCKETS / 10000.0;
+}
+
 int
 engine_in_flight(const struct engine *e)
 {
@@ -582,7 +600,10 @@ on_due(struct loop *l, void *ud)
 		log_warn("check \"%s\": run skipped: the previous one is still going", c->d.name);
 	} else {
 		c->slot = c->sched.due;
-		c->lateness = now - c->sched.due;
+		c->lateness = now - c->planned;
+		int b = (int)(c->lateness * 10000);
+		e->stats.late[b < 0 ? 0 : b >= ENGINE_LATE_BUCKETS ? ENGINE_LATE_BUCKETS - 1 : b]++;
+		e->stats.scheduled_runs++;
 		if (engine_run_now(e, c) < 0)
 			log_error("check \"%s\": could not start", c->d.name);
 	}
@@ -602,7 +623,8 @@ schedule_next(struct eng_check *c)
 		log_warn("check \"%s\": %llu slot%s missed", c->d.name,
 		    (unsigned long long)missed, missed == 1 ? "" : "s");
 	}
-	c->timer = loop_timer_at(e->loop, sched_start_at(&c->sched), on_due, c);
+	c->planned = sched_start_at(&c->sched);
+	c->timer = loop_timer_at(e->loop, c->planned, on_due, c);
 }
 
 void
@@ -623,7 +645,8 @@ engine_schedule(struct engine *e, struct engine *prev)
 		if (old != NULL && old->d.every_ms == c->d.every_ms && c->d.every_ms > 0 &&
 		    old->timer != NULL)
 			c->sched.due = old->sched.due;  /* keep its place on the grid */
-		c->timer = loop_timer_at(e->loop, sched_start_at(&c->sched), on_due, c);
+		c->planned = sched_start_at(&c->sched);
+		c->timer = loop_timer_at(e->loop, c->planned, on_due, c);
 	}
 }
 

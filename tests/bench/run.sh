@@ -1,0 +1,187 @@
+#!/usr/bin/env bash
+# Benchmark: N HTTP checks every second against a local nginx, side by side
+# in the same run with Monit (set daemon 1), the raw curl-multi floor
+# (curlfloor.c) and, for the playbook's daily check, its bash script once a
+# second against the same six checks written as drishti rules.
+#   usage: tests/bench/run.sh [N ...]        (default: 10 100 1000)
+#   env:   DURATION=60 seconds per run; DRISHTI=path of the binary
+# Needs nginx, monit, bc, curl and a C compiler (make bench-deps installs
+# them).  Prints one table; asserts nothing: it is a measurement, not a test.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+D=${DRISHTI:-$top/build/drishti}
+DURATION=${DURATION:-60}
+NS=${*:-10 100 1000}
+tmp=$(mktemp -d /tmp/drishti-bench.XXXXXX)
+cleanup() { [ -f "$tmp/nginx.pid" ] && kill "$(cat "$tmp/nginx.pid")" 2>/dev/null; rm -rf "$tmp"; }
+trap cleanup EXIT
+for t in nginx monit bc curl cc; do
+	command -v $t >/dev/null || { echo "bench: $t is missing (make bench-deps)"; exit 69; }
+done
+cc -O2 -o "$tmp/curlfloor" "$here/curlfloor.c" -lcurl || exit 1
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+URL=http://127.0.0.1:$port
+cat > "$tmp/nginx.conf" <<NGX
+worker_processes 1;
+error_log $tmp/nginx.err;
+pid $tmp/nginx.pid;
+events { worker_connections 8192; }
+http {
+  log_format ua '\$http_user_agent';
+  access_log $tmp/access.log ua buffer=64k flush=1s;
+  server { listen 127.0.0.1:$port backlog=4096; location / { return 200 "ok\n"; } }
+}
+NGX
+nginx -p "$tmp" -c "$tmp/nginx.conf" || exit 1
+for i in $(seq 50); do curl -s -o /dev/null "$URL/" && break; sleep 0.1; done
+
+pss_tree() {  # PSS in KiB of a process and its children
+	local sum=0 p
+	for p in $1 $(pgrep -P "$1"); do
+		v=$(awk '/^Pss:/ {print $2}' "/proc/$p/smaps_rollup" 2>/dev/null)
+		sum=$(( sum + ${v:-0} ))
+	done
+	echo "$sum"
+}
+served() { sleep 1.2; grep -c "^$1" "$tmp/access.log" 2>/dev/null || echo 0; }
+reset_log() { : > "$tmp/access.log"; kill -USR1 "$(cat "$tmp/nginx.pid")"; sleep 0.2; }
+cpu_of() { awk '{print ($1 + $2) * 1e6}' "$1"; }   # /usr/bin/time -f "%U %S" -> µs
+row() { printf '%-6s %-12s %9s/%-9s %12s %10s %10s %10s\n' "$@"; }
+
+run_drishti() {  # N RULESFILE LABEL
+	local n=$1 rules=$2 label=$3
+	mkdir -p "$tmp/d"; rm -f "$tmp/d/"*; cp "$rules" "$tmp/d/"
+	printf '[agent]\nrules = %s/d\nlog = %s/agent.log\nwatch = false\nstate = %s/state.db\n[sandbox]\nread_paths = %s\n[vars]\nurl = %s\n' \
+	    "$tmp" "$tmp" "$tmp" "$tmp" "$URL" > "$tmp/d.ini"
+	: > "$tmp/agent.log"; reset_log
+	/usr/bin/time -f "%U %S" -o "$tmp/time" "$D" run -c "$tmp/d.ini" 2>/dev/null &
+	local tp=$!
+	for i in $(seq 100); do grep -q started: "$tmp/agent.log" && break; sleep 0.1; done
+	local pid; pid=$(pgrep -P "$tp" -x drishti | head -1)
+	sleep $(( DURATION / 2 )); local pss; pss=$(pss_tree "$pid")
+	sleep $(( DURATION - DURATION / 2 ))
+	kill -TERM "$pid"; wait "$tp"
+	local got; got=$(served "drishti")
+	local line; line=$(grep 'scheduled checks' "$tmp/agent.log")
+	local runs p50 p99
+	runs=$(echo "$line" | sed 's/.*ran \([0-9]*\) scheduled.*/\1/')
+	p50=$(echo "$line" | sed 's/.*p50 \([0-9.]*\) ms.*/\1/')
+	p99=$(echo "$line" | sed 's/.*p99 \([0-9.]*\) ms.*/\1/')
+	local cpu; cpu=$(cpu_of "$tmp/time")
+	local per=$(( ${runs:-0} > 0 ? ${cpu%.*} / runs : 0 ))
+	row "$n" "$label" "$got" "$(( n * DURATION ))" "$per" "$pss" "$p50" "$p99"
+	echo "$n $label $per $pss" >> "$tmp/summary"
+}
+
+run_monit() {  # N
+	local n=$1 rc="$tmp/monitrc"
+	{ echo "set daemon 1"; echo "set logfile $tmp/monit.log"; echo "set idfile $tmp/monit.id"
+	  echo "set statefile $tmp/monit.state"; echo "set pidfile $tmp/monit.pid"
+	  for i in $(seq "$n"); do
+		echo "check host h$i with address 127.0.0.1"
+		echo "  if failed port $port protocol http request \"/m$i\" with timeout 5 seconds then alert"
+	  done; } > "$rc"
+	chmod 600 "$rc"; reset_log
+	/usr/bin/time -f "%U %S" -o "$tmp/time" monit -I -c "$rc" >/dev/null 2>&1 &
+	local tp=$!
+	sleep 1; local pid; pid=$(pgrep -P "$tp" -x monit | head -1)
+	sleep $(( DURATION / 2 )); local pss; pss=$(pss_tree "$pid")
+	sleep $(( DURATION - DURATION / 2 - 1 ))
+	kill -TERM "$pid"; wait "$tp"
+	local got; got=$(served "Monit")
+	local cpu; cpu=$(cpu_of "$tmp/time")
+	local per=$(( got > 0 ? ${cpu%.*} / got : 0 ))
+	row "$n" "monit 5.33" "$got" "$(( n * DURATION ))" "$per" "$pss" "-" "-"
+	echo "$n monit $per $pss" >> "$tmp/summary"
+}
+
+run_floor() {  # N
+	local n=$1; reset_log
+	/usr/bin/time -f "%U %S" -o "$tmp/time" "$tmp/curlfloor" "$n" "$DURATION" "$URL/" > "$tmp/floor.out" &
+	local tp=$!
+	sleep $(( DURATION / 2 )); local pid; pid=$(pgrep -P "$tp" | head -1)
+	local pss; pss=$(pss_tree "$pid"); wait "$tp"
+	local got; got=$(served "curlfloor")
+	read -r done50 p50 p99 < "$tmp/floor.out"
+	local cpu; cpu=$(cpu_of "$tmp/time")
+	local per=$(( got > 0 ? ${cpu%.*} / got : 0 ))
+	row "$n" "curl floor" "$got" "$(( n * DURATION ))" "$per" "$pss" "$p50" "$p99"
+	echo "$n floor $per $pss" >> "$tmp/summary"
+}
+
+echo "# drishti $("$D" version | cut -d' ' -f2), $(nproc) cores, ${DURATION}s per run, fresh connection per check"
+row "N" "agent" "completed" "expected" "CPU us/check" "PSS KiB" "late p50ms" "p99ms"
+for n in $NS; do
+	{ echo 'for i = 1, '"$n"' do'
+	  echo '  check("b" .. i) { every = "1s", run = function()'
+	  echo '    local r = http.get(vars.url .. "/")'
+	  echo '    if r.status ~= 200 then return crit("HTTP %d %s", r.status, r.error or "") end'
+	  echo '    return ok("up") end }'
+	  echo 'end'; } > "$tmp/bench.lua"
+	run_drishti "$n" "$tmp/bench.lua" "drishti"
+	run_monit "$n"
+	run_floor "$n"
+done
+
+# the playbook's daily check: six checks, once a second
+mkdir -p "$tmp/backups"; seq 1 1000 | gzip > "$tmp/backups/db.sql.gz"
+for i in $(seq 200); do echo "INFO line $i"; done > "$tmp/app.log"
+cat > "$tmp/daily.lua" <<'LUA'
+local every = "1s"
+check "api" { every = every, run = function()
+  local r = http.get(vars.url .. "/health") return r.status == 200 and ok("") or crit("") end }
+check "site" { every = every, run = function()
+  local r = http.get(vars.url .. "/") return r.status == 200 and ok("") or crit("") end }
+check "latency" { every = every, run = function()
+  local r = http.get(vars.url .. "/health") return r.time < 2 and ok("") or warn("") end }
+check "errors" { every = every, run = function()
+  local n = log.count(vars.log, "ERROR|FATAL", { last = 100 }) return n < 5 and ok("") or warn("") end }
+check "backup" { every = every, run = function()
+  local b = fs.newest(vars.backups .. "/*.sql.gz") return b and b.age < 86400 and ok("") or crit("") end }
+check "disk" { every = every, run = function()
+  return fs.usage("/").pct < 80 and ok("") or warn("") end }
+LUA
+printf 'log = %s/app.log\nbackups = %s/backups\n' "$tmp" "$tmp" > "$tmp/vars.extra"
+run_drishti_daily() {
+	mkdir -p "$tmp/d"; rm -f "$tmp/d/"*; cp "$tmp/daily.lua" "$tmp/d/"
+	printf '[agent]\nrules = %s/d\nlog = %s/agent.log\nwatch = false\n[sandbox]\nread_paths = %s\n[vars]\nurl = %s\n' \
+	    "$tmp" "$tmp" "$tmp" "$URL" > "$tmp/d.ini"
+	cat "$tmp/vars.extra" >> "$tmp/d.ini"
+	: > "$tmp/agent.log"
+	/usr/bin/time -f "%U %S" -o "$tmp/time" "$D" run -c "$tmp/d.ini" 2>/dev/null &
+	local tp=$!
+	for i in $(seq 100); do grep -q started: "$tmp/agent.log" && break; sleep 0.1; done
+	local pid; pid=$(pgrep -P "$tp" -x drishti | head -1)
+	sleep "$DURATION"; kill -TERM "$pid"; wait "$tp"
+	local runs; runs=$(grep 'scheduled checks' "$tmp/agent.log" | sed 's/.*ran \([0-9]*\) scheduled.*/\1/')
+	local cpu; cpu=$(cpu_of "$tmp/time")
+	row "6" "drishti" "$runs" "$(( 6 * DURATION ))" "$(( ${cpu%.*} / ${runs:-1} ))" "-" "-" "-"
+	echo "daily drishti $(( ${cpu%.*} / ${runs:-1} ))" >> "$tmp/summary"
+}
+run_bash_daily() {
+	cat > "$tmp/loop.sh" <<SH
+t0=\$(date +%s); n=0
+while [ \$(( \$(date +%s) - t0 )) -lt $DURATION ]; do
+	"$here/daily.sh" "$URL" "$tmp/app.log" "$tmp/backups" >/dev/null; n=\$((n + 1))
+	sleep 0.\$(( 999 - \$(date +%N) / 1000000 ))
+done
+echo \$n > "$tmp/bash.runs"
+SH
+	/usr/bin/time -f "%U %S" -o "$tmp/time" bash "$tmp/loop.sh"
+	local runs; runs=$(cat "$tmp/bash.runs"); local cpu; cpu=$(cpu_of "$tmp/time")
+	row "6" "bash script" "$(( runs * 6 ))" "$(( 6 * DURATION ))" "$(( ${cpu%.*} / (runs * 6) ))" "-" "-" "-"
+	echo "daily bash $(( ${cpu%.*} / (runs * 6) ))" >> "$tmp/summary"
+}
+echo "# the playbook's daily check (6 checks) once a second"
+run_drishti_daily
+run_bash_daily
+
+echo "# ratios"
+for n in $NS; do
+	awk -v n="$n" '$1 == n { cpu[$2] = $3; pss[$2] = $4 }
+	    END { if (cpu["floor"] > 0) printf "N=%s: drishti CPU/check = %.2f x curl floor; ", n, cpu["drishti"] / cpu["floor"];
+	          if (pss["monit"] > 0) printf "drishti PSS = %.2f x Monit\n", pss["drishti"] / pss["monit"] }' "$tmp/summary"
+done
+awk '$1 == "daily" { c[$2] = $3 } END { if (c["drishti"] > 0) printf "daily check: bash CPU/check = %.0f x drishti\n", c["bash"] / c["drishti"] }' "$tmp/summary"
