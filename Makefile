@@ -38,7 +38,7 @@ SRCS := $(wildcard src/*.c)
 OBJS := $(SRCS:src/%.c=$(BUILD)/%.o)
 BIN  := $(BUILD)/drishti
 
-.PHONY: all deps test check bench install clean
+.PHONY: all deps bench-deps test check bench install clean
 ifeq ($(SAN),1)
 all: $(BIN)
 else
@@ -74,10 +74,19 @@ $(BUILD)/unit_cron: tests/unit_cron.c $(BUILD)/cron.o $(BUILD)/sched.o
 test check: all $(UNIT)
 	DRISHTI=$(abspath $(BIN)) SAN=$(SAN) sh tests/run.sh
 
+# the peers the benchmark measures beside drishti
+bench-deps:
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light monit bc curl
+
+bench: all
+	DRISHTI=$(abspath $(BIN)) tests/bench/run.sh
+
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SHAREDIR)/rules
 	install -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/drishti
 	install -m 0644 rules/*.lua $(DESTDIR)$(SHAREDIR)/rules/
+	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
+	sed 's|@BINDIR@|$(BINDIR)|' docs/drishti.service > $(DESTDIR)$(PREFIX)/lib/systemd/system/drishti.service
 
 clean:
 	rm -rf build drishti tests/tmp

@@ -12,7 +12,6 @@
 #include "cli.h"
 #include "config.h"
 #include "engine.h"
-#include "http.h"
 #include "json.h"
 #include "loop.h"
 #include "log.h"
@@ -202,9 +201,7 @@ cli_once(int argc, char **argv)
 	const char *conf = NULL;
 	int json = 0, worst = ST_OK;
 	struct config cfg;
-	char err[256];
-
-	int first = parse_opts(argc, argv, &conf, &json);
+		int first = parse_opts(argc, argv, &conf, &json);
 	if (first == -2) {
 		printf("usage: drishti once [-c FILE] [--json] [NAME...]\n");
 		return 0;
@@ -215,9 +212,8 @@ cli_once(int argc, char **argv)
 		return EXIT_CONFIG;
 	struct once_ctx o = { .names = argv + first, .nnames = argc - first };
 	o.loop = loop_new();
-	if (o.loop == NULL || http_init(o.loop, err, sizeof err) < 0) {
-		fprintf(stderr, "drishti once: %s\n", o.loop ? err : "cannot make an event loop");
-		loop_free(o.loop);
+	if (o.loop == NULL) {
+		fprintf(stderr, "drishti once: cannot make an event loop\n");
 		config_free(&cfg);
 		return EXIT_UNAVAILABLE;
 	}
@@ -260,7 +256,6 @@ cli_once(int argc, char **argv)
 		rc = worst;
 	}
 	engine_free(o.e);
-	http_shutdown();
 	loop_free(o.loop);
 	config_free(&cfg);
 	log_close();

@@ -24,7 +24,6 @@
 #include "cli.h"
 #include "config.h"
 #include "engine.h"
-#include "http.h"
 #include "log.h"
 #include "loop.h"
 
@@ -428,7 +427,6 @@ cli_run(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' }, { "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 } };
 	struct daemon d;
-	char err[256];
 	int ch;
 
 	memset(&d, 0, sizeof d);
@@ -457,9 +455,11 @@ cli_run(int argc, char **argv)
 		return EXIT_CONFIG;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	/* the supervisor makes no HTTP request yet (workers do): curl, and the
+	 * TLS library it brings up, stay out of its memory */
 	d.loop = loop_new();
-	if (d.loop == NULL || http_init(d.loop, err, sizeof err) < 0) {
-		log_error("%s", d.loop ? err : "cannot make an event loop");
+	if (d.loop == NULL) {
+		log_error("cannot make an event loop");
 		config_free(d.cfg);
 		free(d.cfg);
 		loop_free(d.loop);
@@ -491,7 +491,6 @@ cli_run(int argc, char **argv)
 		}
 	}
 	engine_free(d.e);
-	http_shutdown();
 	if (d.ino >= 0)
 		close(d.ino);
 	if (d.notify_fd >= 0)

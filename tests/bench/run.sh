@@ -60,9 +60,11 @@ run_drishti() {  # N RULESFILE LABEL
 	local tp=$!
 	for i in $(seq 100); do grep -q started: "$tmp/agent.log" && break; sleep 0.1; done
 	local pid; pid=$(pgrep -P "$tp" -x drishti | head -1)
+	local t0; t0=$(date +%s%N)
 	sleep $(( DURATION / 2 )); local pss; pss=$(pss_tree "$pid")
 	sleep $(( DURATION - DURATION / 2 ))
-	kill -TERM "$pid"; wait "$tp"
+	kill -TERM "$pid"; local t1; t1=$(date +%s%N); wait "$tp"
+	local slots=$(( (t1 - t0) / 1000000000 + 1 ))
 	local got; got=$(served "drishti")
 	local line; line=$(grep 'scheduled checks' "$tmp/agent.log")
 	local runs p50 p99
@@ -71,7 +73,7 @@ run_drishti() {  # N RULESFILE LABEL
 	p99=$(echo "$line" | sed 's/.*p99 \([0-9.]*\) ms.*/\1/')
 	local cpu; cpu=$(cpu_of "$tmp/time")
 	local per=$(( ${runs:-0} > 0 ? ${cpu%.*} / runs : 0 ))
-	row "$n" "$label" "$got" "$(( n * DURATION ))" "$per" "$pss" "$p50" "$p99"
+	row "$n" "$label" "$got" "$(( n * slots ))" "$per" "$pss" "$p50" "$p99"
 	echo "$n $label $per $pss" >> "$tmp/summary"
 }
 
@@ -165,7 +167,7 @@ run_bash_daily() {
 t0=\$(date +%s); n=0
 while [ \$(( \$(date +%s) - t0 )) -lt $DURATION ]; do
 	"$here/daily.sh" "$URL" "$tmp/app.log" "$tmp/backups" >/dev/null; n=\$((n + 1))
-	sleep 0.\$(( 999 - \$(date +%N) / 1000000 ))
+	sleep \$(awk -v ns=\$(date +%N) 'BEGIN { printf "%.3f", 1 - ns / 1e9 }')
 done
 echo \$n > "$tmp/bash.runs"
 SH
