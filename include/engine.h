@@ -20,6 +20,8 @@ struct eng_check {
 	struct rule_decl d;
 	const char *file;
 	struct eng_worker *w;
+	uint32_t windex;            /* its index among its worker's declarations */
+	struct inflight *inflight;  /* the run in flight, if any */
 	struct sched sched;
 	struct loop_timer *timer;
 	int     in_flight;

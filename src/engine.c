@@ -47,6 +47,8 @@ struct eng_worker {
 	int     kills_in_row;
 	const char *kill_reason;    /* why we killed it, for its runs */
 	struct inflight *runs;
+	struct eng_check **decls;   /* by the worker's own index, for O(1) lookups */
+	uint32_t ndecls;
 };
 
 struct engine {
@@ -162,17 +164,24 @@ run_finished(struct eng_check *c, const struct result *r)
 	maybe_stopped(e);
 }
 
+/* The run `id` of the check at the worker's index windex, taken off the
+ * list of runs in flight; NULL if it is not (any longer) in flight. */
 static struct inflight *
-take_run(struct eng_worker *w, uint32_t id)
+take_run(struct eng_worker *w, uint32_t windex, uint32_t id)
 {
+	if (windex >= w->ndecls)
+		return NULL;
+	struct inflight *r = w->decls[windex]->inflight;
+	if (r == NULL || r->id != id)
+		return NULL;            /* a run we gave up on already */
 	for (struct inflight **p = &w->runs; *p != NULL; p = &(*p)->next)
-		if ((*p)->id == id) {
-			struct inflight *r = *p;
+		if (*p == r) {
 			*p = r->next;
-			loop_timer_cancel(w->e->loop, r->hard);
-			return r;
+			break;
 		}
-	return NULL;
+	r->c->inflight = NULL;
+	loop_timer_cancel(w->e->loop, r->hard);
+	return r;
 }
 
 /* ---- the worker's messages -------------------------------------------------------- */
@@ -221,13 +230,19 @@ add_check(struct eng_worker *w, const char *body, size_t len)
 	c->file = w->path;
 	c->d.file = w->path;
 	c->w = w;
+	c->windex = w->ndecls;
 	struct eng_check **n = realloc(e->checks, (e->nchecks + 1) * sizeof *n);
-	if (n == NULL) {
+	struct eng_check **wd = realloc(w->decls, (w->ndecls + 1) * sizeof *wd);
+	if (wd != NULL)
+		w->decls = wd;
+	if (n != NULL)
+		e->checks = n;
+	if (n == NULL || wd == NULL) {
 		rules_decl_clear(&c->d);
 		free(c);
 		return;
 	}
-	e->checks = n;
+	w->decls[w->ndecls++] = c;
 	e->checks[e->nchecks++] = c;
 }
 
@@ -273,12 +288,17 @@ on_message(struct loop *l, int fd, uint32_t events, void *ud)
 			load_finished(w, h.id > 0 ? (w->load_errors ? w->load_errors : 1) : 0);
 			break;
 		case WIRE_RESULT: {
-			struct inflight *r = take_run(w, h.id);
+			uint32_t windex;
 			struct result res;
+			if (len < sizeof windex)
+				break;
+			memcpy(&windex, buf, sizeof windex);
+			struct inflight *r = take_run(w, windex, h.id);
 			if (r == NULL)
 				break;          /* a run we gave up on already */
+			len -= sizeof windex;
 			memset(&res, 0, sizeof res);
-			memcpy(&res, buf, len < sizeof res ? len : sizeof res);
+			memcpy(&res, buf + sizeof windex, len < sizeof res ? len : sizeof res);
 			if (res.nmetrics < 0 || res.nmetrics > RESULT_METRICS_MAX)
 				res.nmetrics = 0;
 			res.summary[sizeof res.summary - 1] = '\0';
@@ -431,6 +451,7 @@ worker_died(struct eng_worker *w, int status, int have_status)
 		struct inflight *r = w->runs;
 		w->runs = r->next;
 		loop_timer_cancel(e->loop, r->hard);
+		r->c->inflight = NULL;
 		struct result res;
 		memset(&res, 0, sizeof res);
 		res.started = real_now();
@@ -571,11 +592,19 @@ engine_run_now(struct engine *e, struct eng_check *c)
 	int64_t t = e->cfg->timeout_ms;
 	if (c->d.timeout_ms > 0 && c->d.timeout_ms < t)
 		t = c->d.timeout_ms;
-	if (wire_send(w->fd, WIRE_RUN, r->id, c->d.name, strlen(c->d.name)) < 0) {
+	/* the check's index in its worker, then its name to be sure */
+	char msg[sizeof(uint32_t) + 256];
+	size_t nl = strlen(c->d.name);
+	if (nl > 255)
+		nl = 255;
+	memcpy(msg, &c->windex, sizeof c->windex);
+	memcpy(msg + sizeof c->windex, c->d.name, nl);
+	if (wire_send(w->fd, WIRE_RUN, r->id, msg, sizeof c->windex + nl) < 0) {
 		log_error("%s: cannot reach the worker: %s", w->path, strerror(errno));
 		free(r);
 		return -1;
 	}
+	c->inflight = r;
 	r->hard = loop_timer_at(e->loop, loop_update_now(e->loop) + (double)t / 1000.0 +
 	    ENGINE_HARD_GRACE, on_hard_deadline, r);
 	r->next = w->runs;
@@ -691,6 +720,7 @@ on_stop_timeout(struct loop *l, void *ud)
 			struct inflight *r = w->runs;
 			w->runs = r->next;
 			loop_timer_cancel(e->loop, r->hard);
+			r->c->inflight = NULL;
 			struct result res;
 			memset(&res, 0, sizeof res);
 			res.started = real_now();
@@ -751,6 +781,7 @@ engine_free(struct engine *e)
 			free(r);
 		}
 		free(w->path);
+		free(w->decls);
 		free(w);
 	}
 	for (size_t i = 0; i < e->nchecks; i++) {

@@ -251,15 +251,43 @@ send_error(void *ud, const char *msg)
 	wire_send(wfd, WIRE_LOADERR, 0, msg, strlen(msg));
 }
 
+struct req {
+	uint32_t id;            /* the supervisor's run id */
+	uint32_t windex;        /* the check's index here */
+};
+
 static void
-run_done(struct rule_run *run, const struct result *res, void *ud)
+send_result(uint32_t id, uint32_t windex, const struct result *res)
 {
-	(void)run;
+	char msg[sizeof windex + sizeof *res];
 	/* only the metrics used travel */
 	size_t len = offsetof(struct result, metrics) +
 	    (size_t)res->nmetrics * sizeof res->metrics[0];
-	if (wire_send(wfd, WIRE_RESULT, (uint32_t)(uintptr_t)ud, res, len) < 0)
+
+	memcpy(msg, &windex, sizeof windex);
+	memcpy(msg + sizeof windex, res, len);
+	if (wire_send(wfd, WIRE_RESULT, id, msg, sizeof windex + len) < 0)
 		exit(0);                /* the supervisor is gone */
+}
+
+static void
+run_done(struct rule_run *run, const struct result *res, void *ud)
+{
+	struct req *q = ud;
+
+	(void)run;
+	send_result(q->id, q->windex, res);
+	free(q);
+}
+
+static void
+refuse(uint32_t id, uint32_t windex, const char *why)
+{
+	struct result r;
+
+	memset(&r, 0, sizeof r);
+	result_set(&r, ST_UNKNOWN, "%s", why);
+	send_result(id, windex, &r);
 }
 
 static void
@@ -268,6 +296,7 @@ on_request(struct loop *l, int fd, uint32_t events, void *ud)
 	static char buf[WIRE_MAX];
 	struct wire_hdr h;
 	size_t len;
+	uint32_t windex;
 
 	(void)events;
 	(void)ud;
@@ -278,25 +307,27 @@ on_request(struct loop *l, int fd, uint32_t events, void *ud)
 		loop_stop(l);           /* EOF: the supervisor said goodbye */
 		return;
 	}
-	if (h.type != WIRE_RUN)
+	if (h.type != WIRE_RUN || len < sizeof windex)
 		return;
-	buf[len < sizeof buf ? len : sizeof buf - 1] = '\0';
-	for (size_t i = 0; i < rules_count(wfile); i++) {
-		const struct rule_decl *d = rules_get(wfile, i);
-		if (strcmp(d->name, buf) == 0) {
-			if (rules_start(wfile, d, run_done, (void *)(uintptr_t)h.id) == NULL) {
-				struct result r;
-				memset(&r, 0, sizeof r);
-				result_set(&r, ST_UNKNOWN, "could not start the run");
-				run_done(NULL, &r, (void *)(uintptr_t)h.id);
-			}
-			return;
-		}
+	memcpy(&windex, buf, sizeof windex);
+	const char *name = buf + sizeof windex;
+	size_t nl = len - sizeof windex;
+	const struct rule_decl *d = rules_get(wfile, windex);
+	if (d == NULL || strlen(d->name) != nl || memcmp(d->name, name, nl) != 0) {
+		refuse(h.id, windex, "no such check in this worker");
+		return;
 	}
-	struct result r;
-	memset(&r, 0, sizeof r);
-	result_set(&r, ST_UNKNOWN, "no check \"%s\" in this worker", buf);
-	run_done(NULL, &r, (void *)(uintptr_t)h.id);
+	struct req *q = malloc(sizeof *q);
+	if (q == NULL) {
+		refuse(h.id, windex, "out of memory");
+		return;
+	}
+	q->id = h.id;
+	q->windex = windex;
+	if (rules_start(wfile, d, run_done, q) == NULL) {
+		free(q);
+		refuse(h.id, windex, "could not start the run");
+	}
 }
 
 int

@@ -47,7 +47,7 @@ pss_tree() {  # PSS in KiB of a process and its children
 }
 served() { sleep 1.2; grep -c "^$1" "$tmp/access.log" 2>/dev/null || echo 0; }
 reset_log() { : > "$tmp/access.log"; kill -USR1 "$(cat "$tmp/nginx.pid")"; sleep 0.2; }
-cpu_of() { awk '{print ($1 + $2) * 1e6}' "$1"; }   # /usr/bin/time -f "%U %S" -> µs
+cpu_of() { awk '{printf "%d\n", ($1 + $2) * 1e6}' "$1"; }   # /usr/bin/time -f "%U %S" -> µs
 row() { printf '%-6s %-12s %9s/%-9s %12s %10s %10s %10s\n' "$@"; }
 
 run_drishti() {  # N RULESFILE LABEL
