@@ -49,6 +49,7 @@ struct eng_worker {
 	struct inflight *runs;
 	struct eng_check **decls;   /* by the worker's own index, for O(1) lookups */
 	uint32_t ndecls;
+	struct wire_batch *runq;    /* runs to send at the end of this iteration */
 };
 
 struct engine {
@@ -64,6 +65,7 @@ struct engine {
 	int     load_errors;
 	int     stopping;
 	struct loop_timer *stop_t;
+	struct loop_timer *flush_t; /* sends the workers' pending runs */
 	struct engine_stats stats;
 };
 
@@ -288,24 +290,30 @@ on_message(struct loop *l, int fd, uint32_t events, void *ud)
 			load_finished(w, h.id > 0 ? (w->load_errors ? w->load_errors : 1) : 0);
 			break;
 		case WIRE_RESULT: {
-			uint32_t windex;
-			struct result res;
-			if (len < sizeof windex)
-				break;
-			memcpy(&windex, buf, sizeof windex);
-			struct inflight *r = take_run(w, windex, h.id);
-			if (r == NULL)
-				break;          /* a run we gave up on already */
-			len -= sizeof windex;
-			memset(&res, 0, sizeof res);
-			memcpy(&res, buf + sizeof windex, len < sizeof res ? len : sizeof res);
-			if (res.nmetrics < 0 || res.nmetrics > RESULT_METRICS_MAX)
-				res.nmetrics = 0;
-			res.summary[sizeof res.summary - 1] = '\0';
-			w->kills_in_row = 0;
-			struct eng_check *c = r->c;
-			free(r);
-			run_finished(c, &res);
+			size_t off = 0, rlen;
+			uint32_t id, windex;
+			const char *rec;
+			while (wire_batch_next(buf, len, &off, &id, &rec, &rlen)) {
+				struct result res;
+				if (rlen < sizeof windex)
+					continue;
+				memcpy(&windex, rec, sizeof windex);
+				struct inflight *r = take_run(w, windex, id);
+				if (r == NULL)
+					continue;   /* a run we gave up on already */
+				rlen -= sizeof windex;
+				memset(&res, 0, sizeof res);
+				memcpy(&res, rec + sizeof windex, rlen < sizeof res ? rlen : sizeof res);
+				if (res.nmetrics < 0 || res.nmetrics > RESULT_METRICS_MAX)
+					res.nmetrics = 0;
+				res.summary[sizeof res.summary - 1] = '\0';
+				w->kills_in_row = 0;
+				struct eng_check *c = r->c;
+				free(r);
+				run_finished(c, &res);
+				if (w->fd < 0)
+					return;     /* a hook stopped the engine */
+			}
 			break;
 		}
 		default:
@@ -420,6 +428,8 @@ worker_died(struct eng_worker *w, int status, int have_status)
 	w->pid = 0;
 	loop_timer_cancel(e->loop, w->load_t);
 	w->load_t = NULL;
+	if (w->runq != NULL)
+		w->runq->n = w->runq->len = 0;  /* those runs end below */
 	describe_status(status, have_status, why, sizeof why);
 	int ours = w->kill_reason != NULL;
 	int normal = have_status && WIFEXITED(status) && WEXITSTATUS(status) == 0;
@@ -565,6 +575,28 @@ on_hard_deadline(struct loop *l, void *ud)
 	kill(w->pid, SIGKILL);
 }
 
+static void
+flush_runs(struct loop *l, void *ud)
+{
+	struct engine *e = ud;
+
+	(void)l;
+	e->flush_t = NULL;
+	for (size_t i = 0; i < e->nworkers; i++) {
+		struct eng_worker *w = e->workers[i];
+		if (w->runq == NULL || w->runq->n == 0)
+			continue;
+		if (w->fd < 0 || wire_batch_flush(w->runq) < 0) {
+			/* the worker is gone or stuck; its runs end by its death or
+			 * by their hard deadlines */
+			if (w->fd >= 0)
+				log_error("%s: cannot reach the worker: %s", w->path, strerror(errno));
+			w->runq->n = 0;
+			w->runq->len = 0;
+		}
+	}
+}
+
 int
 engine_run_now(struct engine *e, struct eng_check *c)
 {
@@ -592,18 +624,25 @@ engine_run_now(struct engine *e, struct eng_check *c)
 	int64_t t = e->cfg->timeout_ms;
 	if (c->d.timeout_ms > 0 && c->d.timeout_ms < t)
 		t = c->d.timeout_ms;
-	/* the check's index in its worker, then its name to be sure */
-	char msg[sizeof(uint32_t) + 256];
-	size_t nl = strlen(c->d.name);
-	if (nl > 255)
-		nl = 255;
-	memcpy(msg, &c->windex, sizeof c->windex);
-	memcpy(msg + sizeof c->windex, c->d.name, nl);
-	if (wire_send(w->fd, WIRE_RUN, r->id, msg, sizeof c->windex + nl) < 0) {
+	/* the check's index in its worker, then its name to be sure; runs due
+	 * in one loop iteration leave in one message */
+	if (w->runq == NULL) {
+		w->runq = calloc(1, sizeof *w->runq);
+		if (w->runq == NULL) {
+			free(r);
+			return -1;
+		}
+		w->runq->type = WIRE_RUN;
+	}
+	w->runq->fd = w->fd;
+	if (wire_batch_add(w->runq, r->id, &c->windex, sizeof c->windex, c->d.name,
+	    strlen(c->d.name)) < 0) {
 		log_error("%s: cannot reach the worker: %s", w->path, strerror(errno));
 		free(r);
 		return -1;
 	}
+	if (e->flush_t == NULL)
+		e->flush_t = loop_timer_at(e->loop, loop_now(e->loop), flush_runs, e);
 	c->inflight = r;
 	r->hard = loop_timer_at(e->loop, loop_update_now(e->loop) + (double)t / 1000.0 +
 	    ENGINE_HARD_GRACE, on_hard_deadline, r);
@@ -768,6 +807,7 @@ engine_free(struct engine *e)
 	if (e == NULL)
 		return;
 	e->stopping = 3;
+	loop_timer_cancel(e->loop, e->flush_t);
 	loop_signal_del(e->loop, SIGCHLD, on_sigchld, e);
 	kill_workers(e);
 	loop_timer_cancel(e->loop, e->stop_t);
@@ -782,6 +822,7 @@ engine_free(struct engine *e)
 		}
 		free(w->path);
 		free(w->decls);
+		free(w->runq);
 		free(w);
 	}
 	for (size_t i = 0; i < e->nchecks; i++) {

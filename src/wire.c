@@ -49,3 +49,56 @@ wire_recv(int fd, struct wire_hdr *h, char *buf, size_t *len)
 	*len = (size_t)n - sizeof *h;
 	return 1;
 }
+
+int
+wire_batch_flush(struct wire_batch *b)
+{
+	int rc = 0;
+
+	if (b->n > 0)
+		rc = wire_send(b->fd, b->type, b->n, b->buf, b->len);
+	b->n = 0;
+	b->len = 0;
+	return rc;
+}
+
+int
+wire_batch_add(struct wire_batch *b, uint32_t id, const void *a, size_t alen,
+    const void *c, size_t clen)
+{
+	uint32_t rl = (uint32_t)(alen + clen);
+	size_t need = 2 * sizeof(uint32_t) + rl;
+
+	if (need > sizeof b->buf) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	if (b->len + need > sizeof b->buf && wire_batch_flush(b) < 0)
+		return -1;
+	memcpy(b->buf + b->len, &id, sizeof id);
+	memcpy(b->buf + b->len + 4, &rl, sizeof rl);
+	memcpy(b->buf + b->len + 8, a, alen);
+	if (clen > 0)
+		memcpy(b->buf + b->len + 8 + alen, c, clen);
+	b->len += need;
+	b->n++;
+	return 0;
+}
+
+int
+wire_batch_next(const char *buf, size_t len, size_t *off, uint32_t *id,
+    const char **rec, size_t *rlen)
+{
+	uint32_t rl;
+
+	if (*off + 8 > len)
+		return 0;
+	memcpy(id, buf + *off, sizeof *id);
+	memcpy(&rl, buf + *off + 4, sizeof rl);
+	if (rl > len - *off - 8)
+		return 0;           /* a record cut short: drop the rest */
+	*rec = buf + *off + 8;
+	*rlen = rl;
+	*off += 8 + rl;
+	return 1;
+}

@@ -256,18 +256,34 @@ struct req {
 	uint32_t windex;        /* the check's index here */
 };
 
+static struct wire_batch results = { .fd = WORKER_FD, .type = WIRE_RESULT };
+static struct loop *wloop;
+static struct loop_timer *flush_t;
+
+static void
+flush_results(struct loop *l, void *ud)
+{
+	(void)l;
+	(void)ud;
+	flush_t = NULL;
+	if (wire_batch_flush(&results) < 0)
+		exit(0);                /* the supervisor is gone */
+}
+
+/* Results finished in one loop iteration go back in one message. */
 static void
 send_result(uint32_t id, uint32_t windex, const struct result *res)
 {
-	char msg[sizeof windex + sizeof *res];
 	/* only the metrics used travel */
 	size_t len = offsetof(struct result, metrics) +
 	    (size_t)res->nmetrics * sizeof res->metrics[0];
 
-	memcpy(msg, &windex, sizeof windex);
-	memcpy(msg + sizeof windex, res, len);
-	if (wire_send(wfd, WIRE_RESULT, id, msg, sizeof windex + len) < 0)
-		exit(0);                /* the supervisor is gone */
+	if (wire_batch_add(&results, id, &windex, sizeof windex, res, len) < 0)
+		exit(0);
+	if (flush_t == NULL)
+		flush_t = loop_timer_at(wloop, loop_now(wloop), flush_results, NULL);
+	if (flush_t == NULL)
+		flush_results(wloop, NULL);
 }
 
 static void
@@ -291,12 +307,41 @@ refuse(uint32_t id, uint32_t windex, const char *why)
 }
 
 static void
+start_one(uint32_t id, const char *rec, size_t len)
+{
+	uint32_t windex;
+
+	if (len < sizeof windex)
+		return;
+	memcpy(&windex, rec, sizeof windex);
+	const char *name = rec + sizeof windex;
+	size_t nl = len - sizeof windex;
+	const struct rule_decl *d = rules_get(wfile, windex);
+	if (d == NULL || strlen(d->name) != nl || memcmp(d->name, name, nl) != 0) {
+		refuse(id, windex, "no such check in this worker");
+		return;
+	}
+	struct req *q = malloc(sizeof *q);
+	if (q == NULL) {
+		refuse(id, windex, "out of memory");
+		return;
+	}
+	q->id = id;
+	q->windex = windex;
+	if (rules_start(wfile, d, run_done, q) == NULL) {
+		free(q);
+		refuse(id, windex, "could not start the run");
+	}
+}
+
+static void
 on_request(struct loop *l, int fd, uint32_t events, void *ud)
 {
 	static char buf[WIRE_MAX];
 	struct wire_hdr h;
-	size_t len;
-	uint32_t windex;
+	size_t len, off = 0, rlen;
+	uint32_t id;
+	const char *rec;
 
 	(void)events;
 	(void)ud;
@@ -307,27 +352,10 @@ on_request(struct loop *l, int fd, uint32_t events, void *ud)
 		loop_stop(l);           /* EOF: the supervisor said goodbye */
 		return;
 	}
-	if (h.type != WIRE_RUN || len < sizeof windex)
+	if (h.type != WIRE_RUN)
 		return;
-	memcpy(&windex, buf, sizeof windex);
-	const char *name = buf + sizeof windex;
-	size_t nl = len - sizeof windex;
-	const struct rule_decl *d = rules_get(wfile, windex);
-	if (d == NULL || strlen(d->name) != nl || memcmp(d->name, name, nl) != 0) {
-		refuse(h.id, windex, "no such check in this worker");
-		return;
-	}
-	struct req *q = malloc(sizeof *q);
-	if (q == NULL) {
-		refuse(h.id, windex, "out of memory");
-		return;
-	}
-	q->id = h.id;
-	q->windex = windex;
-	if (rules_start(wfile, d, run_done, q) == NULL) {
-		free(q);
-		refuse(h.id, windex, "could not start the run");
-	}
+	while (wire_batch_next(buf, len, &off, &id, &rec, &rlen))
+		start_one(id, rec, rlen);
 }
 
 int
@@ -399,6 +427,7 @@ worker_main(void)
 		log_debug("worker %s: no Landlock in this kernel; file access is not confined", file);
 
 	struct loop *loop = loop_new();
+	wloop = loop;
 	if (loop == NULL || http_init(loop, err, sizeof err) < 0) {
 		send_error(NULL, loop ? err : "cannot make an event loop");
 		wire_send(wfd, WIRE_LOADED, 1, NULL, 0);
@@ -433,6 +462,8 @@ worker_main(void)
 	}
 done:
 	rules_free(wfile);
+	loop_timer_cancel(loop, flush_t);
+	flush_t = NULL;
 	http_shutdown();
 	loop_free(loop);
 out:
