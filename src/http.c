@@ -269,6 +269,9 @@ http_start(const struct http_request *rq, http_done_fn fn, void *ud, char *err,
 	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, tmo);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, tmo < 10000 ? tmo : 10000L);
 	curl_easy_setopt(e, CURLOPT_USERAGENT, "drishti/" DRISHTI_VERSION);
+	/* probes read small answers; a hundred checks in flight should not
+	 * hold a hundred 16 KiB buffers (curl's default) */
+	curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 4096L);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
