@@ -109,6 +109,18 @@ check "c.tcp" { every = "1m", run = function()
   local a, b = tcp.connect("127.0.0.1", tonumber(vars.port_plain)), tcp.connect("127.0.0.1", 1)
   return ok("%s %s %s", S(a.ok), S(b.ok), S(b.error ~= nil))
 end }
+check "c.nested" { every = "1m", run = function()
+  local co = coroutine.wrap(function() return http.get(P .. "/") end)
+  local _, e1 = pcall(co)
+  local _, e2 = pcall(table.sort, { 3, 2, 1 }, function(a, b) http.get(P .. "/") return a < b end)
+  local _, e3 = pcall(string.gsub, "ab", ".", function(c) return tcp.connect("127.0.0.1", 1) end)
+  return ok("%s | %s | %s", e1, e2, e3)
+end }
+check "c.pcall" { every = "1m", run = function()
+  local fine, r = pcall(http.get, P .. "/")
+  local fine2, r2 = xpcall(tls.cert, debug and print or function(m) return m end, "localhost", tonumber(vars.port_good), { ca_file = vars.ca })
+  return ok("%s %d %s %s", tostring(fine), r.status, tostring(fine2), tostring(r2.verified))
+end }
 check "c.ca_fence" { every = "1m", run = function()
   return ok("%s", select(2, pcall(http.get, P, { ca_file = "/etc/passwd" })))
 end }
@@ -142,6 +154,8 @@ t.self|^false true$
 t.plain|^false true$
 c.tcp|^true false true$
 c.ca_fence|outside read_paths
+c.nested|cannot wait inside a coroutine the rule made \| .*cannot wait here \(inside a metamethod.* \| .*cannot wait here
+c.pcall|^true 200 true true$
 LIST
 # the slow, hanging and big checks wait side by side, not one after another
 [ "$took" -lt 10 ] && ok "probes wait concurrently (${took}s)" || not_ok "network checks took ${took}s"

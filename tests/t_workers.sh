@@ -71,3 +71,28 @@ kill -TERM "$pid"
 wait "$pid"; rc=$?
 expect_eq "SIGTERM: exit 0" "$rc" "0"
 expect_eq "no worker left behind" "$(worker_of rules/healthy.lua)$(worker_of rules/crashy.lua)" ""
+
+# started as root with [agent] user: the worker runs as that user, with
+# no_new_privs; the supervisor stays as started
+if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
+	chmod 755 "$PWD"; chmod 644 rules/healthy.lua
+	mkdir -p only; cp rules/healthy.lua only/
+	chmod 755 only; chmod 644 only/healthy.lua
+	cat > u.ini <<INI
+[agent]
+rules = only
+user = nobody
+log = $PWD/user.log
+watch = false
+INI
+	"$D" run -c u.ini 2>/dev/null &
+	upid=$!
+	wait_for 20 grep -q 'check "ok.tick": - -> OK' user.log && ok "checks run in a worker as nobody" \
+	    || not_ok "no check ran as nobody"
+	wp=$(worker_of only/healthy.lua)
+	expect_eq "worker uid is nobody's" "$(awk '/^Uid:/ {print $2}' /proc/$wp/status 2>/dev/null)" "$(id -u nobody)"
+	expect_eq "worker has no_new_privs" "$(awk '/^NoNewPrivs:/ {print $2}' /proc/$wp/status 2>/dev/null)" "1"
+	kill -TERM $upid; wait $upid
+else
+	ok "# skip: privilege drop needs root and a nobody user"
+fi

@@ -1,0 +1,34 @@
+# Scheduling under load: 200 checks every second, an HTTP probe each,
+# while two busy processes take both cores; nothing is skipped and every
+# slot runs.  Behaviour, not speed: the bound on lateness is generous.
+. "$TESTDIR/lib.sh"
+. "$TESTDIR/certs.sh"
+trap 'stop_all; kill $hogs 2>/dev/null' EXIT
+start_httpd plain
+mkdir -p rules
+cat > rules/many.lua <<'LUA'
+for i = 1, 200 do
+  check("m" .. i) { every = "1s", run = function()
+    local r = http.get(vars.url .. "/")
+    return r.status == 200 and ok("up") or crit("HTTP %d %s", r.status, r.error or "")
+  end }
+end
+LUA
+printf '[agent]\nrules = rules\nlog = %s/agent.log\nwatch = false\n[vars]\nurl = http://127.0.0.1:%s\n' "$PWD" "$PORT_plain" > c.ini
+hogs=""
+for i in 1 2; do ( end=$(( $(date +%s) + 30 )); while [ "$(date +%s)" -lt $end ]; do :; done ) & hogs="$hogs $!"; done
+"$D" run -c c.ini 2>/dev/null &
+pid=$!
+wait_for 20 grep -q started: agent.log || not_ok "did not start"
+sleep 6
+kill -TERM $pid; wait $pid
+kill $hogs 2>/dev/null
+line=$(grep 'scheduled checks' agent.log)
+runs=$(echo "$line" | sed 's/.*ran \([0-9]*\) scheduled.*/\1/')
+skipped=$(echo "$line" | sed 's/.*(\([0-9]*\) skipped).*/\1/')
+p99=$(echo "$line" | sed 's/.*p99 \([0-9.]*\) ms.*/\1/')
+echo "# $line"
+[ "${runs:-0}" -ge 1200 ] && ok "200 checks x 6 s under load: $runs runs" || not_ok "only ${runs:-0} runs"
+expect_eq "no slot skipped under load" "$skipped" "0"
+expect_not_in "no check failed" "$(cat agent.log)" '-> (CRIT|UNKNOWN)'
+awk -v p="$p99" 'BEGIN { exit !(p < 500) }' && ok "p99 lateness under load $p99 ms (< 500)" || not_ok "p99 lateness $p99 ms"
