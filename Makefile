@@ -67,9 +67,11 @@ deps:
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEB_PKGS)
 
-UNIT := $(BUILD)/unit_cron
+UNIT := $(BUILD)/unit_cron $(BUILD)/unit_alert
 $(BUILD)/unit_cron: tests/unit_cron.c $(BUILD)/cron.o $(BUILD)/sched.o
 	$(CC) $(ALL_CFLAGS) $(SANFLAGS) $(LDFLAGS) -o $@ tests/unit_cron.c $(BUILD)/cron.o $(BUILD)/sched.o
+$(BUILD)/unit_alert: tests/unit_alert.c $(BUILD)/alert.o
+	$(CC) $(ALL_CFLAGS) $(SANFLAGS) $(LDFLAGS) -o $@ tests/unit_alert.c $(BUILD)/alert.o
 
 test check: all $(UNIT)
 	DRISHTI=$(abspath $(BIN)) SAN=$(SAN) sh tests/run.sh
