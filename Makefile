@@ -22,7 +22,7 @@ CPPFLAGS ?=
 LDFLAGS  ?=
 DEP_CFLAGS ?= $(shell $(PKG_CONFIG) --cflags $(LUA_PC) libcurl libcjson 2>/dev/null)
 LIBS     ?= $(shell $(PKG_CONFIG) --libs $(LUA_PC) 2>/dev/null || echo -llua5.4) \
-            -linih -lcjson -lz -lcurl -lmbedtls -lmbedx509 -lmbedcrypto -lm
+            -linih -lcjson -lz -lsqlite3 -lcurl -lmbedtls -lmbedx509 -lmbedcrypto -lm
 
 ifeq ($(SAN),1)
 SANFLAGS ?= -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all

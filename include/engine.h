@@ -9,6 +9,7 @@
 #include "result.h"
 #include "rules.h"
 #include "sched.h"
+#include "alert.h"
 
 struct loop;
 struct engine;
@@ -30,6 +31,8 @@ struct eng_check {
 	int     has_last;
 	struct result last;
 	double  planned;            /* when the timer was set to fire, monotonic */
+	struct alert alert;         /* kept by the daemon; loaded from the store */
+	int     alert_loaded;
 	double  lateness;           /* of the last run: start - planned, seconds */
 };
 
@@ -48,6 +51,9 @@ struct engine_hooks {
 	/* r is the new result; c->last still holds the one before (has_last) */
 	void  (*result)(struct engine *e, struct eng_check *c, const struct result *r, void *ud);
 	void  (*stopped)(struct engine *e, void *ud);
+	/* a rule file was quarantined ("quarantined") or loaded ("ok") */
+	void  (*file_state)(struct engine *e, const char *path, const char *state,
+	    const char *reason, void *ud);
 	void   *ud;
 };
 
@@ -69,6 +75,7 @@ void   engine_schedule(struct engine *e, struct engine *prev);
 void   engine_stop(struct engine *e, double grace);
 int    engine_in_flight(const struct engine *e);
 const struct engine_stats *engine_stats(const struct engine *e);
+int    engine_load_errors(const struct engine *e);
 /* The p-th percentile (0..100) of scheduled runs' lateness, seconds. */
 double engine_lateness(const struct engine *e, double p);
 /* Kills the workers and frees everything. */

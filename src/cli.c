@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include "cli.h"
 #include "config.h"
 #include "engine.h"
@@ -16,6 +17,7 @@
 #include "loop.h"
 #include "log.h"
 #include "ruleset.h"
+#include "store.h"
 
 int
 cli_config(const char *given, struct config *cfg)
@@ -302,4 +304,156 @@ cli_lint(int argc, char **argv)
 	config_free(&cfg);
 	log_close();
 	return bad ? EXIT_CONFIG : 0;
+}
+
+/* ---- status ------------------------------------------------------------------- */
+
+struct status_ctx {
+	int      json;
+	struct json *checks, *files;
+	int      firing, pending, n;
+	double   now;
+};
+
+static void
+fmt_ago(double secs, char *buf, size_t len)
+{
+	if (secs < 120)
+		snprintf(buf, len, "%.0fs ago", secs);
+	else if (secs < 7200)
+		snprintf(buf, len, "%.0fm ago", secs / 60);
+	else if (secs < 172800)
+		snprintf(buf, len, "%.0fh ago", secs / 3600);
+	else
+		snprintf(buf, len, "%.0fd ago", secs / 86400);
+}
+
+static void
+status_check(const struct store_check *c, void *ud)
+{
+	struct status_ctx *x = ud;
+	static const char *const lower[] = { "ok", "warn", "crit", "unknown" };
+	char since[32], last[32];
+
+	x->n++;
+	x->firing += c->alert.state == AL_FIRING;
+	x->pending += c->alert.state == AL_PENDING;
+	if (x->json) {
+		struct json *o = json_new(JSON_OBJECT);
+		json_add(o, "check", json_new_string(c->check));
+		json_add(o, "state", json_new_string(alert_state_name(c->alert.state)));
+		json_add(o, "alert_status", json_new_string(lower[c->alert.status & 3]));
+		json_add(o, "since", json_new_number((double)c->alert.since_ms / 1000));
+		json_add(o, "status", json_new_string(lower[c->last_status & 3]));
+		json_add(o, "summary", json_new_string(c->last_summary ? c->last_summary : ""));
+		json_add(o, "last_run", json_new_number(c->last_ts));
+		json_add(o, "duration", json_new_number(c->last_duration));
+		json_add(x->checks, NULL, o);
+		return;
+	}
+	fmt_ago(x->now - (double)c->alert.since_ms / 1000, since, sizeof since);
+	fmt_ago(x->now - c->last_ts, last, sizeof last);
+	printf("%-24s %-8s %-8s %-10s %-10s %s\n", c->check, alert_state_name(c->alert.state),
+	    result_status_name(c->last_status), since, last, c->last_summary ? c->last_summary : "");
+}
+
+static void
+status_file(const char *path, const char *state, double since, const char *reason, void *ud)
+{
+	struct status_ctx *x = ud;
+	char ago[32];
+
+	if (x->json) {
+		struct json *o = json_new(JSON_OBJECT);
+		json_add(o, "file", json_new_string(path));
+		json_add(o, "state", json_new_string(state));
+		json_add(o, "since", json_new_number(since));
+		json_add(o, "reason", json_new_string(reason ? reason : ""));
+		json_add(x->files, NULL, o);
+		return;
+	}
+	fmt_ago(x->now - since, ago, sizeof ago);
+	printf("%s: %s %s (%s)\n", path, state, ago, reason ? reason : "");
+}
+
+int
+cli_status(int argc, char **argv)
+{
+	const char *conf = NULL;
+	int json = 0;
+	struct config cfg;
+	struct store *st;
+	char err[1024];
+
+	int first = parse_opts(argc, argv, &conf, &json);
+	if (first == -2) {
+		printf("usage: drishti status [-c FILE] [--json]\n");
+		return 0;
+	}
+	if (first < 0)
+		return EXIT_USAGE;
+	if (first < argc) {
+		fprintf(stderr, "drishti status: takes no names\n");
+		return EXIT_USAGE;
+	}
+	if (cli_config(conf, &cfg) < 0)
+		return EXIT_CONFIG;
+	if (access(cfg.state, F_OK) < 0) {
+		if (json)
+			printf("{\"state\":\"%s\",\"checks\":[],\"note\":\"no state file yet\"}\n", cfg.state);
+		else
+			printf("no state file at %s yet: the agent has not run (drishti run)\n", cfg.state);
+		config_free(&cfg);
+		return 0;
+	}
+	if (store_open(&st, cfg.state, true, NULL, err, sizeof err) < 0) {
+		fprintf(stderr, "%s\n", err);
+		config_free(&cfg);
+		return EXIT_UNAVAILABLE;
+	}
+	struct status_ctx x = { .json = json, .now = (double)time(NULL) };
+	long depth = 0, dead = 0;
+	double oldest = 0;
+	if (json) {
+		x.checks = json_new(JSON_ARRAY);
+		x.files = json_new(JSON_ARRAY);
+	} else
+		printf("%-24s %-8s %-8s %-10s %-10s %s\n", "CHECK", "ALERT", "LAST", "SINCE",
+		    "LAST RUN", "SUMMARY");
+	int rc = store_each_check(st, status_check, &x);
+	store_outbox(st, &depth, &oldest, &dead);
+	if (json) {
+		struct json *o = json_new(JSON_OBJECT), *ob = json_new(JSON_OBJECT);
+		json_add(o, "state", json_new_string(cfg.state));
+		json_add(o, "checks", x.checks);
+		json_add(o, "firing", json_new_number(x.firing));
+		json_add(o, "pending", json_new_number(x.pending));
+		json_add(ob, "depth", json_new_number((double)depth));
+		json_add(ob, "oldest_age", json_new_number(depth > 0 ? x.now - oldest : 0));
+		json_add(ob, "dead", json_new_number((double)dead));
+		json_add(o, "outbox", ob);
+		store_each_file(st, status_file, &x);
+		json_add(o, "files", x.files);
+		char *s = json_print(o, false);
+		if (s != NULL)
+			printf("%s\n", s);
+		free(s);
+		json_free(o);
+	} else {
+		if (x.n == 0)
+			printf("(no check has run yet)\n");
+		printf("\nalerts: %d firing, %d pending\n", x.firing, x.pending);
+		if (depth > 0) {
+			char ago[32];
+			fmt_ago(x.now - oldest, ago, sizeof ago);
+			printf("outbox: %ld event%s waiting, oldest %s; %ld dead\n", depth,
+			    depth == 1 ? "" : "s", ago, dead);
+		} else
+			printf("outbox: empty; %ld dead\n", dead);
+		store_each_file(st, status_file, &x);
+	}
+	store_close(st);
+	config_free(&cfg);
+	log_close();
+	return rc < 0 ? EXIT_UNAVAILABLE : 0;
 }

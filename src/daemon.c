@@ -13,7 +13,9 @@
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
@@ -26,6 +28,11 @@
 #include "engine.h"
 #include "log.h"
 #include "loop.h"
+#include "store.h"
+#include "textfile.h"
+
+#define PRUNE_EVERY 10.0        /* seconds between prune passes */
+#define PRUNE_BATCH 2000        /* rows per delete; many short deletes, never a long one */
 
 #define STOP_GRACE 10.0         /* seconds runs in flight get at SIGTERM */
 #define WATCH_SETTLE 0.3        /* editors write in bursts: wait for quiet */
@@ -58,6 +65,10 @@ struct daemon {
 	struct sockaddr_un notify_addr;
 	socklen_t notify_len;
 	double  watchdog;           /* seconds between pings, 0: none */
+	/* state */
+	struct store *store;
+	struct loop_timer *prune_t;
+	struct loop_timer *text_t;
 };
 
 static void reload(struct daemon *d);
@@ -111,10 +122,45 @@ on_watchdog(struct loop *l, void *ud)
 /* ---- results --------------------------------------------------------------------- */
 
 static void
+on_textfile(struct loop *l, void *ud)
+{
+	struct daemon *d = ud;
+	char err[512];
+	static int failed;
+
+	(void)l;
+	d->text_t = NULL;
+	if (d->e == NULL || d->cfg->textfile == NULL || *d->cfg->textfile == '\0')
+		return;
+	if (textfile_write(d->cfg->textfile, d->e, d->store, err, sizeof err) < 0) {
+		if (!failed)
+			log_error("%s", err);       /* once, not every second */
+		failed = 1;
+	} else
+		failed = 0;
+}
+
+static void
+on_prune(struct loop *l, void *ud)
+{
+	struct daemon *d = ud;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	for (int i = 0; i < 20; i++)
+		if (store_prune(d->store, (double)ts.tv_sec, d->cfg->raw_ms, d->cfg->rollup_ms,
+		    PRUNE_BATCH) < PRUNE_BATCH)
+			break;
+	d->prune_t = loop_timer_at(l, loop_update_now(l) + PRUNE_EVERY, on_prune, d);
+}
+
+static void
 on_result(struct engine *e, struct eng_check *c, const struct result *r, void *ud)
 {
+	struct daemon *d = ud;
+	int64_t now_ms = (int64_t)((r->started + r->duration) * 1000);
+
 	(void)e;
-	(void)ud;
 	/* c->last still holds the previous result while this hook runs */
 	if (!c->has_last || c->last.status != r->status) {
 		const char *from = c->has_last ? result_status_name(c->last.status) : "-";
@@ -127,6 +173,45 @@ on_result(struct engine *e, struct eng_check *c, const struct result *r, void *u
 	} else
 		log_debug("check \"%s\": %s: %s (%.1f ms)", c->d.name,
 		    result_status_name(r->status), r->summary, r->duration * 1000);
+	if (d->store == NULL)
+		return;
+	/* the alert state lives in the store: a restart or reload picks it up */
+	if (!c->alert_loaded) {
+		if (store_alert_get(d->store, c->d.name, &c->alert) != 0)
+			alert_init(&c->alert, now_ms);
+		c->alert_loaded = 1;
+	}
+	struct alert_cfg ac = { .after_count = c->d.after_count, .after_ms = c->d.after_ms,
+	    .recover = c->d.recover, .flap_fails = c->d.flap_fails,
+	    .flap_window = c->d.flap_window, .repeat_ms = c->d.repeat_ms,
+	    .unknown_ignore = c->d.unknown_ignore };
+	struct alert_out ev;
+	bool changed = alert_step(&c->alert, &ac, r->status, now_ms, &ev);
+	if (store_record(d->store, c->d.name, r, &c->alert, changed, &ev) < 0)
+		log_error("check \"%s\": the run could not be stored", c->d.name);
+	if (ev.event != EV_NONE) {
+		if (ev.event == EV_RESOLVE)
+			log_info("alert \"%s\": resolved (was %s)", c->d.name,
+			    result_status_name(ev.previous));
+		else
+			log_warn("alert \"%s\": %s %s: %s", c->d.name, alert_event_name(ev.event),
+			    result_status_name(ev.status), r->summary);
+	}
+	if (d->text_t == NULL && d->cfg->textfile != NULL && *d->cfg->textfile != '\0')
+		d->text_t = loop_timer_at(d->loop, loop_update_now(d->loop) + 1.0, on_textfile, d);
+}
+
+static void
+on_file_state(struct engine *e, const char *path, const char *state, const char *reason,
+    void *ud)
+{
+	struct daemon *d = ud;
+
+	(void)e;
+	if (d->store != NULL && store_file_state(d->store, path, state, reason) < 0)
+		log_error("%s: could not record that it is %s", path, state);
+	if (d->store != NULL && strcmp(state, "quarantined") == 0)
+		store_event(d->store, "quarantine", NULL, ST_CRIT, path);
 }
 
 /* ---- freeing what is over, from the loop ---------------------------------------------- */
@@ -239,7 +324,7 @@ static struct engine *
 start_engine(struct daemon *d, struct config *cfg)
 {
 	struct engine_hooks hooks = { .load_error = print_load_error, .loaded = on_loaded,
-	    .result = on_result, .stopped = on_stopped, .ud = d };
+	    .result = on_result, .stopped = on_stopped, .file_state = on_file_state, .ud = d };
 	struct engine *e = engine_new(d->loop, cfg, &hooks);
 
 	if (e != NULL)
@@ -280,6 +365,8 @@ on_loaded(struct engine *e, int nerrors, void *ud)
 		struct config *oldcfg = d->cfg;
 		engine_schedule(e, old);
 		d->e = e;
+		if (strcmp(d->ncfg->state, d->cfg->state) != 0)
+			log_warn("[agent] state changed; still using %s until a restart", d->cfg->state);
 		d->cfg = d->ncfg;
 		enum log_level lv;
 		if (log_level_parse(d->cfg->log_level, &lv) == 0)
@@ -455,11 +542,23 @@ cli_run(int argc, char **argv)
 		return EXIT_CONFIG;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	bool corrupt = false;
+	char serr[1024];
+	if (store_open(&d.store, d.cfg->state, false, &corrupt, serr, sizeof serr) < 0) {
+		log_error("%s", serr);
+		config_free(d.cfg);
+		free(d.cfg);
+		return EXIT_CONFIG;
+	}
+	if (corrupt)
+		store_event(d.store, "agent", NULL, ST_CRIT,
+		    "the state file was corrupt: moved aside, a new one started");
 	/* the supervisor makes no HTTP request yet (workers do): curl, and the
 	 * TLS library it brings up, stay out of its memory */
 	d.loop = loop_new();
 	if (d.loop == NULL) {
 		log_error("cannot make an event loop");
+		store_close(d.store);
 		config_free(d.cfg);
 		free(d.cfg);
 		loop_free(d.loop);
@@ -471,6 +570,7 @@ cli_run(int argc, char **argv)
 	loop_signal(d.loop, SIGHUP, on_hup, &d);
 	if (d.watchdog > 0)
 		loop_timer_at(d.loop, loop_now(d.loop) + d.watchdog, on_watchdog, &d);
+	d.prune_t = loop_timer_at(d.loop, loop_now(d.loop) + 1.0, on_prune, &d);
 	d.e = start_engine(&d, d.cfg);
 	if (d.cfg->watch)
 		watch_rules(&d);
@@ -490,7 +590,10 @@ cli_run(int argc, char **argv)
 			free(d.dead_cfg[i]);
 		}
 	}
+	if (d.e != NULL && d.text_t != NULL)
+		on_textfile(d.loop, &d);
 	engine_free(d.e);
+	store_close(d.store);
 	if (d.ino >= 0)
 		close(d.ino);
 	if (d.notify_fd >= 0)

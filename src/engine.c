@@ -138,6 +138,12 @@ engine_lateness(const struct engine *e, double p)
 }
 
 int
+engine_load_errors(const struct engine *e)
+{
+	return e->load_errors;
+}
+
+int
 engine_in_flight(const struct engine *e)
 {
 	int n = 0;
@@ -206,6 +212,8 @@ load_finished(struct eng_worker *w, int errors)
 	loop_timer_cancel(e->loop, w->load_t);
 	w->load_t = NULL;
 	w->state = errors > 0 ? W_QUARANTINED : W_READY;
+	if (errors == 0 && e->hooks.file_state != NULL)
+		e->hooks.file_state(e, w->path, "ok", NULL, e->hooks.ud);
 	if (w->first_load) {
 		w->first_load = 0;
 		e->loading--;
@@ -479,6 +487,8 @@ worker_died(struct eng_worker *w, int status, int have_status)
 		e->stats.quarantined++;
 		log_error("%s: quarantined: its worker was killed %d times in a row; "
 		    "fix the file, then reload", w->path, w->kills_in_row);
+		if (e->hooks.file_state != NULL)
+			e->hooks.file_state(e, w->path, "quarantined", reason, e->hooks.ud);
 		return;
 	}
 	/* restart with backoff: 0.5 s, 1 s, 2 s ... */

@@ -29,8 +29,9 @@ static const struct {
 	{ "report", "report [-c FILE] NAME [--format text|json|html] [--send]",
 	  "Builds a report now.  Arrives with delivery; not in this version.\n" },
 	{ "status", "status [-c FILE] [--json]",
-	  "Alert states, last results and outbox depth from the state file.\n"
-	  "Arrives with the state store; not in this version.\n" },
+	  "Every check's alert state (ok, pending, firing), since when, its last\n"
+	  "result and summary; how many alerts fire or wait; the outbox depth and\n"
+	  "dead events; quarantined rule files.  Reads the state file only.\n" },
 	{ "notify-test", "notify-test [-c FILE] REPORTER",
 	  "Sends one test event through one reporter.  Arrives with delivery;\n"
 	  "not in this version.\n" },
@@ -92,6 +93,8 @@ main(int argc, char **argv)
 		return cli_run(argc - 1, argv + 1);
 	if (strcmp(cmd, "once") == 0)
 		return cli_once(argc - 1, argv + 1);
+	if (strcmp(cmd, "status") == 0)
+		return cli_status(argc - 1, argv + 1);
 	if (strcmp(cmd, "lint") == 0)
 		return cli_lint(argc - 1, argv + 1);
 	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0)

@@ -1,0 +1,65 @@
+/* store.h — the state file: runs, metric samples, hourly roll-ups, alert
+ * states, events.  SQLite; the supervisor alone writes it. */
+#ifndef DRISHTI_STORE_H
+#define DRISHTI_STORE_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "alert.h"
+#include "result.h"
+
+#define STORE_SCHEMA 1
+
+struct store;
+
+/* Opens (creating the directory and the file as needed).  A file that is
+ * not a database or fails its integrity check is moved aside as
+ * PATH.corrupt-UNIXTIME, a fresh one is started, and *was_corrupt set (the
+ * caller raises an event).  0 / -1 with err. */
+int  store_open(struct store **out, const char *path, bool readonly,
+    bool *was_corrupt, char *err, size_t errlen);
+void store_close(struct store *s);
+
+/* One run, its alert state after it, and the event it raised (or EV_NONE),
+ * in one transaction; made durable (fsync) when the state changed or an
+ * event was raised.  0 / -1 (logged). */
+int  store_record(struct store *s, const char *check, const struct result *r,
+    const struct alert *a, bool changed, const struct alert_out *ev);
+/* The alert state of check; 1 when the store has none yet. */
+int  store_alert_get(struct store *s, const char *check, struct alert *a);
+/* An event of the agent itself (kind "agent"): corrupt state file ... */
+int  store_event(struct store *s, const char *kind, const char *check, enum status st,
+    const char *summary);
+/* Deletes at most `batch` expired rows of each table; the number deleted. */
+int  store_prune(struct store *s, double now, int64_t raw_ms, int64_t rollup_ms, int batch);
+
+/* History, for rules.  Windows in seconds back from now; a window within
+ * raw_window (what [store] raw keeps) is answered exactly from raw rows,
+ * a longer one from whole-hour roll-ups.  1 with *out set, 0 when there is
+ * no data, -1 on error. */
+int  store_uptime(struct store *s, const char *check, double window, double now,
+    double raw_window, double *out);    /* ok / (runs - unknown) */
+int  store_count(struct store *s, const char *check, int status, double window, double now,
+    double raw_window, double *out);    /* status -1: every failing run */
+int  store_metric(struct store *s, const char *metric, const char *fn, double p,
+    double window, double now, double raw_window, double *out);   /* fn: avg max min sum percentile */
+int  store_last(struct store *s, const char *metric, double *value, double *ts);
+
+/* `drishti status`: calls fn for each check the store knows. */
+struct store_check {
+	const char *check;
+	struct alert alert;
+	enum status last_status;
+	const char *last_summary;
+	double last_ts, last_duration;
+};
+int  store_each_check(struct store *s, void (*fn)(const struct store_check *c, void *ud), void *ud);
+/* Events not yet delivered (outbox depth) and the oldest one's time. */
+int  store_outbox(struct store *s, long *depth, double *oldest, long *dead);
+int  store_integrity_ok(struct store *s);
+/* Rule files the engine set aside ("quarantined") or took back ("ok"). */
+int  store_file_state(struct store *s, const char *path, const char *state, const char *reason);
+int  store_each_file(struct store *s, void (*fn)(const char *path, const char *state,
+    double since, const char *reason, void *ud), void *ud);
+
+#endif
