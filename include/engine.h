@@ -10,6 +10,7 @@
 #include "rules.h"
 #include "sched.h"
 #include "alert.h"
+#include "history.h"
 
 struct loop;
 struct engine;
@@ -54,6 +55,8 @@ struct engine_hooks {
 	/* a rule file was quarantined ("quarantined") or loaded ("ok") */
 	void  (*file_state)(struct engine *e, const char *path, const char *state,
 	    const char *reason, void *ud);
+	/* a rule asks the history; NULL: no history (the answer says so) */
+	void  (*history)(struct engine *e, const struct hist_req *q, struct hist_ans *a, void *ud);
 	void   *ud;
 };
 

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include "config.h"
 #include "result.h"
+#include "history.h"
 
 enum rule_kind { RULE_CHECK, RULE_REPORT };
 
@@ -46,6 +47,10 @@ struct rules_env {
 	uint64_t memory;                /* bytes per rule file */
 	uint64_t instructions;          /* per run */
 	int64_t  timeout_ms;            /* per run, and for loading */
+	/* history.*: sends a question to whoever keeps the history; the answer
+	 * comes back through rules_history_answer.  NULL: no history here. */
+	int    (*history)(void *ud, uint32_t id, const struct hist_req *q);
+	void    *history_ud;
 	/* load errors, one line each: "FILE:LINE: message" */
 	void   (*on_error)(void *ud, const char *msg);
 	void    *ud;
@@ -82,6 +87,9 @@ int    rules_paths(const char *spec, char ***paths, size_t *n, char *err, size_t
 void   rules_paths_free(char **paths, size_t n);
 
 
+
+/* The answer to history question id (from env->history). */
+void   rules_history_answer(uint32_t id, const struct hist_ans *a);
 
 /* "Lua 5.4.4", for `drishti version`. */
 const char *rules_lua_version(void);

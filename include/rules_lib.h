@@ -31,6 +31,7 @@ void   rules_wake(struct rules_op *op);
 /* In cont, when op's results are on the stack: detaches and frees op. */
 void   rules_op_done(lua_State *L, struct rules_op *op);
 int    rules_net_open(lua_State *L);
+int    rules_history_open(lua_State *L);
 
 /* Adds the API to the globals; call protected, after sb_setup. */
 int rules_lib_open(lua_State *L);

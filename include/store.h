@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include "alert.h"
 #include "result.h"
+#include "history.h"
 
 #define STORE_SCHEMA 1
 
@@ -44,6 +45,9 @@ int  store_count(struct store *s, const char *check, int status, double window, 
 int  store_metric(struct store *s, const char *metric, const char *fn, double p,
     double window, double now, double raw_window, double *out);   /* fn: avg max min sum percentile */
 int  store_last(struct store *s, const char *metric, double *value, double *ts);
+/* Answers a rule's history question (history.h). */
+void store_answer(struct store *s, const struct hist_req *q, double raw_window,
+    struct hist_ans *a);
 
 /* `drishti status`: calls fn for each check the store knows. */
 struct store_check {

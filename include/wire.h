@@ -18,6 +18,8 @@ enum wire_type {                /* append only: values cross processes */
 	WIRE_RUN = 5,           /* sup -> worker: a batch of (run id, index, name) */
 	WIRE_RESULT = 6,        /* worker -> sup: a batch of (run id, index, result) */
 	WIRE_LOG = 7,           /* worker -> sup: level, text */
+	WIRE_HISTORY = 8,       /* worker -> sup: request id, struct hist_req */
+	WIRE_ANSWER = 9,        /* sup -> worker: request id, struct hist_ans */
 };
 
 struct wire_hdr {

@@ -121,6 +121,8 @@ fmt_time(double s, char *buf, size_t len)
 
 struct once_ctx {
 	struct loop *loop;
+	struct store *store;        /* the state file, read-only, for history.* */
+	const struct config *cfg;
 	struct engine *e;
 	char  **names;              /* the checks asked for; NULL: all */
 	int     nnames;
@@ -134,6 +136,19 @@ once_load_error(void *ud, const char *msg)
 {
 	(void)ud;
 	fprintf(stderr, "%s\n", msg);
+}
+
+static void
+once_history(struct engine *e, const struct hist_req *q, struct hist_ans *a, void *ud)
+{
+	struct once_ctx *o = ud;
+
+	(void)e;
+	if (o->store == NULL) {
+		a->found = 0;           /* no state file yet: no history */
+		return;
+	}
+	store_answer(o->store, q, (double)o->cfg->raw_ms / 1000.0, a);
 }
 
 static bool
@@ -220,7 +235,13 @@ cli_once(int argc, char **argv)
 		return EXIT_UNAVAILABLE;
 	}
 	struct engine_hooks hooks = { .load_error = once_load_error, .loaded = once_loaded,
-	    .result = once_result, .ud = &o };
+	    .result = once_result, .history = once_history, .ud = &o };
+	o.cfg = &cfg;
+	if (access(cfg.state, F_OK) == 0) {
+		char serr[512];
+		if (store_open(&o.store, cfg.state, true, NULL, serr, sizeof serr) < 0)
+			log_warn("%s; history.* answers nothing", serr);
+	}
 	o.e = engine_new(o.loop, &cfg, &hooks);
 	if (o.e == NULL || engine_load(o.e, NULL, 0) < 0)
 		o.failed = 1;
@@ -258,6 +279,7 @@ cli_once(int argc, char **argv)
 		rc = worst;
 	}
 	engine_free(o.e);
+	store_close(o.store);
 	loop_free(o.loop);
 	config_free(&cfg);
 	log_close();

@@ -202,6 +202,19 @@ on_result(struct engine *e, struct eng_check *c, const struct result *r, void *u
 }
 
 static void
+on_history(struct engine *e, const struct hist_req *q, struct hist_ans *a, void *ud)
+{
+	struct daemon *d = ud;
+
+	(void)e;
+	if (d->store == NULL) {
+		a->found = -1;
+		return;
+	}
+	store_answer(d->store, q, (double)d->cfg->raw_ms / 1000.0, a);
+}
+
+static void
 on_file_state(struct engine *e, const char *path, const char *state, const char *reason,
     void *ud)
 {
@@ -324,7 +337,8 @@ static struct engine *
 start_engine(struct daemon *d, struct config *cfg)
 {
 	struct engine_hooks hooks = { .load_error = print_load_error, .loaded = on_loaded,
-	    .result = on_result, .stopped = on_stopped, .file_state = on_file_state, .ud = d };
+	    .result = on_result, .stopped = on_stopped, .file_state = on_file_state,
+	    .history = on_history, .ud = d };
 	struct engine *e = engine_new(d->loop, cfg, &hooks);
 
 	if (e != NULL)

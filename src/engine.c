@@ -324,6 +324,18 @@ on_message(struct loop *l, int fd, uint32_t events, void *ud)
 			}
 			break;
 		}
+		case WIRE_HISTORY: {
+			struct hist_req q;
+			struct hist_ans a = { .found = -1 };
+			memset(&q, 0, sizeof q);
+			memcpy(&q, buf, len < sizeof q ? len : sizeof q);
+			q.name[sizeof q.name - 1] = '\0';
+			if (w->e->hooks.history != NULL)
+				w->e->hooks.history(w->e, &q, &a, w->e->hooks.ud);
+			if (w->fd >= 0 && wire_send(w->fd, WIRE_ANSWER, h.id, &a, sizeof a) < 0)
+				log_error("%s: cannot answer the worker: %s", w->path, strerror(errno));
+			break;
+		}
 		default:
 			log_warn("%s: unexpected message %u from worker", w->path, h.type);
 		}

@@ -738,5 +738,6 @@ rules_lib_open(lua_State *L)
 	lua_pushlightuserdata(L, NULL);
 	lua_setfield(L, -2, "null");
 	lua_pop(L, 2);
+	rules_history_open(L);
 	return rules_net_open(L);
 }

@@ -26,7 +26,7 @@
 #include "store.h"
 
 #define HIST_BASE 1.2
-#define HIST_MIN 1e-6
+#define HIST_FLOOR 1e-6
 #define HIST_BUCKETS 256
 
 enum { RK_CHECK = 0, RK_METRIC = 1 };   /* roll-up kinds: stored, append only */
@@ -285,9 +285,9 @@ store_close(struct store *s)
 static int
 hist_bucket(double v)
 {
-	if (!(v > HIST_MIN))
+	if (!(v > HIST_FLOOR))
 		return 0;
-	int b = 1 + (int)floor(log(v / HIST_MIN) / log(HIST_BASE));
+	int b = 1 + (int)floor(log(v / HIST_FLOOR) / log(HIST_BASE));
 	return b < 1 ? 1 : b >= HIST_BUCKETS ? HIST_BUCKETS - 1 : b;
 }
 
@@ -297,7 +297,7 @@ hist_value(int b)
 	if (b == 0)
 		return 0;
 	/* the middle of the bucket, geometrically */
-	return HIST_MIN * pow(HIST_BASE, b - 1) * sqrt(HIST_BASE);
+	return HIST_FLOOR * pow(HIST_BASE, b - 1) * sqrt(HIST_BASE);
 }
 
 /* sparse: (u8 bucket, u32 count) pairs */
@@ -818,4 +818,34 @@ store_each_file(struct store *s, void (*fn)(const char *path, const char *state,
 		    sqlite3_column_double(q, 2), (const char *)sqlite3_column_text(q, 3), ud);
 	sqlite3_finalize(q);
 	return 0;
+}
+
+void
+store_answer(struct store *s, const struct hist_req *q, double raw_window, struct hist_ans *a)
+{
+	static const char *const fns[] = { [HIST_AVG] = "avg", [HIST_MAX] = "max",
+		[HIST_MIN] = "min", [HIST_SUM] = "sum", [HIST_PERCENTILE] = "percentile" };
+	struct timespec ts;
+	double now;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	now = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	a->ts = 0;
+	switch (q->fn) {
+	case HIST_UPTIME:
+		a->found = store_uptime(s, q->name, q->window, now, raw_window, &a->value);
+		break;
+	case HIST_COUNT:
+		a->found = store_count(s, q->name, q->status, q->window, now, raw_window, &a->value);
+		break;
+	case HIST_LAST:
+		a->found = store_last(s, q->name, &a->value, &a->ts);
+		break;
+	case HIST_AVG: case HIST_MAX: case HIST_MIN: case HIST_SUM: case HIST_PERCENTILE:
+		a->found = store_metric(s, q->name, fns[q->fn], q->p, q->window, now, raw_window,
+		    &a->value);
+		break;
+	default:
+		a->found = -1;
+	}
 }

@@ -334,6 +334,13 @@ start_one(uint32_t id, const char *rec, size_t len)
 	}
 }
 
+static int
+ask_history(void *ud, uint32_t id, const struct hist_req *q)
+{
+	(void)ud;
+	return wire_send(wfd, WIRE_HISTORY, id, q, sizeof *q);
+}
+
 static void
 on_request(struct loop *l, int fd, uint32_t events, void *ud)
 {
@@ -350,6 +357,13 @@ on_request(struct loop *l, int fd, uint32_t events, void *ud)
 		return;
 	if (rc <= 0) {
 		loop_stop(l);           /* EOF: the supervisor said goodbye */
+		return;
+	}
+	if (h.type == WIRE_ANSWER) {
+		struct hist_ans a;
+		memset(&a, 0, sizeof a);
+		memcpy(&a, buf, len < sizeof a ? len : sizeof a);
+		rules_history_answer(h.id, &a);
 		return;
 	}
 	if (h.type != WIRE_RUN)
@@ -441,6 +455,7 @@ worker_main(void)
 		.instructions = (uint64_t)jnum(init, "instructions"),
 		.timeout_ms = (int64_t)jnum(init, "timeout_ms"),
 		.on_error = send_error,
+		.history = ask_history,
 	};
 	wfile = rules_load(file, &env);
 	if (wfile == NULL) {
