@@ -1,0 +1,48 @@
+# History at scale: a state file seeded with a year of 1-minute runs for 50
+# checks (one metric each) stays under the documented bound once pruned, and
+# 30-day questions over it are answered from roll-ups (timed; the figure is
+# printed, the assertion is a generous bound).
+. "$TESTDIR/lib.sh"
+mkdir -p rules
+echo 'check "x" { every = "1m", run = function() return ok() end }' > rules/x.lua
+printf '[agent]\nrules = rules\nstate = %s/state.db\nlog = %s/agent.log\nwatch = false\n' "$PWD" "$PWD" > c.ini
+"$D" run -c c.ini 2>/dev/null & pid=$!
+wait_for 20 grep -q started: agent.log; kill -TERM $pid; wait $pid
+# a year and a little, so pruning has work: 400 days of roll-ups are kept
+python3 "$TESTDIR/seed_state.py" state.db 50 410 60 || not_ok "seeding failed"
+before=$(stat -c %s state.db)
+"$D" run -c c.ini 2>/dev/null & pid=$!
+wait_for 20 grep -c started: agent.log
+sleep 3
+kill -TERM $pid; wait $pid
+sqlite3 state.db "VACUUM"
+after=$(stat -c %s state.db)
+echo "# seeded $((before / 1048576)) MiB; after pruning $((after / 1048576)) MiB"
+old=$(sqlite3 state.db "SELECT count(*) FROM rollups WHERE hour < (strftime('%s','now') / 3600) - 400 * 24")
+raw=$(sqlite3 state.db "SELECT count(*) FROM runs WHERE ts < strftime('%s','now') - 48 * 3600 - 120")
+expect_eq "roll-ups older than 400 days pruned" "$old" "0"
+expect_eq "raw runs older than 48 h pruned" "$raw" "0"
+# documented bound (docs/config.md): 150 MiB for 50 checks with a metric each
+[ "$after" -lt $((150 * 1048576)) ] && ok "a year for 50 checks: $((after / 1048576)) MiB (< 150 MiB)" \
+    || not_ok "state file is $((after / 1048576)) MiB"
+
+cat > rules/q.lua <<'LUA'
+check "q" { every = "1m", timeout = "60s", run = function()
+  local t0 = os.clock()
+  local w0 = now()
+  local n = 100
+  local up, p
+  for i = 1, n do
+    up = history.uptime("c" .. (i % 50), "30d")
+    p = history.percentile("rt_c" .. (i % 50), 95, "30d")
+  end
+  local per = (now() - w0) / (2 * n) * 1000
+  return ok("%.3f %.3f %.3f", up, p, per)
+end }
+LUA
+OUT=$("$D" once -c c.ini q 2>&1)
+read -r up p95 per <<<"$(summary_of q)"
+echo "# 30-day history query: $per ms each (round trip worker -> supervisor -> SQLite)"
+awk -v u="$up" 'BEGIN { exit !(u > 0.99 && u <= 1) }' && ok "30-day uptime from roll-ups ($up)" || not_ok "uptime $up"
+awk -v p="$p95" 'BEGIN { exit !(p > 0.05 && p < 0.2) }' && ok "30-day p95 from histograms ($p95)" || not_ok "p95 $p95"
+awk -v t="$per" 'BEGIN { exit !(t < 50) }' && ok "30-day query answered in $per ms" || not_ok "30-day query took $per ms"
