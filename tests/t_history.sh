@@ -46,3 +46,21 @@ echo "# 30-day history query: $per ms each (round trip worker -> supervisor -> S
 awk -v u="$up" 'BEGIN { exit !(u > 0.99 && u <= 1) }' && ok "30-day uptime from roll-ups ($up)" || not_ok "uptime $up"
 awk -v p="$p95" 'BEGIN { exit !(p > 0.05 && p < 0.2) }' && ok "30-day p95 from histograms ($p95)" || not_ok "p95 $p95"
 awk -v t="$per" 'BEGIN { exit !(t < 50) }' && ok "30-day query answered in $per ms" || not_ok "30-day query took $per ms"
+
+# the window's edge: a run a minute inside the window counts, one a minute
+# outside does not (raw rows: the window starts exactly at now - window)
+python3 - state.db <<'PY'
+import sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1]); now = time.time()
+for ts, st in ((now - 3600 - 60, 2), (now - 3600 + 60, 0), (now - 1800, 0)):
+    db.execute("INSERT INTO runs (check_name, ts, status, duration, summary) VALUES ('edge', ?, ?, 0.01, '')", (ts, st))
+db.commit()
+PY
+cat > rules/q.lua <<'LUA'
+check "e" { every = "1m", run = function()
+  return ok("%d %d %s", history.count("edge", "ok", "1h"), history.count("edge", "crit", "1h"),
+    tostring(history.uptime("edge", "1h")))
+end }
+LUA
+OUT=$("$D" once -c c.ini e 2>&1)
+expect_eq "window edge: inside counted, outside not" "$(summary_of e)" "2 0 1.0"
