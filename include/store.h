@@ -9,7 +9,7 @@
 #include "result.h"
 #include "history.h"
 
-#define STORE_SCHEMA 1
+#define STORE_SCHEMA 2
 
 struct store;
 
@@ -65,5 +65,26 @@ int  store_integrity_ok(struct store *s);
 int  store_file_state(struct store *s, const char *path, const char *state, const char *reason);
 int  store_each_file(struct store *s, void (*fn)(const char *path, const char *state,
     double since, const char *reason, void *ud), void *ud);
+
+/* ---- the outbox: a cursor per reporter over the events ---- */
+struct store_event {
+	int64_t seq;
+	char    id[40];
+	char    kind[16];
+	char    check[160];
+	enum status status, previous;
+	char    summary[RESULT_SUMMARY_MAX];
+	double  since, at;
+	char    metrics[4096];          /* JSON object */
+};
+
+/* The reporter's cursor (made at the newest event the first time). */
+int  store_cursor(struct store *s, const char *reporter, int64_t *seq, int *attempts,
+    double *next_at);
+/* The first event after seq: 1, 0 when none, -1. */
+int  store_event_after(struct store *s, int64_t after, struct store_event *ev);
+/* Moves the cursor (done or dead at seq) or records a retry (seq unchanged). */
+int  store_cursor_set(struct store *s, const char *reporter, int64_t seq, int attempts,
+    double next_at, const char *error, bool dead);
 
 #endif

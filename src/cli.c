@@ -17,6 +17,7 @@
 #include "loop.h"
 #include "log.h"
 #include "ruleset.h"
+#include "outbox.h"
 #include "store.h"
 
 int
@@ -478,4 +479,31 @@ cli_status(int argc, char **argv)
 	config_free(&cfg);
 	log_close();
 	return rc < 0 ? EXIT_UNAVAILABLE : 0;
+}
+
+int
+cli_notify_test(int argc, char **argv)
+{
+	const char *conf = NULL;
+	struct config cfg;
+
+	int first = parse_opts(argc, argv, &conf, NULL);
+	if (first == -2) {
+		printf("usage: drishti notify-test [-c FILE] REPORTER\n");
+		return 0;
+	}
+	if (first < 0)
+		return EXIT_USAGE;
+	if (first != argc - 1) {
+		fprintf(stderr, "drishti notify-test: name one reporter\nusage: drishti notify-test [-c FILE] REPORTER\n");
+		return EXIT_USAGE;
+	}
+	if (cli_config(conf, &cfg) < 0)
+		return EXIT_CONFIG;
+	struct loop *l = loop_new();
+	int rc = l ? outbox_test(l, &cfg, argv[first]) : EXIT_UNAVAILABLE;
+	loop_free(l);
+	config_free(&cfg);
+	log_close();
+	return rc;
 }

@@ -28,6 +28,7 @@
 #include "engine.h"
 #include "log.h"
 #include "loop.h"
+#include "outbox.h"
 #include "store.h"
 #include "textfile.h"
 
@@ -67,6 +68,7 @@ struct daemon {
 	double  watchdog;           /* seconds between pings, 0: none */
 	/* state */
 	struct store *store;
+	struct outbox *outbox;
 	struct loop_timer *prune_t;
 	struct loop_timer *text_t;
 };
@@ -190,6 +192,7 @@ on_result(struct engine *e, struct eng_check *c, const struct result *r, void *u
 	if (store_record(d->store, c->d.name, r, &c->alert, changed, &ev) < 0)
 		log_error("check \"%s\": the run could not be stored", c->d.name);
 	if (ev.event != EV_NONE) {
+		outbox_kick(d->outbox);
 		if (ev.event == EV_RESOLVE)
 			log_info("alert \"%s\": resolved (was %s)", c->d.name,
 			    result_status_name(ev.previous));
@@ -212,6 +215,14 @@ on_history(struct engine *e, const struct hist_req *q, struct hist_ans *a, void 
 		return;
 	}
 	store_answer(d->store, q, (double)d->cfg->raw_ms / 1000.0, a);
+}
+
+static const struct rule_decl *
+find_decl(void *ud, const char *check)
+{
+	struct daemon *d = ud;
+	struct eng_check *c = d->e ? engine_find(d->e, check) : NULL;
+	return c ? &c->d : NULL;
 }
 
 static void
@@ -585,13 +596,22 @@ cli_run(int argc, char **argv)
 	if (d.watchdog > 0)
 		loop_timer_at(d.loop, loop_now(d.loop) + d.watchdog, on_watchdog, &d);
 	d.prune_t = loop_timer_at(d.loop, loop_now(d.loop) + 1.0, on_prune, &d);
-	d.e = start_engine(&d, d.cfg);
-	if (d.cfg->watch)
-		watch_rules(&d);
-	if (d.e != NULL)
-		loop_run(d.loop);
-	else
-		d.exit_code = EXIT_UNAVAILABLE;
+	/* the secrets are read here, by the supervisor alone; workers are exec'd
+	 * fresh and never see them */
+	d.outbox = outbox_new(d.loop, d.store, d.cfg, find_decl, &d, serr, sizeof serr);
+	if (d.outbox == NULL) {
+		log_error("%s", serr);
+		d.exit_code = EXIT_CONFIG;
+	}
+	if (d.outbox != NULL) {
+		d.e = start_engine(&d, d.cfg);
+		if (d.cfg->watch)
+			watch_rules(&d);
+		if (d.e != NULL)
+			loop_run(d.loop);
+		else
+			d.exit_code = EXIT_UNAVAILABLE;
+	}
 	/* everything still alive goes */
 	if (d.ne != NULL)
 		bury(&d, d.ne, d.ncfg);
@@ -607,6 +627,7 @@ cli_run(int argc, char **argv)
 	if (d.e != NULL && d.text_t != NULL)
 		on_textfile(d.loop, &d);
 	engine_free(d.e);
+	outbox_free(d.outbox);
 	store_close(d.store);
 	if (d.ino >= 0)
 		close(d.ino);

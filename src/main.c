@@ -33,8 +33,9 @@ static const struct {
 	  "result and summary; how many alerts fire or wait; the outbox depth and\n"
 	  "dead events; quarantined rule files.  Reads the state file only.\n" },
 	{ "notify-test", "notify-test [-c FILE] REPORTER",
-	  "Sends one test event through one reporter.  Arrives with delivery;\n"
-	  "not in this version.\n" },
+	  "Sends one test event (kind \"test\") through one reporter, signed like\n"
+	  "any other, and prints the receiver's answer.  Exit 0 when accepted.\n"
+	  "This version delivers webhook, stdout and file reporters.\n" },
 	{ "version", "version", "Prints the version of drishti and of Lua.\n" },
 	{ "help", "help [COMMAND | config]",
 	  "Help on a command; `help config` prints every config key with its\n"
@@ -93,6 +94,8 @@ main(int argc, char **argv)
 		return cli_run(argc - 1, argv + 1);
 	if (strcmp(cmd, "once") == 0)
 		return cli_once(argc - 1, argv + 1);
+	if (strcmp(cmd, "notify-test") == 0)
+		return cli_notify_test(argc - 1, argv + 1);
 	if (strcmp(cmd, "status") == 0)
 		return cli_status(argc - 1, argv + 1);
 	if (strcmp(cmd, "lint") == 0)

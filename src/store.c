@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "log.h"
+#include "json.h"
 #include "store.h"
 
 #define HIST_BASE 1.2
@@ -69,8 +70,18 @@ static const char *const schema_v1[] = {
 	NULL,
 };
 
+/* v2: delivery.  Each reporter has a cursor over the events (order kept per
+ * reporter, at least once); events a receiver refused for good are dead. */
+static const char *const schema_v2[] = {
+	"CREATE TABLE IF NOT EXISTS outbox (reporter TEXT PRIMARY KEY, seq INTEGER NOT NULL,"
+	" attempts INTEGER NOT NULL DEFAULT 0, next_at REAL NOT NULL DEFAULT 0, last_error TEXT)",
+	"CREATE TABLE IF NOT EXISTS dead (event_seq INTEGER NOT NULL, reporter TEXT NOT NULL,"
+	" at REAL NOT NULL, error TEXT, PRIMARY KEY (event_seq, reporter))",
+	NULL,
+};
+
 /* Forward migrations: migrations[v] takes a version-v file to v+1. */
-static const char *const *const migrations[] = { schema_v1 };
+static const char *const *const migrations[] = { schema_v1, schema_v2 };
 
 static int
 exec(struct store *s, const char *sql)
@@ -474,9 +485,18 @@ store_record(struct store *s, const char *check, const struct result *r,
 	sqlite3_bind_double(q, 14, r->duration);
 	if (step_done(s, q) < 0)
 		goto fail;
-	if (ev->event != EV_NONE && put_event(s, alert_event_name(ev->event), check, ev->status,
-	    ev->previous, r->summary, (double)ev->since_ms / 1000.0, ts + r->duration, NULL) < 0)
-		goto fail;
+	if (ev->event != EV_NONE) {
+		struct json *m = json_new(JSON_OBJECT);
+		for (int i = 0; m != NULL && i < r->nmetrics; i++)
+			json_add(m, r->metrics[i].name, json_new_number(r->metrics[i].value));
+		char *mj = m ? json_print(m, false) : NULL;
+		json_free(m);
+		int rc = put_event(s, alert_event_name(ev->event), check, ev->status, ev->previous,
+		    r->summary, (double)ev->since_ms / 1000.0, ts + r->duration, mj);
+		free(mj);
+		if (rc < 0)
+			goto fail;
+	}
 	return exec(s, "COMMIT");
 fail:
 	exec(s, "ROLLBACK");
@@ -756,9 +776,8 @@ store_outbox(struct store *s, long *depth, double *oldest, long *dead)
 	double c[3] = { 0 };
 	sqlite3_stmt *q;
 
-	if (sqlite3_prepare_v2(s->db, "SELECT sum(delivered = 0 AND dead = 0),"
-	    " min(CASE WHEN delivered = 0 AND dead = 0 THEN at END), sum(dead) FROM events", -1, &q,
-	    NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(s->db, "SELECT sum(delivered = 0), min(CASE WHEN delivered = 0"
+	    " THEN at END), (SELECT count(*) FROM dead) FROM events", -1, &q, NULL) != SQLITE_OK)
 		return -1;
 	if (sqlite3_step(q) == SQLITE_ROW)
 		for (int i = 0; i < 3; i++)
@@ -848,4 +867,111 @@ store_answer(struct store *s, const struct hist_req *q, double raw_window, struc
 	default:
 		a->found = -1;
 	}
+}
+
+/* ---- the outbox ------------------------------------------------------------------ */
+
+int
+store_cursor(struct store *s, const char *reporter, int64_t *seq, int *attempts, double *next_at)
+{
+	sqlite3_stmt *q;
+	int rc = -1;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT seq, attempts, next_at FROM outbox WHERE reporter = ?",
+	    -1, &q, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(q, 1, reporter, -1, SQLITE_STATIC);
+	if (sqlite3_step(q) == SQLITE_ROW) {
+		*seq = sqlite3_column_int64(q, 0);
+		*attempts = sqlite3_column_int(q, 1);
+		*next_at = sqlite3_column_double(q, 2);
+		rc = 0;
+	}
+	sqlite3_finalize(q);
+	if (rc == 0)
+		return 0;
+	/* a reporter seen for the first time gets what happens from now on */
+	if (sync_mode(s, 1) < 0 || sqlite3_prepare_v2(s->db, "INSERT INTO outbox (reporter, seq)"
+	    " SELECT ?, coalesce(max(seq), 0) FROM events", -1, &q, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(q, 1, reporter, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q) == SQLITE_DONE ? 0 : -1;
+	sqlite3_finalize(q);
+	if (rc < 0)
+		return -1;
+	*attempts = 0;
+	*next_at = 0;
+	return store_cursor(s, reporter, seq, attempts, next_at);
+}
+
+int
+store_event_after(struct store *s, int64_t after, struct store_event *ev)
+{
+	sqlite3_stmt *q;
+	int rc = 0;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT seq, id, kind, coalesce(check_name, ''), status,"
+	    " previous, summary, coalesce(since, 0), at, coalesce(metrics, '{}') FROM events"
+	    " WHERE seq > ? ORDER BY seq LIMIT 1", -1, &q, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(q, 1, after);
+	if (sqlite3_step(q) == SQLITE_ROW) {
+		ev->seq = sqlite3_column_int64(q, 0);
+		snprintf(ev->id, sizeof ev->id, "%s", sqlite3_column_text(q, 1));
+		snprintf(ev->kind, sizeof ev->kind, "%s", sqlite3_column_text(q, 2));
+		snprintf(ev->check, sizeof ev->check, "%s", sqlite3_column_text(q, 3));
+		ev->status = (enum status)sqlite3_column_int(q, 4);
+		ev->previous = (enum status)sqlite3_column_int(q, 5);
+		snprintf(ev->summary, sizeof ev->summary, "%s", sqlite3_column_text(q, 6));
+		ev->since = sqlite3_column_double(q, 7);
+		ev->at = sqlite3_column_double(q, 8);
+		snprintf(ev->metrics, sizeof ev->metrics, "%s", sqlite3_column_text(q, 9));
+		rc = 1;
+	}
+	sqlite3_finalize(q);
+	return rc;
+}
+
+int
+store_cursor_set(struct store *s, const char *reporter, int64_t seq, int attempts,
+    double next_at, const char *error, bool dead)
+{
+	sqlite3_stmt *q;
+
+	/* not fsynced: at least once allows a resend after a crash */
+	if (sync_mode(s, 0) < 0 || exec(s, "BEGIN IMMEDIATE") < 0)
+		return -1;
+	if (dead) {
+		if (sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO dead VALUES (?, ?,"
+		    " strftime('%s','now'), ?)", -1, &q, NULL) != SQLITE_OK)
+			goto fail;
+		sqlite3_bind_int64(q, 1, seq);
+		sqlite3_bind_text(q, 2, reporter, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 3, error ? error : "", -1, SQLITE_STATIC);
+		int rc = sqlite3_step(q);
+		sqlite3_finalize(q);
+		if (rc != SQLITE_DONE)
+			goto fail;
+	}
+	if (sqlite3_prepare_v2(s->db, "UPDATE outbox SET seq = ?, attempts = ?, next_at = ?,"
+	    " last_error = ? WHERE reporter = ?", -1, &q, NULL) != SQLITE_OK)
+		goto fail;
+	sqlite3_bind_int64(q, 1, seq);
+	sqlite3_bind_int(q, 2, attempts);
+	sqlite3_bind_double(q, 3, next_at);
+	if (error)
+		sqlite3_bind_text(q, 4, error, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 5, reporter, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(q);
+	sqlite3_finalize(q);
+	if (rc != SQLITE_DONE)
+		goto fail;
+	/* an event every reporter is past is delivered */
+	if (exec(s, "UPDATE events SET delivered = 1 WHERE delivered = 0 AND seq <="
+	    " (SELECT coalesce(min(seq), 0) FROM outbox)") < 0)
+		goto fail;
+	return exec(s, "COMMIT");
+fail:
+	exec(s, "ROLLBACK");
+	return -1;
 }
