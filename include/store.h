@@ -26,6 +26,10 @@ void store_close(struct store *s);
  * event was raised.  0 / -1 (logged). */
 int  store_record(struct store *s, const char *check, const struct result *r,
     const struct alert *a, bool changed, const struct alert_out *ev);
+/* Commits the runs recorded since the last commit (routine runs share one
+ * transaction; call this once per loop iteration).  0 / -1. */
+int  store_commit(struct store *s);
+bool store_pending(const struct store *s);
 /* The alert state of check; 1 when the store has none yet. */
 int  store_alert_get(struct store *s, const char *check, struct alert *a);
 /* An event of the agent itself (kind "agent"): corrupt state file ... */

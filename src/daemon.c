@@ -71,6 +71,7 @@ struct daemon {
 	struct outbox *outbox;
 	struct loop_timer *prune_t;
 	struct loop_timer *text_t;
+	struct loop_timer *commit_t;
 };
 
 static void reload(struct daemon *d);
@@ -143,6 +144,17 @@ on_textfile(struct loop *l, void *ud)
 }
 
 static void
+on_commit(struct loop *l, void *ud)
+{
+	struct daemon *d = ud;
+
+	(void)l;
+	d->commit_t = NULL;
+	if (store_commit(d->store) < 0)
+		log_error("the state file could not take the last runs");
+}
+
+static void
 on_prune(struct loop *l, void *ud)
 {
 	struct daemon *d = ud;
@@ -191,6 +203,9 @@ on_result(struct engine *e, struct eng_check *c, const struct result *r, void *u
 	bool changed = alert_step(&c->alert, &ac, r->status, now_ms, &ev);
 	if (store_record(d->store, c->d.name, r, &c->alert, changed, &ev) < 0)
 		log_error("check \"%s\": the run could not be stored", c->d.name);
+	/* the runs of this loop iteration are committed together, next round */
+	if (store_pending(d->store) && d->commit_t == NULL)
+		d->commit_t = loop_timer_at(d->loop, loop_now(d->loop), on_commit, d);
 	if (ev.event != EV_NONE) {
 		outbox_kick(d->outbox);
 		if (ev.event == EV_RESOLVE)
@@ -628,7 +643,7 @@ cli_run(int argc, char **argv)
 		on_textfile(d.loop, &d);
 	engine_free(d.e);
 	outbox_free(d.outbox);
-	store_close(d.store);
+	store_close(d.store);           /* commits what is pending */
 	if (d.ino >= 0)
 		close(d.ino);
 	if (d.notify_fd >= 0)

@@ -36,6 +36,7 @@ struct store {
 	sqlite3 *db;
 	char    *path;
 	int      full;              /* synchronous=FULL is set now */
+	int      batch;             /* a transaction of routine runs is open */
 	sqlite3_stmt *ins_run, *ins_sample, *get_roll, *put_roll, *put_alert, *get_alert,
 	    *ins_event;
 };
@@ -286,6 +287,8 @@ store_close(struct store *s)
 	sqlite3_finalize(s->put_alert);
 	sqlite3_finalize(s->get_alert);
 	sqlite3_finalize(s->ins_event);
+	if (s->db != NULL)
+		store_commit(s);
 	sqlite3_close_v2(s->db);
 	free(s->path);
 	free(s);
@@ -447,8 +450,16 @@ store_record(struct store *s, const char *check, const struct result *r,
 	bool durable = changed || ev->event != EV_NONE;
 	double ts = r->started;
 
-	if (sync_mode(s, durable) < 0 || exec(s, "BEGIN IMMEDIATE") < 0)
-		return -1;
+	/* Routine runs join one transaction per loop iteration (store_commit);
+	 * a run that changes an alert gets its own, fsynced, at once. */
+	if (durable) {
+		if (store_commit(s) < 0 || sync_mode(s, 1) < 0 || exec(s, "BEGIN IMMEDIATE") < 0)
+			return -1;
+	} else if (!s->batch) {
+		if (sync_mode(s, 0) < 0 || exec(s, "BEGIN IMMEDIATE") < 0)
+			return -1;
+		s->batch = 1;
+	}
 	sqlite3_stmt *q = s->ins_run;
 	sqlite3_bind_text(q, 1, check, -1, SQLITE_STATIC);
 	sqlite3_bind_double(q, 2, ts);
@@ -497,16 +508,38 @@ store_record(struct store *s, const char *check, const struct result *r,
 		if (rc < 0)
 			goto fail;
 	}
-	return exec(s, "COMMIT");
+	return durable ? exec(s, "COMMIT") : 0;
 fail:
 	exec(s, "ROLLBACK");
+	s->batch = 0;
 	return -1;
+}
+
+int
+store_commit(struct store *s)
+{
+	if (!s->batch)
+		return 0;
+	s->batch = 0;
+	if (exec(s, "COMMIT") < 0) {
+		exec(s, "ROLLBACK");
+		return -1;
+	}
+	return 0;
+}
+
+bool
+store_pending(const struct store *s)
+{
+	return s->batch;
 }
 
 int
 store_event(struct store *s, const char *kind, const char *check, enum status st,
     const char *summary)
 {
+	if (store_commit(s) < 0)
+		return -1;
 	struct timespec ts;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -543,6 +576,8 @@ store_alert_get(struct store *s, const char *check, struct alert *a)
 int
 store_prune(struct store *s, double now, int64_t raw_ms, int64_t rollup_ms, int batch)
 {
+	if (store_commit(s) < 0)
+		return -1;
 	char sql[256];
 	int n = 0;
 	double raw_before = now - (double)raw_ms / 1000.0;
@@ -806,6 +841,8 @@ store_integrity_ok(struct store *s)
 int
 store_file_state(struct store *s, const char *path, const char *state, const char *reason)
 {
+	if (store_commit(s) < 0)
+		return -1;
 	sqlite3_stmt *q;
 	struct timespec ts;
 
@@ -874,6 +911,8 @@ store_answer(struct store *s, const struct hist_req *q, double raw_window, struc
 int
 store_cursor(struct store *s, const char *reporter, int64_t *seq, int *attempts, double *next_at)
 {
+	if (store_commit(s) < 0)
+		return -1;
 	sqlite3_stmt *q;
 	int rc = -1;
 
@@ -936,6 +975,8 @@ int
 store_cursor_set(struct store *s, const char *reporter, int64_t seq, int attempts,
     double next_at, const char *error, bool dead)
 {
+	if (store_commit(s) < 0)
+		return -1;
 	sqlite3_stmt *q;
 
 	/* not fsynced: at least once allows a resend after a crash */
