@@ -35,7 +35,7 @@ static const struct {
 	{ "notify-test", "notify-test [-c FILE] REPORTER",
 	  "Sends one test event (kind \"test\") through one reporter, signed like\n"
 	  "any other, and prints the receiver's answer.  Exit 0 when accepted.\n"
-	  "This version delivers webhook, stdout and file reporters.\n" },
+	  "This version delivers webhook, slack, discord, ntfy, file and stdout.\n" },
 	{ "version", "version", "Prints the version of drishti and of Lua.\n" },
 	{ "help", "help [COMMAND | config]",
 	  "Help on a command; `help config` prints every config key with its\n"

@@ -163,6 +163,34 @@ body_json(const struct outbox *o, const struct store_event *ev)
 	return s;
 }
 
+/* "[web-1] CRIT api.health: API unhealthy (HTTP 503) — alert" */
+static char *
+human_text(const struct outbox *o, const struct store_event *ev)
+{
+	static const char *const upper[] = { "OK", "WARN", "CRIT", "UNKNOWN" };
+	char buf[RESULT_SUMMARY_MAX + 512];
+	const char *what = strcmp(ev->kind, "resolve") == 0 ? "resolved" :
+	    strcmp(ev->kind, "escalation") == 0 ? "changed" : ev->kind;
+
+	if (strcmp(ev->kind, "resolve") == 0)
+		snprintf(buf, sizeof buf, "[%s] RESOLVED %s (was %s): %s", o->cfg->name,
+		    ev->check[0] ? ev->check : "agent", upper[ev->previous & 3], ev->summary);
+	else
+		snprintf(buf, sizeof buf, "[%s] %s %s: %s (%s)", o->cfg->name, upper[ev->status & 3],
+		    ev->check[0] ? ev->check : "agent", ev->summary, what);
+	return strdup(buf);
+}
+
+static char *
+chat_json(const char *type, const char *text)
+{
+	struct json *b = json_new(JSON_OBJECT);
+	json_add(b, strcmp(type, "discord") == 0 ? "content" : "text", json_new_string(text));
+	char *s = json_print(b, false);
+	json_free(b);
+	return s;
+}
+
 /* ---- sending ---------------------------------------------------------------------- */
 
 static void pump(struct rep *r);
@@ -297,10 +325,22 @@ send_event(struct rep *r)
 			finish(r, 0, NULL, 0);
 		return 0;
 	}
-	if (strcmp(type, "webhook") != 0) {
+	int chat = strcmp(type, "slack") == 0 || strcmp(type, "discord") == 0 ||
+	    strcmp(type, "ntfy") == 0;
+	if (strcmp(type, "webhook") != 0 && !chat) {
 		free(body);
 		finish(r, 2, "this reporter type is not delivered by this version", 0);
 		return 0;
+	}
+	if (chat) {
+		/* people read these: one line of text, in the shape each service takes */
+		char *text = human_text(o, &r->ev);
+		free(body);
+		body = text == NULL ? NULL : strcmp(type, "ntfy") == 0 ? text : chat_json(type, text);
+		if (body != text)
+			free(text);
+		if (body == NULL)
+			return -1;
 	}
 	if (!o->http_ready) {
 		if (http_init(o->loop, err, sizeof err) < 0) {
@@ -310,8 +350,9 @@ send_event(struct rep *r)
 		}
 		o->http_ready = 1;
 	}
-	char ts[32], idh[80], tsh[64], sig[128];
-	const char *hdrs[4] = { "Content-Type: application/json", idh, tsh, sig };
+	char ts[32], idh[80], tsh[64], sig[128], title[300];
+	const char *hdrs[6] = { strcmp(type, "ntfy") == 0 ? "Content-Type: text/plain" :
+	    "Content-Type: application/json", idh, tsh, sig, title };
 	size_t nh = 3;
 	snprintf(ts, sizeof ts, "%lld", (long long)time(NULL));
 	snprintf(idh, sizeof idh, "X-Drishti-Event-Id: %s", r->ev.id);
@@ -328,6 +369,14 @@ send_event(struct rep *r)
 		free(msg);
 		snprintf(sig, sizeof sig, "X-Drishti-Signature: sha256=%s", hex);
 		nh = 4;
+	}
+	if (strcmp(type, "ntfy") == 0) {
+		/* ntfy's own headers: a title, and urgent for a CRIT */
+		snprintf(title, sizeof title, "Title: drishti %s %s", r->ev.kind,
+		    r->ev.check[0] ? r->ev.check : o->cfg->name);
+		hdrs[nh++] = title;
+		if (r->ev.status == ST_CRIT && strcmp(r->ev.kind, "resolve") != 0)
+			hdrs[nh++] = "Priority: urgent";
 	}
 	struct http_request rq = { .method = "POST", .url = r->cfg->url, .body = body,
 	    .body_len = strlen(body), .headers = hdrs, .nheaders = nh,

@@ -73,7 +73,10 @@ class H(BaseHTTPRequestHandler):
             with open(logfile, "a") as f:
                 f.write(json.dumps({"id": ev.get("id"), "kind": ev.get("kind"), "check": ev.get("check"),
                                     "status": ev.get("status"), "sig_ok": sig_ok, "answer": answer,
-                                    "event_id_header": self.headers.get("X-Drishti-Event-Id")}) + "\n")
+                                    "event_id_header": self.headers.get("X-Drishti-Event-Id"),
+                                    "raw": body.decode(errors="replace")[:300],
+                                    "title": self.headers.get("Title"),
+                                    "path": self.path}) + "\n")
         if answer == "garbage":
             self.wfile.write(b"\x00\x01garbage\r\n\r\n")
             self.close_connection = True

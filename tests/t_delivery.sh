@@ -37,6 +37,21 @@ timeout = 2s
 [reporter "log"]
 type = file
 path = $PWD/events.jsonl
+[reporter "slack"]
+type = slack
+url = http://127.0.0.1:$port/slack
+secret_file = $PWD/secret
+events = test
+[reporter "discord"]
+type = discord
+url = http://127.0.0.1:$port/discord
+secret_file = $PWD/secret
+events = test
+[reporter "ntfy"]
+type = ntfy
+url = http://127.0.0.1:$port/ntfy
+secret_file = $PWD/secret
+events = test
 INI
 nstarted() { grep -c "started:" agent.log 2>/dev/null || echo 0; }
 started_more() { [ "$(nstarted)" -gt "$1" ]; }
@@ -48,6 +63,18 @@ expect_exit 0 "notify-test through the webhook" -- "$D" notify-test -c c.ini hoo
 expect_in "notify-test prints the receiver's answer" "$OUT" '^hook: HTTP 200 ok'
 expect_exit 0 "notify-test through the file reporter" -- "$D" notify-test -c c.ini log
 expect_exit 64 "notify-test of an unknown reporter" -- "$D" notify-test -c c.ini nope
+for r in slack discord ntfy; do
+	expect_exit 0 "notify-test through $r" -- "$D" notify-test -c c.ini $r
+done
+python3 - got.log <<'PY' && ok "slack, discord and ntfy get human text in their own shapes" || not_ok "chat bodies wrong: $(tail -3 got.log)"
+import json, sys
+rows = {j["path"]: j for j in map(json.loads, open(sys.argv[1]))}
+s, d, n = rows["/slack"], rows["/discord"], rows["/ntfy"]
+good = (json.loads(s["raw"])["text"].startswith("[test-agent] OK agent: drishti test event")
+        and json.loads(d["raw"])["content"].startswith("[test-agent] OK agent:")
+        and n["raw"].startswith("[test-agent] OK agent:") and n["title"] == "drishti test test-agent")
+sys.exit(0 if good else 1)
+PY
 : > got.log
 
 start
