@@ -192,6 +192,34 @@ take_run(struct eng_worker *w, uint32_t windex, uint32_t id)
 	return r;
 }
 
+/* A run that could not happen, or was cut off: UNKNOWN with why. */
+static void
+run_failed(struct eng_check *c, const char *why)
+{
+	struct result res;
+
+	memset(&res, 0, sizeof res);
+	res.started = real_now();
+	result_set(&res, ST_UNKNOWN, "%s", why);
+	c->in_flight = 1;
+	run_finished(c, &res);
+}
+
+/* Every run the worker had in flight ends now, as UNKNOWN with why. */
+static void
+fail_runs(struct eng_worker *w, const char *why)
+{
+	while (w->runs != NULL) {
+		struct inflight *r = w->runs;
+		w->runs = r->next;
+		loop_timer_cancel(w->e->loop, r->hard);
+		r->c->inflight = NULL;
+		struct eng_check *c = r->c;
+		free(r);
+		run_failed(c, why);
+	}
+}
+
 /* ---- the worker's messages -------------------------------------------------------- */
 
 static void
@@ -476,20 +504,7 @@ worker_died(struct eng_worker *w, int status, int have_status)
 			e->stats.worker_crashes++;
 		log_warn("%s: %s", w->path, ours ? "worker killed past a run's hard deadline" : why);
 	}
-	/* every run it had ends now, as UNKNOWN */
-	while (w->runs != NULL) {
-		struct inflight *r = w->runs;
-		w->runs = r->next;
-		loop_timer_cancel(e->loop, r->hard);
-		r->c->inflight = NULL;
-		struct result res;
-		memset(&res, 0, sizeof res);
-		res.started = real_now();
-		result_set(&res, ST_UNKNOWN, "%s", reason);
-		struct eng_check *c = r->c;
-		free(r);
-		run_finished(c, &res);
-	}
+	fail_runs(w, reason);
 	if (e->stopping || w->state == W_GONE || w->state == W_QUARANTINED) {
 		maybe_stopped(e);
 		return;
@@ -627,13 +642,8 @@ engine_run_now(struct engine *e, struct eng_check *c)
 	if (c->in_flight || c->d.kind != RULE_CHECK)
 		return -1;
 	if (w->state != W_READY) {
-		struct result res;
-		memset(&res, 0, sizeof res);
-		res.started = real_now();
-		result_set(&res, ST_UNKNOWN, w->state == W_QUARANTINED ?
-		    "sandbox: rule file quarantined" : "sandbox: worker restarting");
-		c->in_flight = 1;
-		run_finished(c, &res);
+		run_failed(c, w->state == W_QUARANTINED ? "sandbox: rule file quarantined" :
+		    "sandbox: worker restarting");
 		return 0;
 	}
 	struct inflight *r = calloc(1, sizeof *r);
@@ -773,26 +783,10 @@ on_stop_timeout(struct loop *l, void *ud)
 	if (engine_in_flight(e) > 0)
 		log_warn("stopping: %d run%s still going after the grace period",
 		    engine_in_flight(e), engine_in_flight(e) == 1 ? "" : "s");
-	/* their runs end as UNKNOWN through worker_died as the workers go */
+	/* the workers go; what they still had ends as UNKNOWN */
 	kill_workers(e);
-	for (size_t i = 0; i < e->nworkers; i++) {
-		struct eng_worker *w = e->workers[i];
-		while (w->runs != NULL) {
-			struct inflight *r = w->runs;
-			w->runs = r->next;
-			loop_timer_cancel(e->loop, r->hard);
-			r->c->inflight = NULL;
-			struct result res;
-			memset(&res, 0, sizeof res);
-			res.started = real_now();
-			result_set(&res, ST_UNKNOWN, "agent stopping");
-			struct eng_check *c = r->c;
-			free(r);
-			c->in_flight = 0;
-			if (e->hooks.result != NULL)
-				e->hooks.result(e, c, &res, e->hooks.ud);
-		}
-	}
+	for (size_t i = 0; i < e->nworkers; i++)
+		fail_runs(e->workers[i], "agent stopping");
 	if (e->stopping == 1) {
 		e->stopping = 2;
 		if (e->hooks.stopped != NULL)
