@@ -28,6 +28,8 @@ struct config_reporter {
 	char   *username;
 	char   *password_file;
 	char   *path;               /* type = file */
+	char   *starttls;           /* smtp: require try off */
+	int64_t resend_ms;          /* alertmanager */
 	int64_t timeout_ms;
 };
 
@@ -44,6 +46,8 @@ struct config {
 	/* [store] */
 	int64_t raw_ms;
 	int64_t rollup_ms;
+	uint64_t outbox_max;
+	int64_t outbox_age_ms;
 	/* [output] */
 	char   *textfile;
 	/* [sandbox] */

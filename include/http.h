@@ -28,10 +28,16 @@ struct http_request {
 	size_t      max_body;           /* 0: HTTP_BODY_DEFAULT */
 	int         connect_only;       /* TCP connect and stop (tcp.connect, tls.cert) */
 	const char *protocols;          /* NULL: "http,https" */
+	/* SMTP (an smtp:// or smtps:// url): the body is the whole message */
+	const char *mail_from;
+	const char *mail_rcpt;          /* comma-separated addresses */
+	const char *username;
+	const char *password;
+	int         starttls;           /* smtp://: 0 off, 1 try, 2 required */
 };
 
 struct http_response {
-	long    status;                 /* 0 when no response came */
+	long    status;                 /* 0 when no response came; SMTP: the last reply code */
 	double  time;                   /* seconds, total */
 	double  connect_time;
 	char   *body;                   /* NUL-terminated */

@@ -9,7 +9,7 @@
 #include "result.h"
 #include "history.h"
 
-#define STORE_SCHEMA 2
+#define STORE_SCHEMA 3
 
 struct store;
 
@@ -35,6 +35,8 @@ int  store_alert_get(struct store *s, const char *check, struct alert *a);
 /* An event of the agent itself (kind "agent"): corrupt state file ... */
 int  store_event(struct store *s, const char *kind, const char *check, enum status st,
     const char *summary);
+/* A built report: an event of kind "report" carrying its document. */
+int  store_report(struct store *s, const char *name, const char *headline, const char *doc);
 /* Deletes at most `batch` expired rows of each table; the number deleted. */
 int  store_prune(struct store *s, double now, int64_t raw_ms, int64_t rollup_ms, int batch);
 
@@ -80,7 +82,9 @@ struct store_event {
 	char    summary[RESULT_SUMMARY_MAX];
 	double  since, at;
 	char    metrics[4096];          /* JSON object */
+	char   *doc;                    /* a report's document (malloc'd), or NULL */
 };
+void store_event_clear(struct store_event *ev);
 
 /* The reporter's cursor (made at the newest event the first time). */
 int  store_cursor(struct store *s, const char *reporter, int64_t *seq, int *attempts,
@@ -90,5 +94,26 @@ int  store_event_after(struct store *s, int64_t after, struct store_event *ev);
 /* Moves the cursor (done or dead at seq) or records a retry (seq unchanged). */
 int  store_cursor_set(struct store *s, const char *reporter, int64_t seq, int attempts,
     double next_at, const char *error, bool dead);
+
+/* Bounds what waits for one reporter: past max events, or events older
+ * than max_age seconds, the oldest are skipped.  The number skipped (0 when
+ * none) goes to *dropped and is added to the reporter's count. */
+int  store_outbox_bound(struct store *s, const char *reporter, uint64_t max, double max_age,
+    double now, long *dropped);
+/* Forgets the cursors of reporters no longer configured (they would hold
+ * every event undelivered for ever). */
+int  store_cursors_keep(struct store *s, const char *const *names, size_t n);
+/* What Alertmanager should hear again: each firing check (ended 0), and
+ * each check resolved since resolved_after (ended = when). */
+struct store_active {
+	const char *check;
+	enum status status;
+	double since, ended;
+	const char *summary;
+};
+int  store_each_active(struct store *s, double resolved_after,
+    void (*fn)(const struct store_active *a, void *ud), void *ud);
+/* Events dropped from the outbox, all reporters. */
+long store_dropped(struct store *s);
 
 #endif

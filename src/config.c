@@ -46,6 +46,8 @@ static const struct schema schema[] = {
 	{ "agent", "watch", T_BOOL, C(watch), "true", "reload a rule file when it is saved", NULL },
 	{ "store", "raw", T_DUR, C(raw_ms), "48h", "raw results kept this long", NULL },
 	{ "store", "rollup", T_DUR, C(rollup_ms), "400d", "hourly roll-ups kept this long", NULL },
+	{ "store", "outbox_max", T_COUNT, C(outbox_max), "10000", "undelivered events kept per reporter; past it the oldest are dropped", NULL },
+	{ "store", "outbox_age", T_DUR, C(outbox_age_ms), "7d", "undelivered events older than this are dropped", NULL },
 	{ "output", "textfile", T_STR, C(textfile), "", "Prometheus textfile to write after each run (empty: none)", NULL },
 	{ "sandbox", "memory", T_SIZE, C(memory), "8M", "memory cap per rule file", NULL },
 	{ "sandbox", "instructions", T_COUNT, C(instructions), "10M", "Lua instructions per run of a check or report", NULL },
@@ -64,6 +66,8 @@ static const struct schema schema[] = {
 	{ "reporter", "username", T_STR, R(username), "", "smtp: login", NULL },
 	{ "reporter", "password_file", T_STR, R(password_file), "", "smtp: password file; must be mode 0600 or 0400", NULL },
 	{ "reporter", "path", T_STR, R(path), "", "file: where JSON lines are appended", NULL },
+	{ "reporter", "starttls", T_ENUM, R(starttls), "require", "smtp:// only: require | try | off (smtps:// is TLS from the start)", "require|try|off" },
+	{ "reporter", "resend", T_DUR, R(resend_ms), "1m", "alertmanager: re-send what is firing this often", NULL },
 	{ "reporter", "timeout", T_DUR, R(timeout_ms), "10s", "per delivery attempt", NULL },
 };
 #undef C
@@ -467,6 +471,24 @@ check_reporters(struct config *cfg, char *err, size_t errlen)
 			snprintf(err, errlen, "%s:%d: [reporter \"%s\"] %s: missing (required%s%s)",
 			    cfg->path, r->line, r->name, need,
 			    r->type ? " for type = " : "", r->type ? r->type : "");
+			return -1;
+		}
+		const char *bad = NULL, *key = NULL;
+		if (r->pin && *r->pin && strncmp(r->pin, "sha256//", 8) != 0) {
+			key = "pin";
+			bad = "must be sha256//BASE64 of the receiver's public key (see docs/config.md)";
+		} else if (strcmp(r->type, "smtp") == 0 && strncmp(r->url, "smtp://", 7) != 0 &&
+		    strncmp(r->url, "smtps://", 8) != 0) {
+			key = "url";
+			bad = "must start with smtp:// (STARTTLS) or smtps://";
+		} else if (*r->url && strcmp(r->type, "smtp") != 0 &&
+		    strncmp(r->url, "http://", 7) != 0 && strncmp(r->url, "https://", 8) != 0) {
+			key = "url";
+			bad = "must start with https:// or http://";
+		}
+		if (bad != NULL) {
+			snprintf(err, errlen, "%s:%d: [reporter \"%s\"] %s: %s", cfg->path, r->line,
+			    r->name, key, bad);
 			return -1;
 		}
 		const char *files[][2] = { { "secret_file", r->secret_file },

@@ -20,6 +20,9 @@
 struct http_xfer {
 	CURL   *easy;
 	struct curl_slist *hdrs;
+	struct curl_slist *rcpt;
+	char   *upload;             /* SMTP: the message, read by curl */
+	size_t  upload_len, upload_off;
 	http_done_fn fn;
 	void   *ud;
 	size_t  max_body;
@@ -97,6 +100,61 @@ on_header(char *p, size_t sz, size_t n, void *ud)
 		x->head[x->head_len] = '\0';
 	}
 	return len;
+}
+
+static size_t
+on_read(char *p, size_t sz, size_t n, void *ud)
+{
+	struct http_xfer *x = ud;
+	size_t len = sz * n, left = x->upload_len - x->upload_off;
+
+	if (len > left)
+		len = left;
+	memcpy(p, x->upload + x->upload_off, len);
+	x->upload_off += len;
+	return len;
+}
+
+/* SMTP: envelope, login and the message.  curl does the dot-stuffing. */
+static int
+smtp_setup(struct http_xfer *x, const struct http_request *rq)
+{
+	CURL *e = x->easy;
+
+	if (rq->mail_from != NULL)
+		curl_easy_setopt(e, CURLOPT_MAIL_FROM, rq->mail_from);
+	for (const char *p = rq->mail_rcpt ? rq->mail_rcpt : ""; *p;) {
+		char addr[320];
+		while (*p == ' ' || *p == ',')
+			p++;
+		size_t l = strcspn(p, ", ");
+		if (l == 0)
+			break;
+		snprintf(addr, sizeof addr, "%.*s", (int)(l < sizeof addr - 1 ? l : sizeof addr - 1), p);
+		struct curl_slist *s = curl_slist_append(x->rcpt, addr);
+		if (s == NULL)
+			return -1;
+		x->rcpt = s;
+		p += l;
+	}
+	curl_easy_setopt(e, CURLOPT_MAIL_RCPT, x->rcpt);
+	if (rq->username != NULL && *rq->username) {
+		curl_easy_setopt(e, CURLOPT_USERNAME, rq->username);
+		curl_easy_setopt(e, CURLOPT_PASSWORD, rq->password ? rq->password : "");
+	}
+	if (strncmp(rq->url, "smtp://", 7) == 0 && rq->starttls > 0)
+		curl_easy_setopt(e, CURLOPT_USE_SSL, rq->starttls == 2 ? (long)CURLUSESSL_ALL :
+		    (long)CURLUSESSL_TRY);
+	x->upload = malloc(rq->body_len + 1);
+	if (x->upload == NULL)
+		return -1;
+	memcpy(x->upload, rq->body, rq->body_len);
+	x->upload_len = rq->body_len;
+	curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
+	curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)rq->body_len);
+	curl_easy_setopt(e, CURLOPT_READFUNCTION, on_read);
+	curl_easy_setopt(e, CURLOPT_READDATA, x);
+	return 0;
 }
 
 /* ---- joining the loop ------------------------------------------------------- */
@@ -298,7 +356,11 @@ http_start(const struct http_request *rq, http_done_fn fn, void *ud, char *err,
 	if (rq->connect_only)
 		curl_easy_setopt(e, CURLOPT_CONNECT_ONLY, 1L);
 	const char *m = rq->method ? rq->method : "GET";
-	if (strcmp(m, "HEAD") == 0)
+	int smtp = strncmp(rq->url, "smtp://", 7) == 0 || strncmp(rq->url, "smtps://", 8) == 0;
+	if (smtp) {
+		if (smtp_setup(x, rq) < 0)
+			goto oom;
+	} else if (strcmp(m, "HEAD") == 0)
 		curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
 	else if (strcmp(m, "POST") == 0 || rq->body != NULL) {
 		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)rq->body_len);
@@ -342,6 +404,8 @@ http_release(struct http_xfer *x)
 		curl_multi_remove_handle(multi, x->easy);
 	curl_easy_cleanup(x->easy);
 	curl_slist_free_all(x->hdrs);
+	curl_slist_free_all(x->rcpt);
+	free(x->upload);
 	free(x->body);
 	free(x->head);
 	free(x);

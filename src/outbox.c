@@ -6,8 +6,13 @@
  * and min(cap, base * 2^attempts)), never sooner than a Retry-After; a 4xx
  * other than 408 and 429 is the receiver refusing the event for good: it is
  * kept as dead (drishti status shows it) and the reporter moves on.
- * Webhooks are signed: X-Drishti-Signature = sha256=HEX(HMAC-SHA256(secret,
- * timestamp "." body)), the secret read once at start from secret_file. */
+ * What each type is sent is reporter.c's business; secrets (secret_file,
+ * password_file) are read once here at start and never leave this process.
+ * The outbox is bounded per reporter ([store] outbox_max, outbox_age): past
+ * a bound the oldest undelivered events are skipped, counted and logged.
+ * An alertmanager reporter also re-sends, every `resend`, what is firing
+ * and what was resolved in the last RESOLVED_RESEND seconds, so a restarted
+ * Alertmanager learns both and none of ours times out there by itself. */
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -23,9 +28,14 @@
 #include "log.h"
 #include "loop.h"
 #include "outbox.h"
+#include "report.h"
+#include "reporter.h"
 #include "store.h"
 
 #define SECRET_MAX 4096
+#define RESOLVED_RESEND 900.0       /* seconds a resolve is re-sent to Alertmanager */
+#define BOUND_EVERY 10.0            /* seconds between checks of the outbox bounds */
+#define AM_BATCH 64                 /* alerts in one re-send POST */
 
 struct rep {
 	struct outbox *o;
@@ -33,6 +43,7 @@ struct rep {
 	const struct config_reporter *cfg;
 	unsigned char *secret;
 	size_t  secret_len;
+	char   *password;
 	int     busy;
 	int     in_pump;            /* finish() from inside pump(): no recursion */
 	int     outcome;            /* notify-test: how the one send went */
@@ -43,6 +54,9 @@ struct rep {
 	int     attempts;
 	double  next_at;            /* unix seconds */
 	struct store_event ev;      /* the one in flight */
+	struct http_xfer *resend_x; /* alertmanager: the re-send in flight */
+	struct loop_timer *resend_t;
+	int     resend_failing;     /* log a failing re-send once, not every minute */
 };
 
 struct outbox {
@@ -55,9 +69,33 @@ struct outbox {
 	size_t  nreps;
 	int     http_ready;
 	struct loop_timer *poll_t;
+	double  bound_at;           /* next check of the bounds */
 };
 
 static const char *const lower[] = { "ok", "warn", "crit", "unknown" };
+/* The file reporter writes the webhook body, unsigned, one per line. */
+static const struct config_reporter webhook_shape = { .type = "webhook" };
+
+static const struct rule_decl *
+decl_of(const struct outbox *o, const struct store_event *ev)
+{
+	return ev->check[0] && o->decl ? o->decl(o->ud, ev->check) : NULL;
+}
+
+static int
+http_ready(struct outbox *o)
+{
+	char err[256];
+
+	if (o->http_ready)
+		return 0;
+	if (http_init(o->loop, err, sizeof err) < 0) {
+		log_error("%s", err);
+		return -1;
+	}
+	o->http_ready = 1;
+	return 0;
+}
 
 static double
 now_real(void)
@@ -87,12 +125,13 @@ read_secret(const char *path, unsigned char **out, size_t *len, char *err, size_
 	/* a trailing newline from an editor is not part of the key */
 	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
 		n--;
-	*out = malloc((size_t)n);
+	*out = malloc((size_t)n + 1);
 	if (*out == NULL) {
 		crypto_wipe(buf, sizeof buf);
 		return -1;
 	}
 	memcpy(*out, buf, (size_t)n);
+	(*out)[n] = '\0';          /* a password is used as a string */
 	*len = (size_t)n;
 	crypto_wipe(buf, sizeof buf);
 	return 0;
@@ -119,6 +158,9 @@ wants(const struct rep *r, const struct store_event *ev, outbox_decl_fn decl, vo
 	}
 	if (!listed)
 		return 0;
+	/* Alertmanager routes alerts; a report is no alert */
+	if (strcmp(r->cfg->type, "alertmanager") == 0 && strcmp(ev->kind, "report") == 0)
+		return 0;
 	/* severity: a resolve is as severe as what it resolves */
 	enum status sev = strcmp(ev->kind, "resolve") == 0 ? ev->previous : ev->status;
 	enum status min = ST_WARN;
@@ -134,61 +176,6 @@ wants(const struct rep *r, const struct store_event *ev, outbox_decl_fn decl, vo
 		return 0;
 	}
 	return 1;
-}
-
-static char *
-body_json(const struct outbox *o, const struct store_event *ev)
-{
-	struct json *b = json_new(JSON_OBJECT), *labels = json_new(JSON_OBJECT);
-	char e[64];
-
-	json_add(b, "version", json_new_number(1));
-	json_add(b, "id", json_new_string(ev->id));
-	json_add(b, "agent", json_new_string(o->cfg->name));
-	json_add(b, "kind", json_new_string(ev->kind));
-	json_add(b, "check", ev->check[0] ? json_new_string(ev->check) : json_new(JSON_NULL));
-	json_add(b, "status", json_new_string(lower[ev->status & 3]));
-	json_add(b, "previous", json_new_string(lower[ev->previous & 3]));
-	json_add(b, "summary", json_new_string(ev->summary));
-	json_add(b, "since", ev->since > 0 ? json_new_number(floor(ev->since)) : json_new(JSON_NULL));
-	json_add(b, "at", json_new_number(floor(ev->at)));
-	struct json *m = json_parse(ev->metrics, strlen(ev->metrics), e, sizeof e);
-	json_add(b, "metrics", m ? m : json_new(JSON_OBJECT));
-	const struct rule_decl *d = ev->check[0] && o->decl ? o->decl(o->ud, ev->check) : NULL;
-	for (size_t i = 0; d != NULL && i < d->nlabels; i++)
-		json_add(labels, d->labels[2 * i], json_new_string(d->labels[2 * i + 1]));
-	json_add(b, "labels", labels);
-	char *s = json_print(b, false);
-	json_free(b);
-	return s;
-}
-
-/* "[web-1] CRIT api.health: API unhealthy (HTTP 503) — alert" */
-static char *
-human_text(const struct outbox *o, const struct store_event *ev)
-{
-	static const char *const upper[] = { "OK", "WARN", "CRIT", "UNKNOWN" };
-	char buf[RESULT_SUMMARY_MAX + 512];
-	const char *what = strcmp(ev->kind, "resolve") == 0 ? "resolved" :
-	    strcmp(ev->kind, "escalation") == 0 ? "changed" : ev->kind;
-
-	if (strcmp(ev->kind, "resolve") == 0)
-		snprintf(buf, sizeof buf, "[%s] RESOLVED %s (was %s): %s", o->cfg->name,
-		    ev->check[0] ? ev->check : "agent", upper[ev->previous & 3], ev->summary);
-	else
-		snprintf(buf, sizeof buf, "[%s] %s %s: %s (%s)", o->cfg->name, upper[ev->status & 3],
-		    ev->check[0] ? ev->check : "agent", ev->summary, what);
-	return strdup(buf);
-}
-
-static char *
-chat_json(const char *type, const char *text)
-{
-	struct json *b = json_new(JSON_OBJECT);
-	json_add(b, strcmp(type, "discord") == 0 ? "content" : "text", json_new_string(text));
-	char *s = json_print(b, false);
-	json_free(b);
-	return s;
 }
 
 /* ---- sending ---------------------------------------------------------------------- */
@@ -249,49 +236,31 @@ finish(struct rep *r, int outcome, const char *error, double retry_after)
 	r->retry_t = loop_timer_at(o->loop, loop_update_now(o->loop) + wait, on_retry, r);
 }
 
-static double
-retry_after(const char *headers)
-{
-	for (const char *p = headers; p && *p;) {
-		if (strncasecmp(p, "retry-after:", 12) == 0)
-			return atof(p + 12);
-		p = strchr(p, '\n');
-		if (p)
-			p++;
-	}
-	return 0;
-}
-
 static void
 http_done(struct http_xfer *x, const struct http_response *resp, void *ud)
 {
 	struct rep *r = ud;
 	char e[HTTP_ERROR_MAX + 64];
+	double ra;
 
 	(void)x;
 	r->xfer = NULL;
+	int outcome = reporter_outcome(r->cfg, resp, &ra, e, sizeof e);
 	if (r->o->store == NULL) {
 		/* notify-test shows what the receiver said */
 		int bl = (int)(resp->body_len < 200 ? resp->body_len : 200);
-		snprintf(r->answer, sizeof r->answer, "HTTP %ld %.*s%s", resp->status, bl,
-		    resp->body, resp->error);
-		r->outcome = resp->status >= 200 && resp->status < 300 ? 0 : 1;
+		if (strcmp(r->cfg->type, "smtp") == 0)
+			snprintf(r->answer, sizeof r->answer, "%s", outcome == 0 ?
+			    "accepted by the mail server" : e);
+		else
+			snprintf(r->answer, sizeof r->answer, "HTTP %ld %.*s%s", resp->status, bl,
+			    resp->body, resp->error);
+		r->outcome = outcome == 0 ? 0 : 1;
 		r->busy = 0;
 		loop_stop(r->o->loop);
 		return;
 	}
-	if (resp->status >= 200 && resp->status < 300) {
-		finish(r, 0, NULL, 0);
-		return;
-	}
-	if (resp->status == 0)
-		snprintf(e, sizeof e, "%s", resp->error);
-	else
-		snprintf(e, sizeof e, "HTTP %ld", resp->status);
-	if (resp->status >= 400 && resp->status < 500 && resp->status != 408 && resp->status != 429)
-		finish(r, 2, e, 0);
-	else
-		finish(r, 1, e, retry_after(resp->headers));
+	finish(r, outcome, outcome == 0 ? NULL : e, ra);
 }
 
 static int
@@ -299,25 +268,33 @@ send_event(struct rep *r)
 {
 	struct outbox *o = r->o;
 	const char *type = r->cfg->type;
-	char *body = body_json(o, &r->ev);
 	char err[256];
 
-	if (body == NULL)
-		return -1;
-	if (strcmp(type, "stdout") == 0 || strcmp(type, "file") == 0) {
+	if (!reporter_is_remote(type)) {
 		int rc = 0;
 		if (strcmp(type, "stdout") == 0) {
 			printf("%s %s %s: %s\n", r->ev.kind, lower[r->ev.status & 3],
 			    r->ev.check[0] ? r->ev.check : "(agent)", r->ev.summary);
+			if (r->ev.doc != NULL) {
+				char *text = report_render(r->ev.doc, REPORT_TEXT, err, sizeof err);
+				if (text != NULL)
+					fputs(text, stdout);
+				free(text);
+			}
 			fflush(stdout);
 		} else {
+			struct reporter_ctx c = { .cfg = &webhook_shape, .agent = o->cfg->name };
+			struct reporter_msg m;
+			const struct rule_decl *d = decl_of(o, &r->ev);
+			if (reporter_build(&c, &r->ev, &d, 1, &m, err, sizeof err) < 0)
+				return -1;
 			FILE *f = fopen(r->cfg->path, "ae");
-			rc = f == NULL || fprintf(f, "%s\n", body) < 0 || fflush(f) != 0 ||
+			rc = f == NULL || fprintf(f, "%s\n", m.body) < 0 || fflush(f) != 0 ||
 			    fsync(fileno(f)) != 0 ? -1 : 0;
 			if (f != NULL)
 				fclose(f);
+			reporter_msg_free(&m);
 		}
-		free(body);
 		r->busy = 1;
 		if (rc < 0)
 			finish(r, 1, strerror(errno), 0);
@@ -325,67 +302,19 @@ send_event(struct rep *r)
 			finish(r, 0, NULL, 0);
 		return 0;
 	}
-	int chat = strcmp(type, "slack") == 0 || strcmp(type, "discord") == 0 ||
-	    strcmp(type, "ntfy") == 0;
-	if (strcmp(type, "webhook") != 0 && !chat) {
-		free(body);
-		finish(r, 2, "this reporter type is not delivered by this version", 0);
-		return 0;
+	if (http_ready(o) < 0)
+		return -1;
+	struct reporter_ctx c = { .cfg = r->cfg, .agent = o->cfg->name, .secret = r->secret,
+	    .secret_len = r->secret_len, .password = r->password };
+	struct reporter_msg m;
+	const struct rule_decl *d = decl_of(o, &r->ev);
+	if (reporter_build(&c, &r->ev, &d, 1, &m, err, sizeof err) < 0) {
+		log_error("reporter \"%s\": %s", r->name, err);
+		return -1;
 	}
-	if (chat) {
-		/* people read these: one line of text, in the shape each service takes */
-		char *text = human_text(o, &r->ev);
-		free(body);
-		body = text == NULL ? NULL : strcmp(type, "ntfy") == 0 ? text : chat_json(type, text);
-		if (body != text)
-			free(text);
-		if (body == NULL)
-			return -1;
-	}
-	if (!o->http_ready) {
-		if (http_init(o->loop, err, sizeof err) < 0) {
-			free(body);
-			log_error("%s", err);
-			return -1;
-		}
-		o->http_ready = 1;
-	}
-	char ts[32], idh[80], tsh[64], sig[128], title[300];
-	const char *hdrs[6] = { strcmp(type, "ntfy") == 0 ? "Content-Type: text/plain" :
-	    "Content-Type: application/json", idh, tsh, sig, title };
-	size_t nh = 3;
-	snprintf(ts, sizeof ts, "%lld", (long long)time(NULL));
-	snprintf(idh, sizeof idh, "X-Drishti-Event-Id: %s", r->ev.id);
-	snprintf(tsh, sizeof tsh, "X-Drishti-Timestamp: %s", ts);
-	if (r->secret != NULL) {
-		size_t ml = strlen(ts) + 1 + strlen(body);
-		char *msg = malloc(ml + 1), hex[65];
-		if (msg == NULL) {
-			free(body);
-			return -1;
-		}
-		snprintf(msg, ml + 1, "%s.%s", ts, body);
-		crypto_hmac_sha256_hex(r->secret, r->secret_len, msg, ml, hex);
-		free(msg);
-		snprintf(sig, sizeof sig, "X-Drishti-Signature: sha256=%s", hex);
-		nh = 4;
-	}
-	if (strcmp(type, "ntfy") == 0) {
-		/* ntfy's own headers: a title, and urgent for a CRIT */
-		snprintf(title, sizeof title, "Title: drishti %s %s", r->ev.kind,
-		    r->ev.check[0] ? r->ev.check : o->cfg->name);
-		hdrs[nh++] = title;
-		if (r->ev.status == ST_CRIT && strcmp(r->ev.kind, "resolve") != 0)
-			hdrs[nh++] = "Priority: urgent";
-	}
-	struct http_request rq = { .method = "POST", .url = r->cfg->url, .body = body,
-	    .body_len = strlen(body), .headers = hdrs, .nheaders = nh,
-	    .timeout_ms = r->cfg->timeout_ms, .ca_file = r->cfg->ca_file && *r->cfg->ca_file ?
-	    r->cfg->ca_file : NULL, .pin = r->cfg->pin && *r->cfg->pin ? r->cfg->pin : NULL,
-	    .max_body = 64 << 10, .reuse = 1 };
 	r->busy = 1;
-	r->xfer = http_start(&rq, http_done, r, err, sizeof err);
-	free(body);
+	r->xfer = http_start(&m.rq, http_done, r, err, sizeof err);
+	reporter_msg_free(&m);
 	if (r->xfer == NULL)
 		finish(r, 1, err, 0);
 	return 0;
@@ -418,13 +347,116 @@ pump(struct rep *r)
 	r->in_pump = 0;
 }
 
+/* The outbox bounds: a receiver gone for a week must not grow the state
+ * file without end.  What is skipped is logged and counted (status). */
+static void
+bound(struct outbox *o)
+{
+	double now = now_real(), age = (double)o->cfg->outbox_age_ms / 1000.0;
+	long dropped;
+
+	if (now < o->bound_at)
+		return;
+	o->bound_at = now + BOUND_EVERY;
+	for (size_t i = 0; i < o->nreps; i++) {
+		struct rep *r = &o->reps[i];
+		if (r->busy || store_outbox_bound(o->store, r->name, o->cfg->outbox_max,
+		    age > 0 ? age : 1e12, now, &dropped) < 0 || dropped == 0)
+			continue;
+		log_error("reporter \"%s\": %ld undelivered event%s dropped, the oldest first"
+		    " (outbox bounds: %llu events, %.0f s)", r->name, dropped, dropped == 1 ? "" : "s",
+		    (unsigned long long)o->cfg->outbox_max, age);
+		loop_timer_cancel(o->loop, r->retry_t);
+		r->retry_t = NULL;
+		store_cursor(o->store, r->name, &r->seq, &r->attempts, &r->next_at);
+	}
+}
+
 static void
 on_poll(struct loop *l, void *ud)
 {
 	struct outbox *o = ud;
 
 	o->poll_t = loop_timer_at(l, loop_update_now(l) + 1.0, on_poll, o);
+	bound(o);
 	outbox_kick(o);
+}
+
+/* ---- Alertmanager: re-send what is firing ----------------------------------------- */
+
+struct am_set {
+	struct outbox *o;
+	struct store_event ev[AM_BATCH];
+	const struct rule_decl *d[AM_BATCH];
+	size_t n;
+	double now;
+};
+
+static void
+am_collect(const struct store_active *a, void *ud)
+{
+	struct am_set *set = ud;
+
+	if (set->n >= AM_BATCH)
+		return;
+	struct store_event *ev = &set->ev[set->n];
+	memset(ev, 0, sizeof *ev);
+	snprintf(ev->kind, sizeof ev->kind, "%s", a->ended > 0 ? "resolve" : "alert");
+	snprintf(ev->id, sizeof ev->id, "resend");
+	snprintf(ev->check, sizeof ev->check, "%s", a->check);
+	snprintf(ev->summary, sizeof ev->summary, "%s", a->summary ? a->summary : "");
+	snprintf(ev->metrics, sizeof ev->metrics, "{}");
+	ev->status = a->status;
+	ev->previous = a->status;
+	ev->since = a->since;
+	ev->at = a->ended > 0 ? a->ended : set->now;
+	set->d[set->n] = decl_of(set->o, ev);
+	set->n++;
+}
+
+static void
+resend_done(struct http_xfer *x, const struct http_response *resp, void *ud)
+{
+	struct rep *r = ud;
+	char e[HTTP_ERROR_MAX + 64];
+	double ra;
+
+	(void)x;
+	r->resend_x = NULL;
+	if (reporter_outcome(r->cfg, resp, &ra, e, sizeof e) == 0) {
+		if (r->resend_failing)
+			log_info("reporter \"%s\": re-sending firing alerts works again", r->name);
+		r->resend_failing = 0;
+	} else if (!r->resend_failing++)
+		log_warn("reporter \"%s\": re-sending firing alerts failed: %s", r->name, e);
+}
+
+static void
+on_resend(struct loop *l, void *ud)
+{
+	struct rep *r = ud;
+	struct outbox *o = r->o;
+	char err[256];
+
+	r->resend_t = loop_timer_at(l, loop_update_now(l) + (double)r->cfg->resend_ms / 1000.0,
+	    on_resend, r);
+	if (r->resend_x != NULL)
+		return;
+	struct am_set *set = calloc(1, sizeof *set);
+	if (set == NULL)
+		return;
+	set->o = o;
+	set->now = now_real();
+	store_each_active(o->store, set->now - RESOLVED_RESEND, am_collect, set);
+	if (set->n > 0 && http_ready(o) == 0) {
+		struct reporter_ctx c = { .cfg = r->cfg, .agent = o->cfg->name };
+		struct reporter_msg m;
+		if (reporter_build(&c, set->ev, set->d, set->n, &m, err, sizeof err) == 0) {
+			r->resend_x = http_start(&m.rq, resend_done, r, err, sizeof err);
+			reporter_msg_free(&m);
+		}
+	}
+	free(set);
 }
 
 void
@@ -460,11 +492,19 @@ outbox_new(struct loop *l, struct store *s, const struct config *cfg, outbox_dec
 		r->o = o;
 		r->cfg = cfg->nreporters ? &cfg->reporters[i] : &builtin;
 		r->name = r->cfg->name;
-		if (r->cfg->secret_file && *r->cfg->secret_file &&
-		    read_secret(r->cfg->secret_file, &r->secret, &r->secret_len, err, errlen) < 0) {
+		size_t pl;
+		if ((r->cfg->secret_file && *r->cfg->secret_file &&
+		    read_secret(r->cfg->secret_file, &r->secret, &r->secret_len, err, errlen) < 0) ||
+		    (r->cfg->password_file && *r->cfg->password_file &&
+		    read_secret(r->cfg->password_file, (unsigned char **)&r->password, &pl, err,
+		    errlen) < 0)) {
+			o->nreps++;
 			outbox_free(o);
 			return NULL;
 		}
+		if (strcmp(r->cfg->type, "alertmanager") == 0 && r->cfg->resend_ms > 0)
+			r->resend_t = loop_timer_at(l, loop_now(l) + (double)r->cfg->resend_ms / 1000.0,
+			    on_resend, r);
 		if (store_cursor(s, r->name, &r->seq, &r->attempts, &r->next_at) < 0) {
 			snprintf(err, errlen, "reporter \"%s\": cannot read its place in the outbox", r->name);
 			o->nreps++;
@@ -472,6 +512,12 @@ outbox_new(struct loop *l, struct store *s, const struct config *cfg, outbox_dec
 			return NULL;
 		}
 		o->nreps++;
+	}
+	const char *names[64];
+	if (cfg->nreporters <= 64) {
+		for (size_t i = 0; i < o->nreps; i++)
+			names[i] = o->reps[i].name;
+		store_cursors_keep(s, names, o->nreps);
 	}
 	o->poll_t = loop_timer_at(l, loop_now(l), on_poll, o);
 	return o;
@@ -485,11 +531,18 @@ outbox_free(struct outbox *o)
 	for (size_t i = 0; i < o->nreps; i++) {
 		struct rep *r = &o->reps[i];
 		http_cancel(r->xfer);
+		http_cancel(r->resend_x);
 		loop_timer_cancel(o->loop, r->retry_t);
+		loop_timer_cancel(o->loop, r->resend_t);
 		if (r->secret != NULL) {
 			crypto_wipe(r->secret, r->secret_len);
 			free(r->secret);
 		}
+		if (r->password != NULL) {
+			crypto_wipe(r->password, strlen(r->password));
+			free(r->password);
+		}
+		store_event_clear(&r->ev);
 	}
 	loop_timer_cancel(o->loop, o->poll_t);
 	free(o->reps);
@@ -517,9 +570,14 @@ outbox_test(struct loop *l, const struct config *cfg, const char *reporter)
 		return 64;
 	}
 	r.name = r.cfg->name;
-	if (r.cfg->secret_file && *r.cfg->secret_file &&
-	    read_secret(r.cfg->secret_file, &r.secret, &r.secret_len, err, sizeof err) < 0) {
+	size_t pl;
+	if ((r.cfg->secret_file && *r.cfg->secret_file &&
+	    read_secret(r.cfg->secret_file, &r.secret, &r.secret_len, err, sizeof err) < 0) ||
+	    (r.cfg->password_file && *r.cfg->password_file &&
+	    read_secret(r.cfg->password_file, (unsigned char **)&r.password, &pl, err,
+	    sizeof err) < 0)) {
 		fprintf(stderr, "drishti notify-test: %s\n", err);
+		free(r.secret);
 		return 78;
 	}
 	struct timespec ts;
@@ -538,6 +596,10 @@ outbox_test(struct loop *l, const struct config *cfg, const char *reporter)
 	if (send_event(&r) == 0 && r.busy)
 		loop_run(l);
 	printf("%s: %s\n", reporter, r.answer[0] ? r.answer : "no answer");
+	if (r.password != NULL) {
+		crypto_wipe(r.password, strlen(r.password));
+		free(r.password);
+	}
 	if (r.secret != NULL) {
 		crypto_wipe(r.secret, r.secret_len);
 		free(r.secret);

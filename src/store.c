@@ -81,8 +81,17 @@ static const char *const schema_v2[] = {
 	NULL,
 };
 
+/* v3: reports travel with their document; dropped events are counted per
+ * reporter (the outbox is bounded in age and count). */
+static const char *const schema_v3[] = {
+	"ALTER TABLE events ADD COLUMN doc TEXT",
+	"ALTER TABLE outbox ADD COLUMN dropped INTEGER NOT NULL DEFAULT 0",
+	"CREATE INDEX IF NOT EXISTS events_kind_at ON events(kind, at)",
+	NULL,
+};
+
 /* Forward migrations: migrations[v] takes a version-v file to v+1. */
-static const char *const *const migrations[] = { schema_v1, schema_v2 };
+static const char *const *const migrations[] = { schema_v1, schema_v2, schema_v3 };
 
 static int
 exec(struct store *s, const char *sql)
@@ -264,7 +273,7 @@ store_open(struct store **out, const char *path, bool readonly, bool *was_corrup
 	    prep(s, &s->get_alert, "SELECT state, status, since_ms, fail_since_ms, fails, passes,"
 	    " history, nhistory, notified_ms FROM alerts WHERE check_name = ?") < 0 ||
 	    prep(s, &s->ins_event, "INSERT INTO events (id, kind, check_name, status, previous,"
-	    " summary, since, at, metrics) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)") < 0) {
+	    " summary, since, at, metrics, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)") < 0) {
 		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(s->db));
 		goto fail;
 	}
@@ -422,7 +431,8 @@ step_done(struct store *s, sqlite3_stmt *st)
 
 static int
 put_event(struct store *s, const char *kind, const char *check, enum status st,
-    enum status prev, const char *summary, double since, double at, const char *metrics)
+    enum status prev, const char *summary, double since, double at, const char *metrics,
+    const char *doc)
 {
 	char id[40];
 	sqlite3_stmt *e = s->ins_event;
@@ -440,6 +450,8 @@ put_event(struct store *s, const char *kind, const char *check, enum status st,
 	sqlite3_bind_double(e, 8, at);
 	if (metrics)
 		sqlite3_bind_text(e, 9, metrics, -1, SQLITE_STATIC);
+	if (doc)
+		sqlite3_bind_text(e, 10, doc, -1, SQLITE_STATIC);
 	return step_done(s, e);
 }
 
@@ -503,7 +515,7 @@ store_record(struct store *s, const char *check, const struct result *r,
 		char *mj = m ? json_print(m, false) : NULL;
 		json_free(m);
 		int rc = put_event(s, alert_event_name(ev->event), check, ev->status, ev->previous,
-		    r->summary, (double)ev->since_ms / 1000.0, ts + r->duration, mj);
+		    r->summary, (double)ev->since_ms / 1000.0, ts + r->duration, mj, NULL);
 		free(mj);
 		if (rc < 0)
 			goto fail;
@@ -546,7 +558,21 @@ store_event(struct store *s, const char *kind, const char *check, enum status st
 	if (sync_mode(s, 1) < 0)
 		return -1;
 	return put_event(s, kind, check, st, ST_OK, summary, 0,
-	    (double)ts.tv_sec + (double)ts.tv_nsec / 1e9, NULL);
+	    (double)ts.tv_sec + (double)ts.tv_nsec / 1e9, NULL, NULL);
+}
+
+int
+store_report(struct store *s, const char *name, const char *headline, const char *doc)
+{
+	if (store_commit(s) < 0)
+		return -1;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if (sync_mode(s, 1) < 0)
+		return -1;
+	return put_event(s, "report", name, ST_OK, ST_OK, headline, 0,
+	    (double)ts.tv_sec + (double)ts.tv_nsec / 1e9, NULL, doc);
 }
 
 int
@@ -598,6 +624,14 @@ store_prune(struct store *s, double now, int64_t raw_ms, int64_t rollup_ms, int 
 	/* WITHOUT ROWID: delete by key */
 	snprintf(sql, sizeof sql, "DELETE FROM rollups WHERE (kind, name, hour) IN (SELECT kind, name,"
 	    " hour FROM rollups WHERE hour < %lld LIMIT %d)", (long long)hour_before, batch);
+	if (exec(s, sql) < 0)
+		return -1;
+	n += sqlite3_changes(s->db);
+	/* events are the incident history: kept as long as the roll-ups, and
+	 * never before every reporter is past them */
+	snprintf(sql, sizeof sql, "DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE"
+	    " delivered = 1 AND at < %.3f AND seq NOT IN (SELECT event_seq FROM dead) LIMIT %d)",
+	    now - (double)rollup_ms / 1000.0, batch);
 	if (exec(s, sql) < 0)
 		return -1;
 	n += sqlite3_changes(s->db);
@@ -950,7 +984,7 @@ store_event_after(struct store *s, int64_t after, struct store_event *ev)
 	int rc = 0;
 
 	if (sqlite3_prepare_v2(s->db, "SELECT seq, id, kind, coalesce(check_name, ''), status,"
-	    " previous, summary, coalesce(since, 0), at, coalesce(metrics, '{}') FROM events"
+	    " previous, summary, coalesce(since, 0), at, coalesce(metrics, '{}'), doc FROM events"
 	    " WHERE seq > ? ORDER BY seq LIMIT 1", -1, &q, NULL) != SQLITE_OK)
 		return -1;
 	sqlite3_bind_int64(q, 1, after);
@@ -965,7 +999,13 @@ store_event_after(struct store *s, int64_t after, struct store_event *ev)
 		ev->since = sqlite3_column_double(q, 7);
 		ev->at = sqlite3_column_double(q, 8);
 		snprintf(ev->metrics, sizeof ev->metrics, "%s", sqlite3_column_text(q, 9));
-		rc = 1;
+		free(ev->doc);
+		ev->doc = NULL;
+		if (sqlite3_column_type(q, 10) == SQLITE_TEXT &&
+		    (ev->doc = strdup((const char *)sqlite3_column_text(q, 10))) == NULL)
+			rc = -1;
+		else
+			rc = 1;
 	}
 	sqlite3_finalize(q);
 	return rc;
@@ -1015,4 +1055,143 @@ store_cursor_set(struct store *s, const char *reporter, int64_t seq, int attempt
 fail:
 	exec(s, "ROLLBACK");
 	return -1;
+}
+
+void
+store_event_clear(struct store_event *ev)
+{
+	free(ev->doc);
+	ev->doc = NULL;
+}
+
+int
+store_outbox_bound(struct store *s, const char *reporter, uint64_t max, double max_age,
+    double now, long *dropped)
+{
+	sqlite3_stmt *q;
+	int64_t cur = 0, to = 0;
+
+	*dropped = 0;
+	if (store_commit(s) < 0)
+		return -1;
+	/* the newest event that must go: the max-th from the end, or the
+	 * newest one older than max_age */
+	if (sqlite3_prepare_v2(s->db, "SELECT o.seq, max(coalesce((SELECT seq FROM events"
+	    " WHERE seq > o.seq ORDER BY seq DESC LIMIT 1 OFFSET ?), 0), coalesce((SELECT"
+	    " max(seq) FROM events WHERE seq > o.seq AND at < ?), 0)) FROM outbox o"
+	    " WHERE o.reporter = ?", -1, &q, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(q, 1, max > INT64_MAX ? INT64_MAX : (int64_t)max);
+	sqlite3_bind_double(q, 2, now - max_age);
+	sqlite3_bind_text(q, 3, reporter, -1, SQLITE_STATIC);
+	if (sqlite3_step(q) == SQLITE_ROW) {
+		cur = sqlite3_column_int64(q, 0);
+		to = sqlite3_column_int64(q, 1);
+	}
+	sqlite3_finalize(q);
+	if (to <= cur)
+		return 0;
+	if (sqlite3_prepare_v2(s->db, "SELECT count(*) FROM events WHERE seq > ? AND seq <= ?",
+	    -1, &q, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(q, 1, cur);
+	sqlite3_bind_int64(q, 2, to);
+	if (sqlite3_step(q) == SQLITE_ROW)
+		*dropped = sqlite3_column_int(q, 0);
+	sqlite3_finalize(q);
+	if (sync_mode(s, 1) < 0 || exec(s, "BEGIN IMMEDIATE") < 0)
+		return -1;
+	if (sqlite3_prepare_v2(s->db, "UPDATE outbox SET seq = ?, attempts = 0, next_at = 0,"
+	    " dropped = dropped + ? WHERE reporter = ?", -1, &q, NULL) != SQLITE_OK)
+		goto fail;
+	sqlite3_bind_int64(q, 1, to);
+	sqlite3_bind_int64(q, 2, *dropped);
+	sqlite3_bind_text(q, 3, reporter, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(q);
+	sqlite3_finalize(q);
+	if (rc != SQLITE_DONE || exec(s, "UPDATE events SET delivered = 1 WHERE delivered = 0 AND"
+	    " seq <= (SELECT coalesce(min(seq), 0) FROM outbox)") < 0)
+		goto fail;
+	return exec(s, "COMMIT");
+fail:
+	exec(s, "ROLLBACK");
+	return -1;
+}
+
+int
+store_cursors_keep(struct store *s, const char *const *names, size_t n)
+{
+	sqlite3_stmt *q, *d;
+	int rc = 0;
+
+	if (store_commit(s) < 0)
+		return -1;
+	if (sqlite3_prepare_v2(s->db, "SELECT reporter FROM outbox", -1, &q, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_prepare_v2(s->db, "DELETE FROM outbox WHERE reporter = ?", -1, &d, NULL) != SQLITE_OK) {
+		sqlite3_finalize(q);
+		return -1;
+	}
+	while (rc == 0 && sqlite3_step(q) == SQLITE_ROW) {
+		const char *r = (const char *)sqlite3_column_text(q, 0);
+		size_t i;
+		for (i = 0; i < n && strcmp(names[i], r) != 0; i++)
+			;
+		if (i < n)
+			continue;
+		log_info("reporter \"%s\" is no longer configured: its place in the outbox is forgotten", r);
+		sqlite3_bind_text(d, 1, r, -1, SQLITE_TRANSIENT);
+		if (sqlite3_step(d) != SQLITE_DONE)
+			rc = -1;
+		sqlite3_reset(d);
+	}
+	sqlite3_finalize(q);
+	sqlite3_finalize(d);
+	return rc;
+}
+
+int
+store_each_active(struct store *s, double resolved_after,
+    void (*fn)(const struct store_active *a, void *ud), void *ud)
+{
+	sqlite3_stmt *q;
+
+	if (store_commit(s) < 0)
+		return -1;
+	/* firing now; then resolved lately and not firing again */
+	if (sqlite3_prepare_v2(s->db, "SELECT check_name, status, since_ms / 1000.0, 0,"
+	    " coalesce(last_summary, '') FROM alerts WHERE state = 2 UNION ALL"
+	    " SELECT e.check_name, e.previous, coalesce(e.since, e.at), e.at, e.summary FROM events e"
+	    " WHERE e.kind = 'resolve' AND e.at > ? AND e.seq = (SELECT max(seq) FROM events"
+	    " WHERE kind = 'resolve' AND check_name = e.check_name) AND NOT EXISTS (SELECT 1"
+	    " FROM alerts a WHERE a.check_name = e.check_name AND a.state = 2)",
+	    -1, &q, NULL) != SQLITE_OK) {
+		log_error("%s: %s", s->path, sqlite3_errmsg(s->db));
+		return -1;
+	}
+	sqlite3_bind_double(q, 1, resolved_after);
+	while (sqlite3_step(q) == SQLITE_ROW) {
+		struct store_active a = { .check = (const char *)sqlite3_column_text(q, 0),
+		    .status = (enum status)sqlite3_column_int(q, 1),
+		    .since = sqlite3_column_double(q, 2), .ended = sqlite3_column_double(q, 3),
+		    .summary = (const char *)sqlite3_column_text(q, 4) };
+		fn(&a, ud);
+	}
+	sqlite3_finalize(q);
+	return 0;
+}
+
+long
+store_dropped(struct store *s)
+{
+	sqlite3_stmt *q;
+	long n = 0;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT coalesce(sum(dropped), 0) FROM outbox", -1, &q,
+	    NULL) != SQLITE_OK)
+		return 0;
+	if (sqlite3_step(q) == SQLITE_ROW)
+		n = sqlite3_column_int(q, 0);
+	sqlite3_finalize(q);
+	return n;
 }

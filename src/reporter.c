@@ -1,0 +1,474 @@
+/* reporter.c — the shape of what each reporter type is sent (DESIGN.md §7).
+ *
+ *   webhook       the JSON event body, signed: X-Drishti-Signature is
+ *                 sha256=HEX(HMAC-SHA256(secret, timestamp "." body))
+ *   slack discord one line of text in each service's JSON
+ *   ntfy          the text as the body, a Title, urgent priority for CRIT
+ *   smtp          a plain-text mail (libcurl: SMTPS or STARTTLS)
+ *   alertmanager  POST /api/v2/alerts: the check's labels are the alert's
+ *                 identity; endsAt on resolve; the outbox re-sends what is
+ *                 firing so Alertmanager never times it out by itself
+ *
+ * A report event carries its document: a webhook receives it as "report",
+ * people get it rendered as text (report.c).  Everything here is built from
+ * the stored event alone, so a retry sends the same thing. */
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include "crypto.h"
+#include "json.h"
+#include "report.h"
+#include "reporter.h"
+
+static const char *const lower[] = { "ok", "warn", "crit", "unknown" };
+static const char *const upper[] = { "OK", "WARN", "CRIT", "UNKNOWN" };
+
+int
+reporter_is_remote(const char *type)
+{
+	return strcmp(type, "stdout") != 0 && strcmp(type, "file") != 0;
+}
+
+static int
+is(const struct reporter_ctx *c, const char *type)
+{
+	return strcmp(c->cfg->type, type) == 0;
+}
+
+static struct json *
+labels_of(const struct rule_decl *d)
+{
+	struct json *labels = json_new(JSON_OBJECT);
+	for (size_t i = 0; d != NULL && i < d->nlabels; i++)
+		json_add(labels, d->labels[2 * i], json_new_string(d->labels[2 * i + 1]));
+	return labels;
+}
+
+static char *
+body_json(const struct reporter_ctx *c, const struct store_event *ev, const struct rule_decl *d)
+{
+	struct json *b = json_new(JSON_OBJECT);
+	char e[64];
+
+	json_add(b, "version", json_new_number(1));
+	json_add(b, "id", json_new_string(ev->id));
+	json_add(b, "agent", json_new_string(c->agent));
+	json_add(b, "kind", json_new_string(ev->kind));
+	json_add(b, "check", ev->check[0] ? json_new_string(ev->check) : json_new(JSON_NULL));
+	json_add(b, "status", json_new_string(lower[ev->status & 3]));
+	json_add(b, "previous", json_new_string(lower[ev->previous & 3]));
+	json_add(b, "summary", json_new_string(ev->summary));
+	json_add(b, "since", ev->since > 0 ? json_new_number(floor(ev->since)) : json_new(JSON_NULL));
+	json_add(b, "at", json_new_number(floor(ev->at)));
+	struct json *m = json_parse(ev->metrics, strlen(ev->metrics), e, sizeof e);
+	json_add(b, "metrics", m ? m : json_new(JSON_OBJECT));
+	json_add(b, "labels", labels_of(d));
+	if (ev->doc != NULL) {
+		struct json *r = json_parse(ev->doc, strlen(ev->doc), e, sizeof e);
+		if (r != NULL)
+			json_add(b, "report", r);
+	}
+	char *s = json_print(b, false);
+	json_free(b);
+	return s;
+}
+
+/* "[web-1] CRIT api.health: API unhealthy (HTTP 503) (alert)" */
+static void
+headline(const struct reporter_ctx *c, const struct store_event *ev, char *buf, size_t len)
+{
+	const char *what = strcmp(ev->kind, "escalation") == 0 ? "changed" : ev->kind;
+
+	if (strcmp(ev->kind, "resolve") == 0)
+		snprintf(buf, len, "[%s] RESOLVED %s (was %s): %s", c->agent,
+		    ev->check[0] ? ev->check : "agent", upper[ev->previous & 3], ev->summary);
+	else if (strcmp(ev->kind, "report") == 0)
+		snprintf(buf, len, "[%s] Report %s", c->agent, ev->summary);
+	else
+		snprintf(buf, len, "[%s] %s %s: %s (%s)", c->agent, upper[ev->status & 3],
+		    ev->check[0] ? ev->check : "agent", ev->summary, what);
+}
+
+/* What people read: the headline, and a report's whole text. */
+static char *
+human_text(const struct reporter_ctx *c, const struct store_event *ev)
+{
+	char buf[RESULT_SUMMARY_MAX + 512], e[128];
+
+	headline(c, ev, buf, sizeof buf);
+	if (ev->doc == NULL)
+		return strdup(buf);
+	char *text = report_render(ev->doc, REPORT_TEXT, e, sizeof e);
+	if (text == NULL)
+		return strdup(buf);
+	return text;
+}
+
+static char *
+chat_json(const char *type, const char *text)
+{
+	struct json *b = json_new(JSON_OBJECT);
+	/* Discord refuses content past 2000 characters */
+	char *cut = NULL;
+	if (strcmp(type, "discord") == 0 && strlen(text) > 1990) {
+		cut = strndup(text, 1980);
+		if (cut != NULL) {
+			size_t l = strlen(cut);
+			while (l > 0 && ((unsigned char)cut[l - 1] & 0xC0) == 0x80)
+				l--;        /* not inside a UTF-8 sequence */
+			if (l > 0 && (unsigned char)cut[l - 1] >= 0xC0)
+				l--;
+			snprintf(cut + l, 1981 - l, "…");
+		}
+	}
+	json_add(b, strcmp(type, "discord") == 0 ? "content" : "text",
+	    json_new_string(cut ? cut : text));
+	free(cut);
+	char *s = json_print(b, false);
+	json_free(b);
+	return s;
+}
+
+/* ---- mail ------------------------------------------------------------------------- */
+
+/* A header value from rule text: no line breaks, no control characters. */
+static void
+header_safe(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = ' ';
+}
+
+static void
+iso_time(double t, char *out, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	gmtime_r(&tt, &tm);
+	strftime(out, len, "%Y-%m-%d %H:%M:%S UTC", &tm);
+}
+
+/* The body with CRLF line ends and no line past 998 octets (RFC 5322). */
+static void
+put_body(FILE *f, const char *text)
+{
+	size_t col = 0;
+	for (const char *p = text; *p; p++) {
+		if (*p == '\r')
+			continue;
+		if (*p == '\n') {
+			fputs("\r\n", f);
+			col = 0;
+			continue;
+		}
+		if (col >= 990) {
+			fputs("\r\n", f);
+			col = 0;
+		}
+		fputc(*p, f);
+		col++;
+	}
+	if (col > 0)
+		fputs("\r\n", f);
+}
+
+static char *
+mail(const struct reporter_ctx *c, const struct store_event *ev, const struct rule_decl *d)
+{
+	char subject[300], date[64], when[64], *out = NULL;
+	size_t len = 0;
+	time_t now = time(NULL);
+	struct tm tm;
+
+	headline(c, ev, subject, sizeof subject);
+	header_safe(subject);
+	gmtime_r(&now, &tm);
+	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000", &tm);
+	FILE *f = open_memstream(&out, &len);
+	if (f == NULL)
+		return NULL;
+	fprintf(f, "From: drishti <%s>\r\nTo: %s\r\nSubject: %s\r\nDate: %s\r\n", c->cfg->from,
+	    c->cfg->to, subject, date);
+	fprintf(f, "Message-ID: <%s@%s.drishti>\r\nMIME-Version: 1.0\r\n"
+	    "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n"
+	    "Auto-Submitted: auto-generated\r\nX-Drishti-Event-Id: %s\r\n\r\n", ev->id, c->agent,
+	    ev->id);
+	char *text = human_text(c, ev);
+	put_body(f, text ? text : subject);
+	free(text);
+	if (ev->doc == NULL) {
+		/* the facts an operator looks for, one per line */
+		char line[RESULT_SUMMARY_MAX + 4096 + 64];
+		fputs("\r\n", f);
+		if (ev->check[0]) {
+			snprintf(line, sizeof line, "Check:    %s", ev->check);
+			put_body(f, line);
+		}
+		snprintf(line, sizeof line, "Status:   %s (was %s)", upper[ev->status & 3],
+		    upper[ev->previous & 3]);
+		put_body(f, line);
+		if (ev->since > 0) {
+			iso_time(ev->since, when, sizeof when);
+			snprintf(line, sizeof line, "Since:    %s", when);
+			put_body(f, line);
+		}
+		iso_time(ev->at, when, sizeof when);
+		snprintf(line, sizeof line, "At:       %s", when);
+		put_body(f, line);
+		snprintf(line, sizeof line, "Agent:    %s", c->agent);
+		put_body(f, line);
+		if (d != NULL && d->description != NULL) {
+			snprintf(line, sizeof line, "About:    %s", d->description);
+			put_body(f, line);
+		}
+		for (size_t i = 0; d != NULL && i < d->nlabels; i++) {
+			snprintf(line, sizeof line, "Label:    %s=%s", d->labels[2 * i], d->labels[2 * i + 1]);
+			put_body(f, line);
+		}
+		if (strcmp(ev->metrics, "{}") != 0) {
+			snprintf(line, sizeof line, "Metrics:  %s", ev->metrics);
+			put_body(f, line);
+		}
+		snprintf(line, sizeof line, "Event:    %s %s", ev->kind, ev->id);
+		put_body(f, line);
+	}
+	if (fclose(f) != 0) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+/* ---- Alertmanager ----------------------------------------------------------------- */
+
+static struct json *
+rfc3339(double t)
+{
+	char buf[40];
+	time_t tt = (time_t)t;
+	struct tm tm;
+	gmtime_r(&tt, &tm);
+	strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+	size_t l = strlen(buf);
+	snprintf(buf + l, sizeof buf - l, ".%03dZ", (int)((t - floor(t)) * 1000));
+	return json_new_string(buf);
+}
+
+static void
+am_alert(struct json *arr, const struct reporter_ctx *c, const struct store_event *ev,
+    const struct rule_decl *d, enum status sev, double ends)
+{
+	struct json *a = json_new(JSON_OBJECT), *l = labels_of(d), *an = json_new(JSON_OBJECT);
+	const char *name = ev->check[0] ? ev->check :
+	    strcmp(ev->kind, "test") == 0 ? "drishti_test" : "drishti_agent";
+
+	json_add(l, "alertname", json_new_string(name));
+	json_add(l, "instance", json_new_string(c->agent));
+	json_add(l, "severity", json_new_string(strcmp(ev->kind, "test") == 0 ? "info" :
+	    lower[sev & 3]));
+	json_add(l, "source", json_new_string("drishti"));
+	json_add(a, "labels", l);
+	json_add(an, "summary", json_new_string(ev->summary));
+	if (d != NULL && d->description != NULL)
+		json_add(an, "description", json_new_string(d->description));
+	json_add(a, "annotations", an);
+	json_add(a, "startsAt", rfc3339(ev->since > 0 ? ev->since : ev->at));
+	if (ends > 0)
+		json_add(a, "endsAt", rfc3339(ends));
+	json_add(arr, NULL, a);
+}
+
+/* One event in Alertmanager's terms.  Severity is part of the identity (it
+ * is what routes a page), so an escalation also ends the alert of the old
+ * severity, or it would linger until Alertmanager's resolve_timeout. */
+static void
+am_event(struct json *arr, const struct reporter_ctx *c, const struct store_event *ev,
+    const struct rule_decl *d)
+{
+	if (strcmp(ev->kind, "resolve") == 0)
+		am_alert(arr, c, ev, d, ev->previous, ev->at);
+	else if (strcmp(ev->kind, "test") == 0 || ev->check[0] == '\0')
+		/* one-off events: shown for an hour, then gone by themselves */
+		am_alert(arr, c, ev, d, ev->status, ev->at + 3600);
+	else {
+		if (strcmp(ev->kind, "escalation") == 0 && ev->previous != ev->status &&
+		    ev->previous != ST_OK)
+			am_alert(arr, c, ev, d, ev->previous, ev->at);
+		am_alert(arr, c, ev, d, ev->status, 0);
+	}
+}
+
+/* ---- the request ---------------------------------------------------------------- */
+
+static int
+add_header(struct reporter_msg *m, const char *fmt, const char *a, const char *b)
+{
+	size_t n = m->rq.nheaders;
+	if (n >= REPORTER_HEADERS)
+		return -1;
+	size_t len = strlen(fmt) + strlen(a) + (b ? strlen(b) : 0) + 1;
+	m->hdr[n] = malloc(len);
+	if (m->hdr[n] == NULL)
+		return -1;
+	snprintf(m->hdr[n], len, fmt, a, b ? b : "");
+	m->hdrp[n] = m->hdr[n];
+	m->rq.nheaders = n + 1;
+	return 0;
+}
+
+void
+reporter_msg_free(struct reporter_msg *m)
+{
+	free(m->body);
+	for (size_t i = 0; i < REPORTER_HEADERS; i++)
+		free(m->hdr[i]);
+	memset(m, 0, sizeof *m);
+}
+
+int
+reporter_build(const struct reporter_ctx *c, const struct store_event *evs,
+    const struct rule_decl *const *decls, size_t n, struct reporter_msg *m, char *err,
+    size_t errlen)
+{
+	const struct store_event *ev = &evs[0];
+	const struct rule_decl *d = decls ? decls[0] : NULL;
+	const struct config_reporter *rc = c->cfg;
+	char ts[32];
+
+	memset(m, 0, sizeof *m);
+	m->rq.method = "POST";
+	m->rq.url = rc->url;
+	m->rq.headers = m->hdrp;
+	m->rq.timeout_ms = rc->timeout_ms;
+	m->rq.ca_file = rc->ca_file && *rc->ca_file ? rc->ca_file : NULL;
+	m->rq.pin = rc->pin && *rc->pin ? rc->pin : NULL;
+	m->rq.max_body = 64 << 10;
+	m->rq.reuse = 1;
+	if (is(c, "alertmanager")) {
+		struct json *arr = json_new(JSON_ARRAY);
+		for (size_t i = 0; i < n; i++)
+			am_event(arr, c, &evs[i], decls ? decls[i] : NULL);
+		m->body = json_print(arr, false);
+		json_free(arr);
+		/* the API lives under the base URL the operator gave */
+		size_t ul = strlen(rc->url) + sizeof "/api/v2/alerts";
+		m->hdr[REPORTER_HEADERS - 1] = malloc(ul);
+		if (m->hdr[REPORTER_HEADERS - 1] == NULL || m->body == NULL)
+			goto oom;
+		snprintf(m->hdr[REPORTER_HEADERS - 1], ul, "%s%s", rc->url,
+		    strstr(rc->url, "/api/v2/alerts") ? "" :
+		    rc->url[strlen(rc->url) - 1] == '/' ? "api/v2/alerts" : "/api/v2/alerts");
+		m->rq.url = m->hdr[REPORTER_HEADERS - 1];
+		if (add_header(m, "%sapplication/json%s", "Content-Type: ", NULL) < 0)
+			goto oom;
+	} else if (is(c, "smtp")) {
+		m->body = mail(c, ev, d);
+		if (m->body == NULL)
+			goto oom;
+		m->rq.protocols = "smtp,smtps";
+		m->rq.mail_from = rc->from;
+		m->rq.mail_rcpt = rc->to;
+		m->rq.username = rc->username;
+		m->rq.password = c->password;
+		m->rq.starttls = strcmp(rc->starttls ? rc->starttls : "require", "off") == 0 ? 0 :
+		    strcmp(rc->starttls, "try") == 0 ? 1 : 2;
+	} else if (is(c, "webhook")) {
+		m->body = body_json(c, ev, d);
+		if (m->body == NULL || add_header(m, "%sapplication/json%s", "Content-Type: ", NULL) < 0)
+			goto oom;
+	} else {
+		/* people read these: text, in the shape each service takes */
+		char *text = human_text(c, ev);
+		if (text == NULL)
+			goto oom;
+		if (is(c, "ntfy")) {
+			char title[300];
+			m->body = text;
+			snprintf(title, sizeof title, "drishti %s %s", ev->kind,
+			    ev->check[0] ? ev->check : c->agent);
+			header_safe(title);
+			if (add_header(m, "%stext/plain; charset=utf-8%s", "Content-Type: ", NULL) < 0 ||
+			    add_header(m, "Title: %s%s", title, NULL) < 0)
+				goto oom;
+			if (ev->status == ST_CRIT && strcmp(ev->kind, "resolve") != 0 &&
+			    add_header(m, "%s%s", "Priority: urgent", NULL) < 0)
+				goto oom;
+		} else {
+			m->body = chat_json(rc->type, text);
+			free(text);
+			if (m->body == NULL ||
+			    add_header(m, "%sapplication/json%s", "Content-Type: ", NULL) < 0)
+				goto oom;
+		}
+	}
+	m->rq.body = m->body;
+	m->rq.body_len = strlen(m->body);
+	if (is(c, "smtp"))
+		return 0;
+	snprintf(ts, sizeof ts, "%lld", (long long)time(NULL));
+	if (add_header(m, "X-Drishti-Event-Id: %s%s", ev->id, NULL) < 0 ||
+	    add_header(m, "X-Drishti-Timestamp: %s%s", ts, NULL) < 0)
+		goto oom;
+	if (c->secret != NULL) {
+		size_t ml = strlen(ts) + 1 + m->rq.body_len;
+		char *msg = malloc(ml + 1), hex[65];
+		if (msg == NULL)
+			goto oom;
+		snprintf(msg, ml + 1, "%s.%s", ts, m->body);
+		crypto_hmac_sha256_hex(c->secret, c->secret_len, msg, ml, hex);
+		free(msg);
+		if (add_header(m, "X-Drishti-Signature: sha256=%s%s", hex, NULL) < 0)
+			goto oom;
+	}
+	return 0;
+oom:
+	reporter_msg_free(m);
+	snprintf(err, errlen, "out of memory");
+	return -1;
+}
+
+static double
+retry_after(const char *headers)
+{
+	for (const char *p = headers; p && *p;) {
+		if (strncasecmp(p, "retry-after:", 12) == 0)
+			return atof(p + 12);
+		p = strchr(p, '\n');
+		if (p)
+			p++;
+	}
+	return 0;
+}
+
+int
+reporter_outcome(const struct config_reporter *rc, const struct http_response *r,
+    double *ra, char *err, size_t errlen)
+{
+	*ra = 0;
+	if (strcmp(rc->type, "smtp") == 0) {
+		/* SMTP: 5xx is a refusal for good (no such mailbox, relaying
+		 * denied); 4xx and a lost connection are worth another try */
+		if (r->error[0] == '\0')
+			return 0;
+		if (r->status > 0)
+			snprintf(err, errlen, "SMTP %ld: %s", r->status, r->error);
+		else
+			snprintf(err, errlen, "%s", r->error);
+		return r->status >= 500 ? 2 : 1;
+	}
+	if (r->status >= 200 && r->status < 300)
+		return 0;
+	if (r->status == 0)
+		snprintf(err, errlen, "%s", r->error);
+	else
+		snprintf(err, errlen, "HTTP %ld", r->status);
+	if (r->status >= 400 && r->status < 500 && r->status != 408 && r->status != 429)
+		return 2;
+	*ra = retry_after(r->headers);
+	return 1;
+}
