@@ -62,13 +62,18 @@ $(BUILD):
 # Debian packages this build and its tests need (run as root).
 DEB_PKGS ?= build-essential pkg-config liblua5.4-dev libcurl4-openssl-dev \
             libinih-dev libmbedtls-dev libsqlite3-dev libcjson-dev zlib1g-dev \
-            python3 openssl sqlite3
+            python3 openssl sqlite3 python3-aiosmtpd
 deps:
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEB_PKGS)
 	# promtool checks the textfile in the tests; the server itself is not needed
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus
 	@(systemctl disable --now prometheus || service prometheus stop) >/dev/null 2>&1 || true
+	# a real Alertmanager and a real browser for the delivery and report tests;
+	# the tests start their own Alertmanager on 127.0.0.1
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	    prometheus-alertmanager chromium
+	@(systemctl disable --now prometheus-alertmanager || service prometheus-alertmanager stop) >/dev/null 2>&1 || true
 
 UNIT := $(BUILD)/unit_cron $(BUILD)/unit_alert
 $(BUILD)/unit_cron: tests/unit_cron.c $(BUILD)/cron.o $(BUILD)/sched.o

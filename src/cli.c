@@ -445,6 +445,7 @@ cli_status(int argc, char **argv)
 		    "LAST RUN", "SUMMARY");
 	int rc = store_each_check(st, status_check, &x);
 	store_outbox(st, &depth, &oldest, &dead);
+	long dropped = store_dropped(st);
 	if (json) {
 		struct json *o = json_new(JSON_OBJECT), *ob = json_new(JSON_OBJECT);
 		json_add(o, "state", json_new_string(cfg.state));
@@ -454,6 +455,7 @@ cli_status(int argc, char **argv)
 		json_add(ob, "depth", json_new_number((double)depth));
 		json_add(ob, "oldest_age", json_new_number(depth > 0 ? x.now - oldest : 0));
 		json_add(ob, "dead", json_new_number((double)dead));
+		json_add(ob, "dropped", json_new_number((double)dropped));
 		json_add(o, "outbox", ob);
 		store_each_file(st, status_file, &x);
 		json_add(o, "files", x.files);
@@ -469,10 +471,11 @@ cli_status(int argc, char **argv)
 		if (depth > 0) {
 			char ago[32];
 			fmt_ago(x.now - oldest, ago, sizeof ago);
-			printf("outbox: %ld event%s waiting, oldest %s; %ld dead\n", depth,
+			printf("outbox: %ld event%s waiting, oldest %s; %ld dead", depth,
 			    depth == 1 ? "" : "s", ago, dead);
 		} else
-			printf("outbox: empty; %ld dead\n", dead);
+			printf("outbox: empty; %ld dead", dead);
+		printf(dropped > 0 ? "; %ld dropped (outbox bounds)\n" : "\n", dropped);
 		store_each_file(st, status_file, &x);
 	}
 	store_close(st);

@@ -455,7 +455,7 @@ reporter_outcome(const struct config_reporter *rc, const struct http_response *r
 		 * denied); 4xx and a lost connection are worth another try */
 		if (r->error[0] == '\0')
 			return 0;
-		if (r->status > 0)
+		if (r->status >= 400)   /* else the last reply was a good one */
 			snprintf(err, errlen, "SMTP %ld: %s", r->status, r->error);
 		else
 			snprintf(err, errlen, "%s", r->error);

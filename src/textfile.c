@@ -118,6 +118,9 @@ textfile_write(const char *path, struct engine *e, struct store *s, char *err, s
 	    depth > 0 && oldest > 0 ? now - oldest : 0);
 	fprintf(f, "# HELP drishti_dead_events Events a receiver refused for good.\n"
 	    "# TYPE drishti_dead_events gauge\ndrishti_dead_events %ld\n", dead);
+	fprintf(f, "# HELP drishti_outbox_dropped_total Undelivered events dropped by the outbox bounds.\n"
+	    "# TYPE drishti_outbox_dropped_total counter\ndrishti_outbox_dropped_total %ld\n",
+	    s != NULL ? store_dropped(s) : 0L);
 	fprintf(f, "# HELP drishti_worker_restarts_total Rule workers restarted.\n"
 	    "# TYPE drishti_worker_restarts_total counter\ndrishti_worker_restarts_total %llu\n",
 	    (unsigned long long)st->worker_restarts);
