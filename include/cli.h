@@ -9,6 +9,7 @@
 
 int cli_once(int argc, char **argv);
 int cli_lint(int argc, char **argv);
+int cli_report(int argc, char **argv);
 int cli_run(int argc, char **argv);
 int cli_status(int argc, char **argv);
 int cli_notify_test(int argc, char **argv);

@@ -35,6 +35,8 @@ struct eng_check {
 	struct alert alert;         /* kept by the daemon; loaded from the store */
 	int     alert_loaded;
 	double  lateness;           /* of the last run: start - planned, seconds */
+	char   *doc;                /* a report: the document of the run just done
+	                             * (for hooks->result; freed after it) */
 };
 
 #define ENGINE_LATE_BUCKETS 1001     /* 0.1 ms each up to 100 ms, then one for the rest */
@@ -68,7 +70,8 @@ int    engine_load(struct engine *e, char *const *paths, size_t n);
 size_t engine_count(const struct engine *e);
 struct eng_check *engine_check(struct engine *e, size_t i);
 struct eng_check *engine_find(struct engine *e, const char *name);
-/* Runs one check now (once); its result comes through hooks->result. */
+/* Runs one check or builds one report now (once); its result comes through
+ * hooks->result (a report's document in c->doc). */
 int    engine_run_now(struct engine *e, struct eng_check *c);
 /* Puts every check on its schedule (the daemon).  Checks found in `prev`
  * keep their place in time, so a reload does not shift them. */

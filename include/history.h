@@ -15,6 +15,7 @@ struct hist_req {
 	double  window;             /* seconds */
 	double  p;                  /* HIST_PERCENTILE: 0..100 */
 	char    name[128];          /* a check or a metric */
+	double  ago;                /* the window ends this many seconds before now */
 };
 
 struct hist_ans {

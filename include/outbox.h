@@ -25,5 +25,10 @@ void outbox_free(struct outbox *o);
 /* `drishti notify-test`: one test event through one reporter; prints the
  * receiver's answer.  Exit status: 0 accepted, 1 refused or unreachable. */
 int  outbox_test(struct loop *l, const struct config *cfg, const char *reporter);
+/* `drishti report NAME --send`: the report through every reporter that
+ * takes reports, now, each answer printed.  0 all accepted, else 1 (78: a
+ * secret could not be read). */
+int  outbox_send_report(struct loop *l, const struct config *cfg, const char *name,
+    const char *headline, const char *doc);
 
 #endif

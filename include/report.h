@@ -13,6 +13,10 @@ enum report_format { REPORT_TEXT, REPORT_JSON, REPORT_HTML };
 int   report_format_parse(const char *s, enum report_format *f);
 /* malloc'd rendering of doc; NULL with err when doc is not a report. */
 char *report_render(const char *doc, enum report_format f, char *err, size_t errlen);
+/* The document as stored and sent: the worker's doc with agent and time
+ * added; one saying why when doc is NULL (the build was killed).  malloc'd. */
+char *report_finish(const char *doc, const char *name, const char *agent, double at,
+    const char *why);
 /* One line for a subject or a title: "weekly: 5 met, 2 missed". */
 void  report_headline(const char *doc, char *out, size_t outlen);
 /* Formats a value the way an item's format says ("pct" "ms" "bytes" "money"

@@ -80,6 +80,8 @@ struct rule_run *rules_start(struct rule_file *f, const struct rule_decl *d,
 /* Ends a run now as UNKNOWN why; done is called before this returns. */
 void   rules_abort(struct rule_run *run, const char *why);
 const char *rules_run_check(const struct rule_run *run);
+/* A report run, inside done: its JSON document (NULL for a check). */
+const char *rules_run_doc(const struct rule_run *run);
 
 /* The rule files named by spec: a directory (its *.lua, sorted) or a comma
  * list of files and directories.  Free with rules_paths_free. */

@@ -20,6 +20,8 @@ enum wire_type {                /* append only: values cross processes */
 	WIRE_LOG = 7,           /* worker -> sup: level, text */
 	WIRE_HISTORY = 8,       /* worker -> sup: request id, struct hist_req */
 	WIRE_ANSWER = 9,        /* sup -> worker: request id, struct hist_ans */
+	WIRE_REPORT = 10,       /* worker -> sup: run id; u32 index, then a report's
+	                         * JSON document (sent just before its RESULT) */
 };
 
 struct wire_hdr {

@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "config.h"
 #include "engine.h"
+#include "report.h"
 #include "json.h"
 #include "loop.h"
 #include "log.h"
@@ -130,6 +131,9 @@ struct once_ctx {
 	int     failed;             /* load errors or an unknown name */
 	int     pending;
 	int     usage;              /* an unknown name */
+	const char *report;         /* `drishti report`: the one report to build */
+	char   *doc;                /* ... and its finished document */
+	struct result rres;
 };
 
 static void
@@ -173,6 +177,19 @@ once_loaded(struct engine *e, int nerrors, void *ud)
 		loop_stop(o->loop);
 		return;
 	}
+	if (o->report != NULL) {
+		struct eng_check *c = engine_find(e, o->report);
+		if (c == NULL || c->d.kind != RULE_REPORT) {
+			fprintf(stderr, "drishti report: no report named \"%s\"\n", o->report);
+			o->usage = 1;
+		} else if (engine_run_now(e, c) == 0)
+			o->pending = 1;
+		else
+			o->failed = 1;
+		if (o->pending == 0)
+			loop_stop(o->loop);
+		return;
+	}
 	/* the named checks must all exist before anything runs */
 	for (int i = 0; i < o->nnames; i++) {
 		struct eng_check *c = engine_find(e, o->names[i]);
@@ -207,8 +224,11 @@ once_result(struct engine *e, struct eng_check *c, const struct result *r, void 
 	struct once_ctx *o = ud;
 
 	(void)e;
-	(void)c;
-	(void)r;
+	if (c->d.kind == RULE_REPORT) {
+		o->rres = *r;
+		o->doc = report_finish(c->doc, c->d.name, o->cfg->name, r->started,
+		    r->status == ST_UNKNOWN ? r->summary : NULL);
+	}
 	if (--o->pending == 0)
 		loop_stop(o->loop);
 }
@@ -280,6 +300,121 @@ cli_once(int argc, char **argv)
 		rc = worst;
 	}
 	engine_free(o.e);
+	store_close(o.store);
+	loop_free(o.loop);
+	config_free(&cfg);
+	log_close();
+	return rc;
+}
+
+int
+cli_report(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "send", no_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *conf = NULL, *usage = "usage: drishti report [-c FILE] NAME"
+	    " [--format text|json|html] [--send]\n";
+	enum report_format fmt = REPORT_TEXT;
+	int ch, send = 0;
+	struct config cfg;
+
+	optind = 1;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "c:f:h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			conf = optarg;
+			break;
+		case 'f':
+			if (report_format_parse(optarg, &fmt) < 0) {
+				fprintf(stderr, "drishti report: --format %s: use text, json or html\n%s",
+				    optarg, usage);
+				return EXIT_USAGE;
+			}
+			break;
+		case 's':
+			send = 1;
+			break;
+		case 'h':
+			printf("%s", usage);
+			return 0;
+		default:
+			fprintf(stderr, "drishti report: bad option \"%s\"\n%s", argv[optind - 1], usage);
+			return EXIT_USAGE;
+		}
+	}
+	if (argc - optind != 1) {
+		fprintf(stderr, "drishti report: name one report\n%s", usage);
+		return EXIT_USAGE;
+	}
+	if (cli_config(conf, &cfg) < 0)
+		return EXIT_CONFIG;
+	struct once_ctx o = { .report = argv[optind] };
+	o.loop = loop_new();
+	if (o.loop == NULL) {
+		config_free(&cfg);
+		return EXIT_UNAVAILABLE;
+	}
+	struct engine_hooks hooks = { .load_error = once_load_error, .loaded = once_loaded,
+	    .result = once_result, .history = once_history, .ud = &o };
+	o.cfg = &cfg;
+	if (access(cfg.state, F_OK) == 0) {
+		char serr[512];
+		if (store_open(&o.store, cfg.state, true, NULL, serr, sizeof serr) < 0)
+			log_warn("%s; history.* answers nothing", serr);
+	}
+	o.e = engine_new(o.loop, &cfg, &hooks);
+	if (o.e == NULL || engine_load(o.e, NULL, 0) < 0)
+		o.failed = 1;
+	else
+		loop_run(o.loop);
+	int rc = o.failed ? EXIT_CONFIG : o.usage ? EXIT_USAGE : 0;
+	if (rc == 0 && o.doc == NULL) {
+		fprintf(stderr, "drishti report: %s: no document\n", o.report);
+		rc = 1;
+	}
+	if (rc == 0) {
+		char err[256];
+		char *out = report_render(o.doc, fmt, err, sizeof err);
+		if (out == NULL) {
+			fprintf(stderr, "drishti report: %s\n", err);
+			rc = 1;
+		} else {
+			fputs(out, stdout);
+			if (fmt == REPORT_JSON)
+				fputc('\n', stdout);
+			fflush(stdout);
+			free(out);
+		}
+		if (o.rres.status == ST_UNKNOWN) {
+			fprintf(stderr, "drishti report: %s did not finish: %s\n", o.report,
+			    o.rres.summary);
+			rc = 1;
+		}
+	}
+	/* the workers go before anything is sent: no rule runs beside a secret */
+	engine_free(o.e);
+	o.e = NULL;
+	if (rc == 0 && send) {
+		char head[RESULT_SUMMARY_MAX];
+		report_headline(o.doc, head, sizeof head);
+		/* the answers go to stderr: stdout holds the report itself */
+		fflush(stdout);
+		int saved = dup(STDOUT_FILENO);
+		if (saved >= 0 && dup2(STDERR_FILENO, STDOUT_FILENO) >= 0) {
+			rc = outbox_send_report(o.loop, &cfg, o.report, head, o.doc);
+			fflush(stdout);
+			dup2(saved, STDOUT_FILENO);
+		}
+		if (saved >= 0)
+			close(saved);
+	}
+	free(o.doc);
 	store_close(o.store);
 	loop_free(o.loop);
 	config_free(&cfg);

@@ -29,6 +29,7 @@
 #include "log.h"
 #include "loop.h"
 #include "outbox.h"
+#include "report.h"
 #include "store.h"
 #include "textfile.h"
 
@@ -175,6 +176,26 @@ on_result(struct engine *e, struct eng_check *c, const struct result *r, void *u
 	int64_t now_ms = (int64_t)((r->started + r->duration) * 1000);
 
 	(void)e;
+	if (c->d.kind == RULE_REPORT) {
+		/* a report is an event of its own, with its document; no alert */
+		char *doc = report_finish(c->doc, c->d.name, d->cfg->name, r->started,
+		    r->status == ST_UNKNOWN ? r->summary : NULL);
+		char head[RESULT_SUMMARY_MAX];
+		if (doc != NULL)
+			report_headline(doc, head, sizeof head);
+		else
+			snprintf(head, sizeof head, "%s", c->d.name);
+		if (r->status == ST_UNKNOWN)
+			log_error("report \"%s\" did not finish: %s", c->d.name, r->summary);
+		else
+			log_info("report \"%s\" built: %s", c->d.name, head);
+		if (d->store != NULL && doc != NULL && store_report(d->store, c->d.name, head, doc) == 0)
+			outbox_kick(d->outbox);
+		else if (d->store != NULL)
+			log_error("report \"%s\": could not be stored", c->d.name);
+		free(doc);
+		return;
+	}
 	/* c->last still holds the previous result while this hook runs */
 	if (!c->has_last || c->last.status != r->status) {
 		const char *from = c->has_last ? result_status_name(c->last.status) : "-";

@@ -166,6 +166,8 @@ run_finished(struct eng_check *c, const struct result *r)
 	/* the hook sees the previous result in c->last */
 	if (e->hooks.result != NULL)
 		e->hooks.result(e, c, r, e->hooks.ud);
+	free(c->doc);
+	c->doc = NULL;
 	c->runs++;
 	c->last = *r;
 	c->has_last = 1;
@@ -325,6 +327,20 @@ on_message(struct loop *l, int fd, uint32_t events, void *ud)
 		case WIRE_LOADED:
 			load_finished(w, h.id > 0 ? (w->load_errors ? w->load_errors : 1) : 0);
 			break;
+		case WIRE_REPORT: {
+			/* the document of a report whose RESULT follows */
+			uint32_t windex;
+			if (len < sizeof windex)
+				break;
+			memcpy(&windex, buf, sizeof windex);
+			if (windex >= w->ndecls || w->decls[windex]->inflight == NULL ||
+			    w->decls[windex]->inflight->id != h.id)
+				break;
+			struct eng_check *c = w->decls[windex];
+			free(c->doc);
+			c->doc = strndup(buf + sizeof windex, len - sizeof windex);
+			break;
+		}
 		case WIRE_RESULT: {
 			size_t off = 0, rlen;
 			uint32_t id, windex;
@@ -639,7 +655,7 @@ engine_run_now(struct engine *e, struct eng_check *c)
 {
 	struct eng_worker *w = c->w;
 
-	if (c->in_flight || c->d.kind != RULE_CHECK)
+	if (c->in_flight)
 		return -1;
 	if (w->state != W_READY) {
 		run_failed(c, w->state == W_QUARANTINED ? "sandbox: rule file quarantined" :
@@ -734,13 +750,17 @@ engine_schedule(struct engine *e, struct engine *prev)
 
 	for (size_t i = 0; i < e->nchecks; i++) {
 		struct eng_check *c = e->checks[i];
-		if (c->d.kind != RULE_CHECK)
-			continue;           /* reports are built by the delivery side */
+		if (c->d.every_ms == 0 && c->d.cron == NULL)
+			continue;           /* a report with no schedule: on demand only */
 		if (sched_init(&c->sched, c->d.every_ms, c->d.cron, c->d.jitter_ms, now,
 		    time(NULL)) < 0) {
 			log_error("check \"%s\": bad schedule", c->d.name);
 			continue;
 		}
+		/* a report is due one period after start, not at it: restarting
+		 * the agent must not send the weekly report again */
+		if (c->d.kind == RULE_REPORT && c->d.every_ms > 0)
+			c->sched.due += (double)c->d.every_ms / 1000.0;
 		struct eng_check *old = prev ? engine_find(prev, c->d.name) : NULL;
 		if (old != NULL && old->d.every_ms == c->d.every_ms && c->d.every_ms > 0 &&
 		    old->timer != NULL)
@@ -844,6 +864,7 @@ engine_free(struct engine *e)
 	for (size_t i = 0; i < e->nchecks; i++) {
 		loop_timer_cancel(e->loop, e->checks[i]->timer);
 		rules_decl_clear(&e->checks[i]->d);
+		free(e->checks[i]->doc);
 		free(e->checks[i]);
 	}
 	free(e->workers);

@@ -27,7 +27,12 @@ static const struct {
 	  "without running a probe.  Every error is printed as FILE:LINE: message;\n"
 	  "exit 78 if there is any.\n" },
 	{ "report", "report [-c FILE] NAME [--format text|json|html] [--send]",
-	  "Builds a report now.  Arrives with delivery; not in this version.\n" },
+	  "Builds the report NAME now, with the same history and probes as its\n"
+	  "scheduled run, and prints it as text (default), its JSON document, or a\n"
+	  "standalone HTML page with inline SVG charts (--format html > week.html).\n"
+	  "With --send it also goes through every reporter that takes reports, each\n"
+	  "receiver's answer printed.  Exit 0, or 1 when the build failed or a\n"
+	  "receiver refused it.\n" },
 	{ "status", "status [-c FILE] [--json]",
 	  "Every check's alert state (ok, pending, firing), since when, its last\n"
 	  "result and summary; how many alerts fire or wait; the outbox depth and\n"
@@ -35,7 +40,8 @@ static const struct {
 	{ "notify-test", "notify-test [-c FILE] REPORTER",
 	  "Sends one test event (kind \"test\") through one reporter, signed like\n"
 	  "any other, and prints the receiver's answer.  Exit 0 when accepted.\n"
-	  "This version delivers webhook, slack, discord, ntfy, file and stdout.\n" },
+	  "Every reporter type is delivered: webhook, slack, discord, ntfy, smtp,\n"
+	  "alertmanager, file and stdout.\n" },
 	{ "version", "version", "Prints the version of drishti and of Lua.\n" },
 	{ "help", "help [COMMAND | config]",
 	  "Help on a command; `help config` prints every config key with its\n"
@@ -100,6 +106,8 @@ main(int argc, char **argv)
 		return cli_status(argc - 1, argv + 1);
 	if (strcmp(cmd, "lint") == 0)
 		return cli_lint(argc - 1, argv + 1);
+	if (strcmp(cmd, "report") == 0)
+		return cli_report(argc - 1, argv + 1);
 	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0)
 		return cmd_help(argc - 1, argv + 1);
 	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <sys/random.h>
 #include <unistd.h>
 #include "crypto.h"
 #include "http.h"
@@ -273,14 +274,14 @@ send_event(struct rep *r)
 	if (!reporter_is_remote(type)) {
 		int rc = 0;
 		if (strcmp(type, "stdout") == 0) {
-			printf("%s %s %s: %s\n", r->ev.kind, lower[r->ev.status & 3],
-			    r->ev.check[0] ? r->ev.check : "(agent)", r->ev.summary);
 			if (r->ev.doc != NULL) {
 				char *text = report_render(r->ev.doc, REPORT_TEXT, err, sizeof err);
 				if (text != NULL)
 					fputs(text, stdout);
 				free(text);
-			}
+			} else
+				printf("%s %s %s: %s\n", r->ev.kind, lower[r->ev.status & 3],
+				    r->ev.check[0] ? r->ev.check : "(agent)", r->ev.summary);
 			fflush(stdout);
 		} else {
 			struct reporter_ctx c = { .cfg = &webhook_shape, .agent = o->cfg->name };
@@ -551,51 +552,32 @@ outbox_free(struct outbox *o)
 	free(o);
 }
 
-int
-outbox_test(struct loop *l, const struct config *cfg, const char *reporter)
+/* One event through one reporter, now, once: nothing stored, the answer
+ * printed.  0 accepted, 1 not, 78 a secret could not be read. */
+static int
+send_now(struct loop *l, const struct config *cfg, const struct config_reporter *rc,
+    const struct store_event *ev)
 {
 	struct outbox o = { .loop = l, .cfg = cfg };
-	struct rep r = { .o = &o };
+	struct rep r = { .o = &o, .cfg = rc, .name = rc->name };
 	char err[512];
-	static struct config_reporter builtin = { .name = "stdout", .type = "stdout",
-	    .events = "test", .min_severity = "ok" };
-
-	for (size_t i = 0; i < cfg->nreporters; i++)
-		if (strcmp(cfg->reporters[i].name, reporter) == 0)
-			r.cfg = &cfg->reporters[i];
-	if (r.cfg == NULL && cfg->nreporters == 0 && strcmp(reporter, "stdout") == 0)
-		r.cfg = &builtin;
-	if (r.cfg == NULL) {
-		fprintf(stderr, "drishti notify-test: no reporter \"%s\" in the config\n", reporter);
-		return 64;
-	}
-	r.name = r.cfg->name;
 	size_t pl;
-	if ((r.cfg->secret_file && *r.cfg->secret_file &&
-	    read_secret(r.cfg->secret_file, &r.secret, &r.secret_len, err, sizeof err) < 0) ||
-	    (r.cfg->password_file && *r.cfg->password_file &&
-	    read_secret(r.cfg->password_file, (unsigned char **)&r.password, &pl, err,
+
+	if ((rc->secret_file && *rc->secret_file &&
+	    read_secret(rc->secret_file, &r.secret, &r.secret_len, err, sizeof err) < 0) ||
+	    (rc->password_file && *rc->password_file &&
+	    read_secret(rc->password_file, (unsigned char **)&r.password, &pl, err,
 	    sizeof err) < 0)) {
-		fprintf(stderr, "drishti notify-test: %s\n", err);
+		fprintf(stderr, "drishti: reporter \"%s\": %s\n", rc->name, err);
 		free(r.secret);
 		return 78;
 	}
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	unsigned char rnd[8];
-	for (size_t i = 0; i < sizeof rnd; i++)
-		rnd[i] = (unsigned char)random();
-	snprintf(r.ev.id, sizeof r.ev.id, "test-%lld-%02x%02x%02x%02x", (long long)ts.tv_sec,
-	    rnd[0], rnd[1], rnd[2], rnd[3]);
-	snprintf(r.ev.kind, sizeof r.ev.kind, "test");
-	r.ev.status = ST_OK;
-	snprintf(r.ev.summary, sizeof r.ev.summary, "drishti test event from %s", cfg->name);
-	r.ev.at = (double)ts.tv_sec;
-	snprintf(r.ev.metrics, sizeof r.ev.metrics, "{}");
+	r.ev = *ev;
 	r.outcome = 1;
 	if (send_event(&r) == 0 && r.busy)
 		loop_run(l);
-	printf("%s: %s\n", reporter, r.answer[0] ? r.answer : "no answer");
+	printf("%s: %s\n", rc->name, r.answer[0] ? r.answer : "no answer");
+	fflush(stdout);
 	if (r.password != NULL) {
 		crypto_wipe(r.password, strlen(r.password));
 		free(r.password);
@@ -607,4 +589,79 @@ outbox_test(struct loop *l, const struct config *cfg, const char *reporter)
 	if (o.http_ready)
 		http_shutdown();
 	return r.outcome == 0 ? 0 : 1;
+}
+
+static void
+new_event_id(const char *prefix, char *id, size_t len, double *at)
+{
+	struct timespec ts;
+	unsigned char rnd[4];
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
+		for (size_t i = 0; i < sizeof rnd; i++)
+			rnd[i] = (unsigned char)random();
+	snprintf(id, len, "%s-%lld-%02x%02x%02x%02x", prefix, (long long)ts.tv_sec,
+	    rnd[0], rnd[1], rnd[2], rnd[3]);
+	*at = (double)ts.tv_sec;
+}
+
+int
+outbox_test(struct loop *l, const struct config *cfg, const char *reporter)
+{
+	static const struct config_reporter builtin = { .name = "stdout", .type = "stdout",
+	    .events = "test", .min_severity = "ok" };
+	const struct config_reporter *rc = NULL;
+	struct store_event ev;
+
+	for (size_t i = 0; i < cfg->nreporters; i++)
+		if (strcmp(cfg->reporters[i].name, reporter) == 0)
+			rc = &cfg->reporters[i];
+	if (rc == NULL && cfg->nreporters == 0 && strcmp(reporter, "stdout") == 0)
+		rc = &builtin;
+	if (rc == NULL) {
+		fprintf(stderr, "drishti notify-test: no reporter \"%s\" in the config\n", reporter);
+		return 64;
+	}
+	memset(&ev, 0, sizeof ev);
+	new_event_id("test", ev.id, sizeof ev.id, &ev.at);
+	snprintf(ev.kind, sizeof ev.kind, "test");
+	ev.status = ST_OK;
+	snprintf(ev.summary, sizeof ev.summary, "drishti test event from %s", cfg->name);
+	snprintf(ev.metrics, sizeof ev.metrics, "{}");
+	return send_now(l, cfg, rc, &ev);
+}
+
+int
+outbox_send_report(struct loop *l, const struct config *cfg, const char *name,
+    const char *headline, const char *doc)
+{
+	static struct config_reporter builtin = { .name = "stdout", .type = "stdout",
+	    .events = "report" };
+	struct store_event ev;
+	int rc = 0, sent = 0;
+
+	memset(&ev, 0, sizeof ev);
+	new_event_id("report", ev.id, sizeof ev.id, &ev.at);
+	snprintf(ev.kind, sizeof ev.kind, "report");
+	snprintf(ev.check, sizeof ev.check, "%s", name);
+	snprintf(ev.summary, sizeof ev.summary, "%s", headline);
+	snprintf(ev.metrics, sizeof ev.metrics, "{}");
+	ev.doc = (char *)doc;
+	size_t n = cfg->nreporters ? cfg->nreporters : 1;
+	for (size_t i = 0; i < n; i++) {
+		struct rep probe = { .cfg = cfg->nreporters ? &cfg->reporters[i] : &builtin };
+		probe.name = probe.cfg->name;
+		if (!wants(&probe, &ev, NULL, NULL))
+			continue;
+		sent++;
+		int r = send_now(l, cfg, probe.cfg, &ev);
+		if (r > rc)
+			rc = r;
+	}
+	if (sent == 0) {
+		fprintf(stderr, "drishti report: no reporter takes reports (events = ... report)\n");
+		return 1;
+	}
+	return rc;
 }

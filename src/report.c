@@ -336,13 +336,19 @@ chart_svg(FILE *f, const struct json *row)
 	fprintf(f, "<text x=\"%.0f\" y=\"%.0f\" class=\"axis\" text-anchor=\"end\">%s</text>\n",
 	    PADL - 6, 10 + h, b);
 	char d0[32], d1[32];
-	time_t tt = (time_t)t0;
-	struct tm tm;
-	localtime_r(&tt, &tm);
-	strftime(d0, sizeof d0, "%b %d", &tm);
-	tt = (time_t)t1;
-	localtime_r(&tt, &tm);
-	strftime(d1, sizeof d1, "%b %d", &tm);
+	if (t0 > 1e9) {
+		/* unix times: dates on the axis; plain positions otherwise */
+		time_t tt = (time_t)t0;
+		struct tm tm;
+		localtime_r(&tt, &tm);
+		strftime(d0, sizeof d0, "%b %d", &tm);
+		tt = (time_t)t1;
+		localtime_r(&tt, &tm);
+		strftime(d1, sizeof d1, "%b %d", &tm);
+	} else {
+		snprintf(d0, sizeof d0, "%.0f", t0);
+		snprintf(d1, sizeof d1, "%.0f", t1);
+	}
 	fprintf(f, "<text x=\"%.0f\" y=\"%.0f\" class=\"axis\">%s</text>\n", PADL, CH - 6, d0);
 	fprintf(f, "<text x=\"%.0f\" y=\"%.0f\" class=\"axis\" text-anchor=\"end\">%s</text>\n",
 	    CW - 10, CH - 6, d1);
@@ -505,5 +511,36 @@ report_render(const char *doc, enum report_format fmt, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	return out;
+}
+
+char *
+report_finish(const char *doc, const char *name, const char *agent, double at, const char *why)
+{
+	char e[128];
+	struct json *j = doc ? json_parse(doc, strlen(doc), e, sizeof e) : NULL;
+
+	if (j == NULL) {
+		/* no document (the worker died): one that says what happened */
+		char msg[1200];
+		struct json *secs = json_new(JSON_ARRAY), *sec = json_new(JSON_OBJECT);
+		struct json *rows = json_new(JSON_ARRAY), *row = json_new(JSON_OBJECT);
+		snprintf(msg, sizeof msg, "This report did not finish: %s", why ? why : "no document");
+		json_add(row, "note", json_new_string(msg));
+		json_add(rows, NULL, row);
+		json_add(sec, "title", json_new_string("Report error"));
+		json_add(sec, "rows", rows);
+		json_add(secs, NULL, sec);
+		j = json_new(JSON_OBJECT);
+		json_add(j, "name", json_new_string(name));
+		json_add(j, "sections", secs);
+		json_add(j, "error", json_new_string(why ? why : "no document"));
+		json_add(j, "met", json_new_number(0));
+		json_add(j, "missed", json_new_number(0));
+	}
+	json_add(j, "agent", json_new_string(agent));
+	json_add(j, "at", json_new_number(floor(at)));
+	char *out = json_print(j, false);
+	json_free(j);
 	return out;
 }

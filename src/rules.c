@@ -23,7 +23,9 @@
 #include "cron.h"
 #include "loop.h"
 #include "rules.h"
+#include "report.h"
 #include "rules_lib.h"
+#include "rules_report.h"
 #include "rules_sandbox.h"
 #include "units.h"
 
@@ -621,8 +623,13 @@ struct rule_run {
 	rules_done_fn done;
 	void   *ud;
 	struct rule_run *prev, *next;   /* the file's runs in flight */
+	int     nargs;              /* for the first resume: 1 for a report's r */
+	int     repref;             /* a report: its r, anchored in the registry */
+	char   *doc;                /* a report: its document, for done */
 };
 
+/* (fn ref, report name or nil) -> thread, its ref, the report's ref or nil.
+ * Protected: each step allocates in the rule's capped state. */
 static int
 prepare_run(lua_State *L)
 {
@@ -633,7 +640,15 @@ prepare_run(lua_State *L)
 	lua_xmove(L, co, 1);
 	lua_pushvalue(L, -1);
 	lua_pushinteger(L, luaL_ref(L, LUA_REGISTRYINDEX));
-	return 2;
+	if (lua_isnil(L, 2)) {
+		lua_pushnil(L);
+		return 3;
+	}
+	rules_report_push(L, lua_tostring(L, 2));
+	lua_pushvalue(L, -1);
+	lua_xmove(L, co, 1);            /* build(r) */
+	lua_pushinteger(L, luaL_ref(L, LUA_REGISTRYINDEX));
+	return 3;
 }
 
 /* Reads the verdict at idx of co without allocating in the rule's state. */
@@ -683,6 +698,17 @@ run_finish(struct rule_run *run)
 	 * the rule's pending __close handlers after the run is over. */
 	if (run->coref != LUA_NOREF)
 		luaL_unref(f->L, LUA_REGISTRYINDEX, run->coref);
+	if (run->repref != LUA_NOREF) {
+		/* the document is taken whatever happened: a report that broke
+		 * halfway says so in itself */
+		lua_rawgeti(f->L, LUA_REGISTRYINDEX, run->repref);
+		run->doc = rules_report_take(f->L, -1, run->res.status == ST_UNKNOWN ?
+		    run->res.summary : NULL);
+		lua_pop(f->L, 1);
+		luaL_unref(f->L, LUA_REGISTRYINDEX, run->repref);
+		if (run->doc != NULL && run->res.status != ST_UNKNOWN)
+			report_headline(run->doc, run->res.summary, sizeof run->res.summary);
+	}
 	if (run->prev != NULL)
 		run->prev->next = run->next;
 	else
@@ -691,6 +717,7 @@ run_finish(struct rule_run *run)
 		run->next->prev = run->prev;
 	run->res.duration = sb_now() - run->t0;
 	run->done(run, &run->res, run->ud);
+	free(run->doc);
 	free(run);
 }
 
@@ -704,7 +731,8 @@ run_step(struct rule_run *run)
 
 	run->parked = 0;
 	sb_enter(&f->sb, &run->b);
-	status = lua_resume(co, f->L, 0, &nres);
+	status = lua_resume(co, f->L, run->nargs, &nres);
+	run->nargs = 0;
 	sb_enter(&f->sb, NULL);
 	if (status == LUA_ERRMEM && run->b.kill == SB_ALIVE)
 		run->b.kill = SB_MEMORY;
@@ -717,7 +745,9 @@ run_step(struct rule_run *run)
 	else if (status != LUA_OK) {
 		char m[RESULT_SUMMARY_MAX];
 		result_set(res, ST_UNKNOWN, "%s", sb_error_text(co, -1, m, sizeof m));
-	} else if (nres == 0)
+	} else if (run->d->kind == RULE_REPORT)
+		result_set(res, ST_OK, "built");        /* what build returns is not used */
+	else if (nres == 0)
 		result_set(res, ST_UNKNOWN, "check returned no verdict");
 	else
 		read_verdict(co, -nres, res);
@@ -765,6 +795,7 @@ rules_start(struct rule_file *f, const struct rule_decl *d, rules_done_fn done,
 	run->done = done;
 	run->ud = ud;
 	run->coref = LUA_NOREF;
+	run->repref = LUA_NOREF;
 	run->t0 = sb_now();
 	clock_gettime(CLOCK_REALTIME, &ts);
 	run->res.started = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
@@ -781,12 +812,20 @@ rules_start(struct rule_file *f, const struct rule_decl *d, rules_done_fn done,
 	lua_settop(f->L, 0);
 	lua_pushcfunction(f->L, prepare_run);
 	lua_pushinteger(f->L, d->fn);
-	if (lua_pcall(f->L, 1, 2, 0) != LUA_OK) {
+	if (d->kind == RULE_REPORT)
+		lua_pushstring(f->L, d->name);
+	else
+		lua_pushnil(f->L);
+	if (lua_pcall(f->L, 2, 3, 0) != LUA_OK) {
 		result_set(&run->res, ST_UNKNOWN, "%s", sb_kill_reason(SB_MEMORY));
 		run->wake_t = NULL;
 	} else {
-		run->co = lua_tothread(f->L, -2);
-		run->coref = (int)lua_tointeger(f->L, -1);
+		run->co = lua_tothread(f->L, -3);
+		run->coref = (int)lua_tointeger(f->L, -2);
+		if (lua_isinteger(f->L, -1)) {
+			run->repref = (int)lua_tointeger(f->L, -1);
+			run->nargs = 1;
+		}
 		run->b.thread = run->co;
 	}
 	lua_settop(f->L, 0);
@@ -807,6 +846,12 @@ rules_start(struct rule_file *f, const struct rule_decl *d, rules_done_fn done,
 		return NULL;
 	}
 	return run;
+}
+
+const char *
+rules_run_doc(const struct rule_run *run)
+{
+	return run->doc;
 }
 
 const char *

@@ -123,12 +123,38 @@ name_arg(lua_State *L, int idx, struct hist_req *q)
 	memcpy(q->name, s, l + 1);
 }
 
+/* { ago = "7d" }: the window ends that long before now (last week's
+ * uptime, a day of a chart) */
+static void
+opts_arg(lua_State *L, int idx, struct hist_req *q)
+{
+	int64_t ms;
+	char e[160];
+
+	if (lua_isnoneornil(L, idx))
+		return;
+	luaL_checktype(L, idx, LUA_TTABLE);
+	int t = lua_getfield(L, idx, "ago");
+	if (t == LUA_TNUMBER)
+		q->ago = lua_tonumber(L, -1);
+	else if (t == LUA_TSTRING) {
+		if (units_duration(lua_tostring(L, -1), &ms, e, sizeof e) < 0)
+			luaL_argerror(L, idx, e);
+		q->ago = (double)ms / 1000.0;
+	} else if (t != LUA_TNIL)
+		luaL_argerror(L, idx, "ago: a duration");
+	lua_pop(L, 1);
+	if (!(q->ago >= 0 && q->ago <= 400.0 * 86400))
+		luaL_argerror(L, idx, "ago: from 0 to 400d");
+}
+
 static int
 simple(lua_State *L, enum hist_fn fn)
 {
 	struct hist_req q = { .fn = fn };
 	name_arg(L, 1, &q);
 	q.window = window_arg(L, 2);
+	opts_arg(L, 3, &q);
 	return ask(L, &q);
 }
 
@@ -147,6 +173,7 @@ l_percentile(lua_State *L)
 	if (!(q.p >= 0 && q.p <= 100))
 		luaL_argerror(L, 2, "a percentile from 0 to 100");
 	q.window = window_arg(L, 3);
+	opts_arg(L, 4, &q);
 	return ask(L, &q);
 }
 
@@ -159,6 +186,7 @@ l_count(lua_State *L)
 	int i = luaL_checkoption(L, 2, NULL, st);
 	q.status = i == 4 ? -1 : i;
 	q.window = window_arg(L, 3);
+	opts_arg(L, 4, &q);
 	return ask(L, &q);
 }
 

@@ -921,6 +921,12 @@ store_answer(struct store *s, const struct hist_req *q, double raw_window, struc
 	clock_gettime(CLOCK_REALTIME, &ts);
 	now = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 	a->ts = 0;
+	if (q->ago > 0) {
+		/* a window in the past: raw rows only while all of it is still
+		 * within raw retention */
+		now -= q->ago;
+		raw_window -= q->ago;
+	}
 	switch (q->fn) {
 	case HIST_UPTIME:
 		a->found = store_uptime(s, q->name, q->window, now, raw_window, &a->value);

@@ -290,8 +290,23 @@ static void
 run_done(struct rule_run *run, const struct result *res, void *ud)
 {
 	struct req *q = ud;
+	const char *doc = rules_run_doc(run);
 
-	(void)run;
+	if (doc != NULL) {
+		/* the document goes first, on its own: the RESULT that follows
+		 * in the batch finds it waiting */
+		size_t dl = strlen(doc);
+		char *m = malloc(sizeof q->windex + dl);
+		if (m != NULL) {
+			memcpy(m, &q->windex, sizeof q->windex);
+			memcpy(m + sizeof q->windex, doc, dl);
+			if (wire_send(WORKER_FD, WIRE_REPORT, q->id, m,
+			    sizeof q->windex + dl) < 0)
+				log_error("report \"%s\": its document could not be sent: %s",
+				    rules_run_check(run), strerror(errno));
+			free(m);
+		}
+	}
 	send_result(q->id, q->windex, res);
 	free(q);
 }

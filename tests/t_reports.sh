@@ -1,0 +1,152 @@
+# Reports: r:section / r:item / r:note / r:chart built by a rule, rendered as
+# text, JSON and a standalone HTML page (opened in a real headless Chromium);
+# `drishti report NAME [--format] [--send]`; scheduled reports through the
+# outbox; broken and hostile builds.
+. "$TESTDIR/lib.sh"
+trap '[ -n "${pid:-}" ] && kill -9 $pid 2>/dev/null' EXIT
+mkdir -p rules
+cat > rules/r.lua <<'LUA'
+check "api" { every = "1s", run = function()
+  metric("response_time", 0.25, "s")
+  return ok("fine")
+end }
+report "weekly" { every = "1h", build = function(r)
+  r:section("Availability")
+  r:item("Uptime (7d)", history.uptime("api", "7d"), { target = 0.999, format = "pct" })
+  r:item("Avg response", history.avg("response_time", "7d"), { max = 2, format = "ms" })
+  r:item("Storage", 1.5 * 2^30, { format = "bytes" })
+  r:section("Money")
+  r:item("Revenue", 1234.5, { format = "money", target = 2000 })
+  r:item("Last restore test", "2026-11-01")
+  r:item("Runs a week ago", history.count("api", "ok", "1h", { ago = "7d" }))
+  r:note("%d <things> & to do", 2)
+  local pts = {}
+  for i = 6, 0, -1 do pts[#pts + 1] = { now() - i * 86400, history.uptime("api", "1d", { ago = i * 86400 }) } end
+  r:chart("Uptime per day", pts, { format = "pct", target = 0.999 })
+  r:chart("Response", { 0.2, 0.3, 0.25, 0.5 }, { format = "ms", target = 2 })
+end }
+report "broken" { every = "1h", build = function(r)
+  r:section("Half")
+  r:item("Done", 1, { target = 1 })
+  error("the database is gone")
+end }
+report "huge" { every = "1h", build = function(r)
+  for i = 1, 10000 do r:note(string.rep("x", 100)) end
+end }
+kept = nil
+report "keeper" { every = "2s", build = function(r) kept = r; r:note("kept") end }
+report "badopt" { every = "1h", build = function(r) r:item("x", 1, { colour = "red" }) end }
+report "badval" { every = "1h", build = function(r) r:item("x", {}) end }
+report "fast" { every = "2s", build = function(r) r:item("Checks OK", history.count("api", "ok", "1h"), { target = 1 }) end }
+check "reuse" { every = "1s", run = function()
+  if kept == nil then return ok("nothing kept yet") end
+  local ok_, err = pcall(function() kept:note("late") end)
+  return ok(tostring(err))
+end }
+LUA
+cat > c.ini <<INI
+[agent]
+name = rep-agent
+rules = rules
+state = $PWD/state.db
+log = $PWD/agent.log
+watch = false
+[reporter "log"]
+type = file
+path = $PWD/events.jsonl
+events = report
+INI
+expect_exit 0 "lint accepts the report rules" -- "$D" lint -c c.ini
+# some history first
+"$D" run -c c.ini 2>>run.err & pid=$!
+has_runs() { [ "$(sqlite3 state.db 'SELECT count(*) FROM runs' 2>/dev/null || echo 0)" -ge 3 ]; }
+wait_for 30 has_runs || not_ok "no runs recorded"
+got_report() { grep -q '"kind":"report","check":"fast"' events.jsonl 2>/dev/null; }
+wait_for 30 got_report && ok "a scheduled report goes through the outbox" || not_ok "no scheduled report: $(tail -3 agent.log)"
+python3 - events.jsonl <<'PY' && ok "... carrying its document: items met, agent, time" || not_ok "report event wrong: $(grep fast events.jsonl | head -1)"
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1]) if '"check":"fast"' in l][0]
+r = ev["report"]
+item = r["sections"][0]["rows"][0]
+sys.exit(0 if r["agent"] == "rep-agent" and r["at"] > 0 and item["item"] == "Checks OK"
+         and item["value"] >= 1 and item["met"] is True and r["met"] == 1 and ev["summary"] == "fast: 1 met, 0 missed" else 1)
+PY
+expect_not_in "a report with every = 1h is not sent at start" "$(cat events.jsonl)" '"check":"weekly"'
+kept_refused() { "$D" status -c c.ini | grep -q 'this report is finished'; }
+wait_for 30 kept_refused && ok "a report kept in a global cannot be written after it is sent" || not_ok "kept report still writable: $("$D" status -c c.ini | grep reuse)"
+kill -TERM $pid; wait $pid; pid=
+
+expect_exit 0 "drishti report weekly" -- "$D" report -c c.ini weekly
+expect_in "text: the header" "$OUT" '^Report "weekly" from rep-agent'
+expect_in "text: counts" "$OUT" '^2 met, 1 missed$'
+expect_in "text: a met uptime in pct" "$OUT" '\[met\] +Uptime \(7d\): 100\.00 %  \(target ≥ 99\.90 %\)'
+expect_in "text: response time in ms against a max" "$OUT" '\[met\] +Avg response: 250 ms  \(target ≤ 2\.00 s\)'
+expect_in "text: bytes" "$OUT" 'Storage: 1\.5 GiB$'
+expect_in "text: money, missed" "$OUT" '\[MISSED\] Revenue: \$1,234\.50  \(target ≥ \$2,000\.00\)'
+expect_in "text: a string value as given" "$OUT" 'Last restore test: 2026-11-01$'
+expect_in "text: a window in the past (ago) counts nothing there" "$OUT" 'Runs a week ago: 0$'
+expect_in "text: a formatted note" "$OUT" '- 2 <things> & to do'
+expect_in "text: a chart as a sparkline" "$OUT" 'Response: ▁▃▂█  min 200 ms, max 500 ms, last 500 ms'
+expect_exit 0 "--format json" -- "$D" report -c c.ini weekly --format json
+echo "$OUT" > weekly.json
+python3 - weekly.json <<'PY' && ok "json: the document, items marked met or missed" || not_ok "json wrong"
+import json, sys
+d = json.load(open(sys.argv[1]))
+items = [r for s in d["sections"] for r in s["rows"] if "item" in r]
+met = {r["item"]: r.get("met") for r in items}
+sys.exit(0 if d["name"] == "weekly" and d["met"] == 2 and d["missed"] == 1 and met["Revenue"] is False
+         and met["Uptime (7d)"] is True and met["Storage"] is None and len(d["sections"]) == 2 else 1)
+PY
+expect_exit 0 "--format html" -- "$D" report -c c.ini weekly --format html
+echo "$OUT" > weekly.html
+python3 - weekly.html <<'PY' && ok "html: well formed, escaped, two inline SVG charts, no external reference" || not_ok "html wrong"
+import re, sys, xml.etree.ElementTree as ET
+h = open(sys.argv[1]).read()
+svgs = re.findall(r"<svg.*?</svg>", h, re.S)
+for s in svgs:
+    ET.fromstring(s)
+ok = (h.startswith("<!DOCTYPE html>") and len(svgs) == 2 and "&lt;things&gt; &amp; to do" in h
+      and "<things>" not in h and not re.search(r'(src|href)=', h) and "<script" not in h
+      and h.count("<polyline") == 2)
+sys.exit(0 if ok else 1)
+PY
+CHROME=$(command -v chromium || true)
+if [ -n "$CHROME" ]; then
+	"$CHROME" --headless --no-sandbox --disable-gpu --enable-logging=stderr --v=0 \
+	    --user-data-dir="$PWD/chrome-profile" --window-size=800,1000 \
+	    --screenshot="$PWD/weekly.png" "file://$PWD/weekly.html" >chrome.out 2>chrome.err
+	python3 - weekly.png <<'PY' && ok "Chromium renders the HTML report: a screenshot of the page" || not_ok "no usable screenshot"
+import struct, sys
+b = open(sys.argv[1], "rb").read()
+w, h = struct.unpack(">II", b[16:24])
+sys.exit(0 if b[:8] == b"\x89PNG\r\n\x1a\n" and (w, h) == (800, 1000) and len(b) > 20000 else 1)
+PY
+	expect_not_in "... with no console errors" "$(cat chrome.err)" 'CONSOLE|Uncaught'
+	"$CHROME" --headless --no-sandbox --disable-gpu --user-data-dir="$PWD/chrome-profile" \
+	    --dump-dom "file://$PWD/weekly.html" > dom.html 2>/dev/null
+	expect_eq "... and its DOM holds both charts" "$(grep -o '<polyline' dom.html | wc -l)" 2
+else
+	not_ok "chromium is not installed (make deps installs it)"
+fi
+
+# broken and hostile builds
+expect_exit 1 "a build that raises exits 1" -- "$D" report -c c.ini broken
+expect_in "... but still prints what it got to" "$OUT" '\[met\] +Done: 1'
+expect_in "... and says why it did not finish" "$OUT" 'This report did not finish: .*the database is gone'
+expect_exit 1 "a report past 60 KB" -- "$D" report -c c.ini huge
+expect_in "... is refused with a clear error" "$OUT" 'larger than 60 KB'
+expect_exit 1 "an unknown item option" -- "$D" report -c c.ini badopt
+expect_in "... is named" "$OUT" 'unknown option "colour"'
+expect_exit 1 "a table as an item value" -- "$D" report -c c.ini badval
+expect_in "... is refused" "$OUT" 'value must be a number, string, boolean or nil, not a table'
+expect_exit 64 "an unknown report name" -- "$D" report -c c.ini nope
+expect_exit 64 "a check is not a report" -- "$D" report -c c.ini api
+expect_exit 64 "--format must be text, json or html" -- "$D" report -c c.ini weekly --format pdf
+
+# --send: through every reporter that takes reports, answers on stderr
+rm -f events.jsonl
+"$D" report -c c.ini weekly --send > sent.out 2> sent.err; rc=$?
+expect_eq "--send exits 0 when delivered" "$rc" 0
+expect_in "--send still prints the report" "$(cat sent.out)" '^Report "weekly"'
+expect_in "--send prints each receiver's answer" "$(cat sent.err)" '^log: accepted'
+expect_in "the report arrived" "$(cat events.jsonl)" '"kind":"report","check":"weekly".*"report":\{'
