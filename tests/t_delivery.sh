@@ -96,8 +96,9 @@ wait_for 30 got_is "alert:crit" && ok "delivered after the receiver came back" |
 ids=$(python3 -c 'import json; print(len({json.loads(l)["id"] for l in open("got.log")}), sum(1 for l in open("got.log")))')
 expect_eq "4 attempts, one event id" "$ids" "1 4"
 
-# 429 with Retry-After, garbage, a reset: all retried until accepted
-for m in 429 garbage reset; do
+# 429 with Retry-After, garbage, a reset, a 30 s stall (past the 2 s timeout):
+# all retried until accepted
+for m in 429 garbage reset stall; do
 	echo "$m" > mode; : > got.log
 	[ "$(tail -1 data/a)" = crit ] && echo ok > data/a || echo crit > data/a
 	sleep 2.5; echo ok > mode
