@@ -7,7 +7,12 @@
 enum hist_fn {                  /* crosses the socket: append only */
 	HIST_UPTIME = 1, HIST_AVG = 2, HIST_MAX = 3, HIST_MIN = 4, HIST_PERCENTILE = 5,
 	HIST_COUNT = 6, HIST_LAST = 7, HIST_SUM = 8,
+	HIST_STATUS = 9,            /* a check's last status (value) and when (ts) */
+	HIST_WORST = 10,            /* the worst status among firing alerts */
+	HIST_INCIDENTS = 11,        /* resolved and open incidents: JSON in list */
 };
+
+#define HIST_LIST_MAX (16u << 10)
 
 struct hist_req {
 	int32_t fn;
@@ -22,6 +27,8 @@ struct hist_ans {
 	int32_t found;              /* 1 value set, 0 no data, -1 error */
 	double  value;
 	double  ts;                 /* HIST_LAST: when */
+	int32_t list_len;           /* bytes used in list (a JSON array), 0: none */
+	char    list[HIST_LIST_MAX];    /* only list_len bytes cross the socket */
 };
 
 #endif

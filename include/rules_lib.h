@@ -33,6 +33,8 @@ void   rules_op_done(lua_State *L, struct rules_op *op);
 int    rules_net_open(lua_State *L);
 int    rules_history_open(lua_State *L);
 
+/* Pushes the Lua value of JSON text (nil if it does not parse). */
+int    rules_json_decode(lua_State *L, const char *s, size_t len);
 /* Adds the API to the globals; call protected, after sb_setup. */
 int rules_lib_open(lua_State *L);
 /* The environment the file was loaded with. */

@@ -12,6 +12,7 @@
  * a row is quarantined: logged, and not run again until the next reload.  A
  * worker that crashes (SIGSEGV, abort) is handled the same way. */
 #include <errno.h>
+#include <stddef.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -370,13 +371,19 @@ on_message(struct loop *l, int fd, uint32_t events, void *ud)
 		}
 		case WIRE_HISTORY: {
 			struct hist_req q;
-			struct hist_ans a = { .found = -1 };
+			static struct hist_ans a;   /* 16 KiB: not on the stack */
 			memset(&q, 0, sizeof q);
+			a.found = -1;
+			a.value = a.ts = 0;
+			a.list_len = 0;
 			memcpy(&q, buf, len < sizeof q ? len : sizeof q);
 			q.name[sizeof q.name - 1] = '\0';
 			if (w->e->hooks.history != NULL)
 				w->e->hooks.history(w->e, &q, &a, w->e->hooks.ud);
-			if (w->fd >= 0 && wire_send(w->fd, WIRE_ANSWER, h.id, &a, sizeof a) < 0)
+			if (a.list_len < 0 || (size_t)a.list_len > sizeof a.list)
+				a.list_len = 0;
+			if (w->fd >= 0 && wire_send(w->fd, WIRE_ANSWER, h.id, &a,
+			    offsetof(struct hist_ans, list) + (size_t)a.list_len) < 0)
 				log_error("%s: cannot answer the worker: %s", w->path, strerror(errno));
 			break;
 		}

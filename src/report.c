@@ -73,6 +73,18 @@ report_value(double v, const char *format, const char *currency, char *out, size
 			snprintf(out, outlen, "%.0f ms", v * 1000);
 		else
 			snprintf(out, outlen, "%.2f s", v);
+	} else if (format != NULL && strcmp(format, "duration") == 0) {
+		/* seconds, as a person says it: 45s, 4m 30s, 2h 5m, 3d 4h */
+		double a = fabs(v);
+		long long t = llround(a);
+		if (a < 60)
+			snprintf(out, outlen, "%s%.0fs", v < 0 ? "-" : "", a);
+		else if (t < 3600)
+			snprintf(out, outlen, "%s%lldm %llds", v < 0 ? "-" : "", t / 60, t % 60);
+		else if (t < 86400)
+			snprintf(out, outlen, "%s%lldh %lldm", v < 0 ? "-" : "", t / 3600, t % 3600 / 60);
+		else
+			snprintf(out, outlen, "%s%lldd %lldh", v < 0 ? "-" : "", t / 86400, t % 86400 / 3600);
 	} else if (format != NULL && strcmp(format, "bytes") == 0) {
 		static const char *const u[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
 		int i = 0;

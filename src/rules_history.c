@@ -15,6 +15,7 @@
 struct hist_op {
 	struct rules_op op;         /* first */
 	uint32_t id;
+	int32_t fn;
 	struct hist_ans ans;
 	struct hist_op *next;
 };
@@ -54,7 +55,17 @@ hist_cont(lua_State *L, int status, lua_KContext ctx)
 	int n = 1;
 
 	(void)status;
-	if (op->ans.found == 1) {
+	if (op->ans.found == 1 && op->fn == HIST_STATUS) {
+		static const char *const st[] = { "ok", "warn", "crit", "unknown" };
+		lua_pushstring(L, st[(int)op->ans.value & 3]);
+		lua_pushnumber(L, op->ans.ts);
+		n = 2;
+	} else if (op->ans.found == 1 && op->fn == HIST_WORST) {
+		static const char *const st[] = { "ok", "warn", "crit", "unknown" };
+		lua_pushstring(L, st[(int)op->ans.value & 3]);
+	} else if (op->ans.found == 1 && op->fn == HIST_INCIDENTS) {
+		rules_json_decode(L, op->ans.list, (size_t)op->ans.list_len);
+	} else if (op->ans.found == 1) {
 		lua_pushnumber(L, op->ans.value);
 		if (op->ans.ts > 0) {
 			lua_pushnumber(L, op->ans.ts);
@@ -101,6 +112,7 @@ ask(lua_State *L, struct hist_req *q)
 	if (op == NULL)
 		return luaL_error(L, "out of memory");
 	op->op.free = op_free;
+	op->fn = q->fn;
 	op->id = next_id++;
 	if (next_id == 0)
 		next_id = 1;
@@ -190,6 +202,35 @@ l_count(lua_State *L)
 	return ask(L, &q);
 }
 
+/* history.status(check): "ok" ... and when it last ran; nil if it never did */
+static int
+l_status(lua_State *L)
+{
+	struct hist_req q = { .fn = HIST_STATUS };
+	name_arg(L, 1, &q);
+	return ask(L, &q);
+}
+
+/* history.worst(): the worst status among alerts firing now ("ok": none) */
+static int
+l_worst(lua_State *L)
+{
+	struct hist_req q = { .fn = HIST_WORST };
+	snprintf(q.name, sizeof q.name, "*");
+	return ask(L, &q);
+}
+
+/* history.incidents(window): { {check, status, alerted, resolved, seconds,
+ * open}, ... } newest first */
+static int
+l_incidents(lua_State *L)
+{
+	struct hist_req q = { .fn = HIST_INCIDENTS };
+	snprintf(q.name, sizeof q.name, "*");
+	q.window = window_arg(L, 1);
+	return ask(L, &q);
+}
+
 static int
 l_last(lua_State *L)
 {
@@ -204,6 +245,7 @@ rules_history_open(lua_State *L)
 	static const luaL_Reg fns[] = { { "uptime", l_uptime }, { "avg", l_avg },
 		{ "max", l_max }, { "min", l_min }, { "sum", l_sum },
 		{ "percentile", l_percentile }, { "count", l_count }, { "last", l_last },
+		{ "status", l_status }, { "worst", l_worst }, { "incidents", l_incidents },
 		{ NULL, NULL } };
 
 	lua_pushglobaltable(L);

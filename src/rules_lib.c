@@ -544,6 +544,25 @@ l_json_decode(lua_State *L)
 	return 1;
 }
 
+int
+rules_json_decode(lua_State *L, const char *s, size_t len)
+{
+	char e[128];
+	struct jsonbox *b = jsonbox_new(L);
+
+	b->j = json_parse(s, len, e, sizeof e);
+	if (b->j == NULL) {
+		lua_pop(L, 1);
+		lua_pushnil(L);
+		return 1;
+	}
+	push_json(L, b->j, 0);
+	json_free(b->j);
+	b->j = NULL;
+	lua_remove(L, -2);
+	return 1;
+}
+
 /* Builds the tree for the value at idx; -1 with err on a value JSON lacks. */
 static struct json *
 to_json(lua_State *L, int idx, int depth, char *err, size_t errlen)

@@ -123,17 +123,19 @@ opt_number(lua_State *L, int t, const char *key, double *v)
 static const char *
 check_format(lua_State *L, const char *f)
 {
-	static const char *const ok[] = { "pct", "ms", "bytes", "money", "number", NULL };
+	static const char *const ok[] = { "pct", "ms", "duration", "bytes", "money", "number",
+		NULL };
 	if (f == NULL)
 		return NULL;
 	for (int i = 0; ok[i]; i++)
 		if (strcmp(f, ok[i]) == 0)
 			return f;
-	luaL_error(L, "report: format \"%s\": use pct, ms, bytes, money or number", f);
+	luaL_error(L, "report: format \"%s\": use pct, ms, duration, bytes, money or number", f);
 	return NULL;
 }
 
-static const char *const item_keys[] = { "target", "min", "max", "format", "currency", NULL };
+static const char *const item_keys[] = { "target", "min", "max", "format", "currency", "met",
+	NULL };
 static const char *const chart_keys[] = { "target", "format", NULL };
 
 static void
@@ -161,7 +163,7 @@ l_item(lua_State *L)
 	int vt = lua_type(L, 3);
 	double target = 0, v = 0;
 	const char *cmp = ">=", *fmt = NULL, *cur = NULL;
-	int has_target = 0;
+	int has_target = 0, forced = -1;
 
 	if (vt != LUA_TNONE && vt != LUA_TNIL && vt != LUA_TNUMBER && vt != LUA_TSTRING &&
 	    vt != LUA_TBOOLEAN)
@@ -182,6 +184,12 @@ l_item(lua_State *L)
 		}
 		fmt = check_format(L, opt_string(L, 4, "format", 16));
 		cur = opt_string(L, 4, "currency", 8);
+		int mt = lua_getfield(L, 4, "met");
+		if (mt == LUA_TBOOLEAN) {
+			forced = lua_toboolean(L, -1);
+		} else if (mt != LUA_TNIL)
+			return luaL_error(L, "report: item \"%s\": met must be true or false", label);
+		lua_pop(L, 1);
 	}
 	grow(L, r, l + 160 + (vt == LUA_TSTRING ? lua_rawlen(L, 3) : 0));
 	struct json *row = json_new(JSON_OBJECT);
@@ -200,14 +208,18 @@ l_item(lua_State *L)
 		json_add(row, "format", json_new_string(fmt));
 	if (cur != NULL)
 		json_add(row, "currency", json_new_string(cur));
-	if (has_target) {
-		json_add(row, "target", json_new_number(target));
-		json_add(row, "cmp", json_new_string(cmp));
+	if (has_target || forced >= 0) {
+		if (has_target) {
+			json_add(row, "target", json_new_number(target));
+			json_add(row, "cmp", json_new_string(cmp));
+		}
 		/* no number is no evidence the target was met */
 		int met = vt == LUA_TNUMBER && isfinite(v) &&
 		    (strcmp(cmp, "<=") == 0 ? v <= target : v >= target);
 		if (vt == LUA_TBOOLEAN)
 			met = lua_toboolean(L, 3);
+		if (forced >= 0)
+			met = forced;   /* the rule judged it itself */
 		json_add(row, "met", json_new(met ? JSON_TRUE : JSON_FALSE));
 		if (met)
 			r->met++;

@@ -910,6 +910,99 @@ store_each_file(struct store *s, void (*fn)(const char *path, const char *state,
 	return 0;
 }
 
+static int
+last_status(struct store *s, const char *check, double *value, double *ts)
+{
+	sqlite3_stmt *q;
+	int rc = 0;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT last_status, last_ts FROM alerts WHERE check_name = ?"
+	    " AND last_status IS NOT NULL", -1, &q, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(q, 1, check, -1, SQLITE_STATIC);
+	if (sqlite3_step(q) == SQLITE_ROW) {
+		*value = sqlite3_column_double(q, 0);
+		*ts = sqlite3_column_double(q, 1);
+		rc = 1;
+	}
+	sqlite3_finalize(q);
+	return rc;
+}
+
+static int
+worst_firing(struct store *s, double *value)
+{
+	sqlite3_stmt *q;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT coalesce(max(status), 0) FROM alerts WHERE state = 2",
+	    -1, &q, NULL) != SQLITE_OK)
+		return -1;
+	*value = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_double(q, 0) : 0;
+	sqlite3_finalize(q);
+	return 1;
+}
+
+/* Incidents in the window, newest first: each alert that fired, when, and
+ * when it resolved (resolved 0: still open).  As a JSON array in a->list,
+ * as many as fit. */
+static int
+incidents(struct store *s, double window, double now, struct hist_ans *a)
+{
+	sqlite3_stmt *q;
+	struct json *arr = json_new(JSON_ARRAY);
+	int n = 0;
+
+	/* an incident starts with an alert event; its end is the first resolve
+	 * of the same check after it */
+	if (sqlite3_prepare_v2(s->db, "SELECT a.check_name, a.at, a.status, (SELECT min(r.at) FROM"
+	    " events r WHERE r.kind = 'resolve' AND r.check_name = a.check_name AND r.seq > a.seq)"
+	    " FROM events a WHERE a.kind = 'alert' AND a.check_name IS NOT NULL AND"
+	    " a.check_name != '' AND (a.at > ? OR NOT EXISTS (SELECT 1 FROM events r WHERE"
+	    " r.kind = 'resolve' AND r.check_name = a.check_name AND r.seq > a.seq AND r.at <= ?))"
+	    " ORDER BY a.seq DESC LIMIT 200", -1, &q, NULL) != SQLITE_OK) {
+		json_free(arr);
+		return -1;
+	}
+	sqlite3_bind_double(q, 1, now - window);
+	sqlite3_bind_double(q, 2, now - window);
+	size_t used = 2;
+	while (sqlite3_step(q) == SQLITE_ROW) {
+		static const char *const st[] = { "ok", "warn", "crit", "unknown" };
+		const char *check = (const char *)sqlite3_column_text(q, 0);
+		double at = sqlite3_column_double(q, 1);
+		int status = sqlite3_column_int(q, 2) & 3;
+		int open = sqlite3_column_type(q, 3) == SQLITE_NULL;
+		double end = open ? 0 : sqlite3_column_double(q, 3);
+		if (at > now)
+			continue;
+		used += strlen(check) + 120;
+		if (used >= HIST_LIST_MAX)
+			break;
+		struct json *o = json_new(JSON_OBJECT);
+		json_add(o, "check", json_new_string(check));
+		json_add(o, "status", json_new_string(st[status]));
+		json_add(o, "alerted", json_new_number(at));
+		json_add(o, "resolved", json_new_number(end));
+		json_add(o, "seconds", json_new_number((open ? now : end) - at));
+		json_add(o, "open", json_new(open ? JSON_TRUE : JSON_FALSE));
+		json_add(arr, NULL, o);
+		n++;
+	}
+	sqlite3_finalize(q);
+	char *text = json_print(arr, false);
+	json_free(arr);
+	if (text == NULL)
+		return -1;
+	size_t l = strlen(text);
+	if (l < sizeof a->list) {
+		memcpy(a->list, text, l);
+		a->list_len = (int32_t)l;
+	}
+	free(text);
+	a->value = n;
+	return 1;
+}
+
 void
 store_answer(struct store *s, const struct hist_req *q, double raw_window, struct hist_ans *a)
 {
@@ -940,6 +1033,15 @@ store_answer(struct store *s, const struct hist_req *q, double raw_window, struc
 	case HIST_AVG: case HIST_MAX: case HIST_MIN: case HIST_SUM: case HIST_PERCENTILE:
 		a->found = store_metric(s, q->name, fns[q->fn], q->p, q->window, now, raw_window,
 		    &a->value);
+		break;
+	case HIST_STATUS:
+		a->found = last_status(s, q->name, &a->value, &a->ts);
+		break;
+	case HIST_WORST:
+		a->found = worst_firing(s, &a->value);
+		break;
+	case HIST_INCIDENTS:
+		a->found = incidents(s, q->window, now, a);
 		break;
 	default:
 		a->found = -1;

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -375,9 +376,12 @@ on_request(struct loop *l, int fd, uint32_t events, void *ud)
 		return;
 	}
 	if (h.type == WIRE_ANSWER) {
-		struct hist_ans a;
-		memset(&a, 0, sizeof a);
+		static struct hist_ans a;
+		memset(&a, 0, offsetof(struct hist_ans, list));
 		memcpy(&a, buf, len < sizeof a ? len : sizeof a);
+		if (a.list_len < 0 || (size_t)a.list_len > len - offsetof(struct hist_ans, list) ||
+		    len < offsetof(struct hist_ans, list))
+			a.list_len = 0;
 		rules_history_answer(h.id, &a);
 		return;
 	}

@@ -50,8 +50,11 @@ expect_exit 0 "help once" -- "$D" help once
 expect_in "help once tells exit codes" "$OUT" '0 all OK, 1 a WARN, 2 a CRIT'
 expect_exit 0 "version" -- "$D" version
 expect_in "version names Lua" "$OUT" '^drishti [0-9]+\.[0-9]+\.[0-9]+ \(Lua 5\.4'
-expect_exit 69 "commands of later versions say so" -- "$D" report -c c.ini daily
-expect_in "unavailable command message" "$OUT" "report is not in this version yet"
+expect_exit 64 "report of an unknown report name" -- "$D" report -c c.ini nosuch
+expect_in "... names it" "$OUT" 'no report named "nosuch"'
+expect_exit 64 "report needs a name" -- "$D" report -c c.ini
+expect_exit 0 "help report" -- "$D" help report
+expect_in "help report names the formats" "$OUT" 'report \[-c FILE\] NAME \[--format text\|json\|html\] \[--send\]' 
 expect_exit 64 "run takes no arguments" -- "$D" run -c c.ini extra
 
 # lint: ok, and a count
