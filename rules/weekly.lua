@@ -101,7 +101,7 @@ report "weekly" {
     if users then
       r:item("Users", users)
       r:item("New users this week", users_before and (users - users_before) or nil)
-      r:item("Active users", history.last("active_users"))
+      r:item("Active users", (history.last("active_users")))
     else
       r:item("Users", "no figures: see business.lua")
     end
