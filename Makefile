@@ -95,6 +95,9 @@ install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SHAREDIR)/rules
 	install -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/drishti
 	install -m 0644 rules/*.lua $(DESTDIR)$(SHAREDIR)/rules/
+	install -d $(DESTDIR)$(SHAREDIR)/rules/types
+	install -m 0644 rules/.luarc.json $(DESTDIR)$(SHAREDIR)/rules/
+	install -m 0644 rules/types/drishti.lua $(DESTDIR)$(SHAREDIR)/rules/types/
 	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
 	sed 's|@BINDIR@|$(BINDIR)|' docs/drishti.service > $(DESTDIR)$(PREFIX)/lib/systemd/system/drishti.service
 
