@@ -456,14 +456,32 @@ worker_start(struct eng_worker *w)
 	    (double)e->cfg->timeout_ms / 1000.0 + ENGINE_HARD_GRACE + 5.0, on_load_timeout, w);
 }
 
+/* The signals a worker dies of, by name (sigabbrev_np is glibc's own; the
+ * static builds use musl). */
+static const char *
+sig_name(int sig)
+{
+	static const struct { int sig; const char *name; } names[] = {
+		{ SIGSEGV, "SEGV" }, { SIGABRT, "ABRT" }, { SIGKILL, "KILL" }, { SIGBUS, "BUS" },
+		{ SIGILL, "ILL" }, { SIGFPE, "FPE" }, { SIGTERM, "TERM" }, { SIGINT, "INT" },
+		{ SIGHUP, "HUP" }, { SIGPIPE, "PIPE" }, { SIGSYS, "SYS" }, { SIGTRAP, "TRAP" },
+		{ SIGXCPU, "XCPU" }, { SIGXFSZ, "XFSZ" }, { SIGQUIT, "QUIT" },
+	};
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (names[i].sig == sig)
+			return names[i].name;
+	return NULL;
+}
+
 static void
 describe_status(int status, int have, char *buf, size_t len)
 {
 	if (!have)
 		snprintf(buf, len, "worker exited");
+	else if (WIFSIGNALED(status) && sig_name(WTERMSIG(status)) != NULL)
+		snprintf(buf, len, "worker died of %s", sig_name(WTERMSIG(status)));
 	else if (WIFSIGNALED(status))
-		snprintf(buf, len, "worker died of %s", sigabbrev_np(WTERMSIG(status)) ?
-		    sigabbrev_np(WTERMSIG(status)) : "a signal");
+		snprintf(buf, len, "worker died of signal %d", WTERMSIG(status));
 	else
 		snprintf(buf, len, "worker exited with status %d", WEXITSTATUS(status));
 }

@@ -251,7 +251,12 @@ line_matches(const regex_t *re, const char *line, size_t len)
 	buf[len] = '\0';
 	m[0].rm_so = 0;
 	m[0].rm_eo = (regoff_t)len;
+#ifdef REG_STARTEND
 	return regexec(re, buf, 1, m, REG_STARTEND) == 0;
+#else
+	/* musl: the copy ends at the line's first NUL byte, if it has one */
+	return regexec(re, buf, 0, m, 0) == 0;
+#endif
 }
 
 static double
