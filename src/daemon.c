@@ -429,6 +429,15 @@ on_loaded(struct engine *e, int nerrors, void *ud)
 		if (strcmp(d->ncfg->state, d->cfg->state) != 0)
 			log_warn("[agent] state changed; still using %s until a restart", d->cfg->state);
 		d->cfg = d->ncfg;
+		/* the reporters follow the new config (the old one is freed with
+		 * the old engine); each picks up at its cursor in the store, and a
+		 * send cut off here is sent again */
+		char oerr[512];
+		outbox_free(d->outbox);
+		d->outbox = outbox_new(d->loop, d->store, d->cfg, find_decl, d, oerr, sizeof oerr);
+		if (d->outbox == NULL)
+			log_error("reporters: %s; nothing is sent until a reload or restart can"
+			    " read it (events wait in the state file)", oerr);
 		enum log_level lv;
 		if (log_level_parse(d->cfg->log_level, &lv) == 0)
 			log_set_level(lv);

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# cross/binfmt.sh TARGET — lets the kernel run TARGET's binaries through
+# qemu-user-static (binfmt_misc), so a test can exec the binary and the
+# binary can exec itself.  x86_64 needs nothing.  Needs root once per boot.
+set -eu
+case $1 in
+aarch64) name=qemu-aarch64 ;;
+armhf) name=qemu-arm ;;
+*) exit 0 ;;
+esac
+[ -e /proc/sys/fs/binfmt_misc/register ] ||
+    mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc 2>/dev/null ||
+    { echo "binfmt.sh: cannot mount binfmt_misc (not root?)" >&2; exit 69; }
+[ -e "/proc/sys/fs/binfmt_misc/$name" ] || update-binfmts --enable "$name" >/dev/null 2>&1 ||
+    update-binfmts --import "$name" >/dev/null
+[ -e "/proc/sys/fs/binfmt_misc/$name" ] ||
+    { echo "binfmt.sh: $name is not registered (is qemu-user-static installed?)" >&2; exit 69; }
