@@ -54,6 +54,7 @@ struct config {
 	uint64_t memory;
 	uint64_t instructions;
 	int64_t  timeout_ms;
+	int64_t  kill_grace_ms;     /* past timeout, before the worker is killed */
 	char   *read_paths;         /* comma list */
 	char   *exec;               /* comma list of globs; empty: exec is off */
 	/* [vars] */

@@ -46,6 +46,7 @@ struct eng_worker {
 	struct loop_timer *load_t;
 	struct loop_timer *restart_t;
 	int     kills_in_row;
+	int     draining;           /* reading what a dead worker left in its socket */
 	const char *kill_reason;    /* why we killed it, for its runs */
 	struct inflight *runs;
 	struct eng_check **decls;   /* by the worker's own index, for O(1) lookups */
@@ -72,6 +73,14 @@ struct engine {
 
 static void worker_start(struct eng_worker *w);
 static void worker_died(struct eng_worker *w, int status, int have_status);
+
+/* Seconds past a run's timeout before its worker is killed ([sandbox]
+ * kill_grace; ENGINE_HARD_GRACE by default). */
+static double
+grace(const struct engine *e)
+{
+	return e->cfg->kill_grace_ms > 0 ? (double)e->cfg->kill_grace_ms / 1000.0 : ENGINE_HARD_GRACE;
+}
 
 static double
 real_now(void)
@@ -303,6 +312,8 @@ on_message(struct loop *l, int fd, uint32_t events, void *ud)
 		if (rc < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return;
 		if (rc <= 0) {
+			if (w->draining)
+				return;     /* worker_died is already on its way */
 			if (rc < 0)
 				log_error("%s: worker socket: %s", w->path, strerror(errno));
 			worker_died(w, 0, 0);
@@ -453,7 +464,7 @@ worker_start(struct eng_worker *w)
 	}
 	/* loading runs the file's top level under the sandbox timeout */
 	w->load_t = loop_timer_at(e->loop, loop_update_now(e->loop) +
-	    (double)e->cfg->timeout_ms / 1000.0 + ENGINE_HARD_GRACE + 5.0, on_load_timeout, w);
+	    (double)e->cfg->timeout_ms / 1000.0 + grace(e) + 5.0, on_load_timeout, w);
 }
 
 /* The signals a worker dies of, by name (sigabbrev_np is glibc's own; the
@@ -492,6 +503,14 @@ worker_died(struct eng_worker *w, int status, int have_status)
 	struct engine *e = w->e;
 	char why[128], reason[200];
 
+	if (w->fd >= 0) {
+		/* SIGCHLD can come before the socket's last messages are read
+		 * (a load error sent just before exit): read them first */
+		w->draining = 1;
+		for (int i = 0; i < 64 && w->fd >= 0; i++)
+			on_message(e->loop, w->fd, 0, w);
+		w->draining = 0;
+	}
 	if (w->fd >= 0) {
 		loop_fd_del(e->loop, w->fd);
 		close(w->fd);
@@ -718,7 +737,7 @@ engine_run_now(struct engine *e, struct eng_check *c)
 		e->flush_t = loop_timer_at(e->loop, loop_now(e->loop), flush_runs, e);
 	c->inflight = r;
 	r->hard = loop_timer_at(e->loop, loop_update_now(e->loop) + (double)t / 1000.0 +
-	    ENGINE_HARD_GRACE, on_hard_deadline, r);
+	    grace(e), on_hard_deadline, r);
 	r->next = w->runs;
 	w->runs = r;
 	c->in_flight = 1;

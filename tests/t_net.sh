@@ -146,7 +146,7 @@ h.head|^200 \[\]$
 h.header_injection|a header may not hold a line break
 s.good|^200 nil$
 s.untrusted|^0 true$
-s.expired|^0 .*(expired|certificate)
+s.expired|^0 .*(expired|EXPIRED|certificate)
 s.self|^0 true 200$
 t.good|^true true CN=localhost CN=drishti test CA$
 t.expired|^false true .*expired

@@ -129,7 +129,10 @@ restore=$(date -d '40 days ago' +%F); drill=$(date -d '20 days ago' +%F)
 printf 'api_health_url = %s/status/200\nauth_log = %s/data/auth.log\nbackup_glob = %s/data/*.sql.gz\nlast_restore_test = %s\nlast_dr_drill = %s\nmrr = 5000\n' \
     "$U" "$PWD" "$PWD" "$restore" "$drill" | cfg seeded
 "$D" status -c seeded.ini >/dev/null 2>&1   # no file yet: nothing
-"$D" run -c seeded.ini >>run.out 2>>run.err & pid=$!; wait_for 20 test -s state.seeded.db; kill -TERM $pid; wait $pid
+"$D" run -c seeded.ini >>run.out 2>>run.err & pid=$!
+has_schema() { sqlite3 state.seeded.db 'SELECT count(*) FROM samples; SELECT count(*) FROM outbox' >/dev/null 2>&1; }
+wait_for 60 has_schema || not_ok "the agent made no state file"
+kill -TERM $pid; wait $pid
 sqlite3 state.seeded.db 'DELETE FROM runs; DELETE FROM samples; DELETE FROM rollups; DELETE FROM events; DELETE FROM alerts'
 python3 "$TESTDIR/playbook_state.py" seed state.seeded.db
 size=$(stat -c %s data/db-9.sql.gz)
