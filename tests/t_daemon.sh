@@ -104,4 +104,4 @@ expect_in "start error names the line" "$OUT" 'c.ini:7: \[bogus\]: unknown secti
 write_config ""
 echo 'check "x" {' > rules/zz.lua
 expect_exit 78 "broken rule at start exits 78" -- "$D" run -c c.ini
-expect_in "rule error at start" "$(tail -n 3 agent.log)" "rules/zz.lua:2: unexpected symbol near <eof>"
+expect_in "rule error at start" "$(tail -n 12 agent.log)" "rules/zz.lua:2: unexpected symbol near <eof>"
