@@ -254,6 +254,16 @@ load_finished(struct eng_worker *w, int errors)
 	w->state = errors > 0 ? W_QUARANTINED : W_READY;
 	if (errors == 0 && e->hooks.file_state != NULL)
 		e->hooks.file_state(e, w->path, "ok", NULL, e->hooks.ud);
+	if (errors == 0 && w->ndecls == 0 && w->fd >= 0) {
+		/* nothing declared (a shipped file waiting for its [vars]): no
+		 * process need sit there; the worker exits when its socket closes
+		 * and a reload starts a new one */
+		log_debug("%s: declares nothing; its worker stops", w->path);
+		w->state = W_GONE;
+		loop_fd_del(e->loop, w->fd);
+		close(w->fd);
+		w->fd = -1;
+	}
 	if (w->first_load) {
 		w->first_load = 0;
 		e->loading--;
@@ -308,6 +318,8 @@ on_message(struct loop *l, int fd, uint32_t events, void *ud)
 	(void)events;
 	/* a few messages per wake-up, so one chatty worker cannot starve others */
 	for (int n = 0; n < 64; n++) {
+		if (w->fd != fd)
+			return;     /* the last message closed it */
 		int rc = wire_recv(fd, &h, buf, &len);
 		if (rc < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return;
