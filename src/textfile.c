@@ -59,7 +59,7 @@ textfile_write(const char *path, struct engine *e, struct store *s, char *err, s
 		fprintf(f, "# HELP %s %s\n# TYPE %s gauge\n", fam[k].name, fam[k].help, fam[k].name);
 		for (size_t i = 0; i < engine_count(e); i++) {
 			struct eng_check *c = engine_check(e, i);
-			if (!c->has_last)
+			if (!c->has_last || c->d.kind == RULE_REPORT)
 				continue;
 			fprintf(f, "%s{check=\"", fam[k].name);
 			label(f, c->d.name);
@@ -70,6 +70,28 @@ textfile_write(const char *path, struct engine *e, struct store *s, char *err, s
 			case 2: fprintf(f, "%.3f\n", c->last.started); break;
 			default: fprintf(f, "%d\n", c->alert.state == AL_FIRING); break;
 			}
+		}
+	}
+	/* reports: when each was last built, and whether that build finished */
+	static const struct { const char *name, *help; } rfam[] = {
+		{ "drishti_report_last_build_timestamp_seconds", "When the report was last built." },
+		{ "drishti_report_build_ok", "1 if the report's last build finished, 0 if it failed." },
+	};
+	for (int k = 0; k < 2; k++) {
+		int any = 0;
+		for (size_t i = 0; i < engine_count(e); i++) {
+			struct eng_check *c = engine_check(e, i);
+			if (!c->has_last || c->d.kind != RULE_REPORT)
+				continue;
+			if (!any++)
+				fprintf(f, "# HELP %s %s\n# TYPE %s gauge\n", rfam[k].name, rfam[k].help,
+				    rfam[k].name);
+			fprintf(f, "%s{report=\"", rfam[k].name);
+			label(f, c->d.name);
+			if (k == 0)
+				fprintf(f, "\"} %.3f\n", c->last.started);
+			else
+				fprintf(f, "\"} %d\n", c->last.status != ST_UNKNOWN);
 		}
 	}
 	/* metric(): one family per name, a series per check */

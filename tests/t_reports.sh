@@ -51,6 +51,8 @@ rules = rules
 state = $PWD/state.db
 log = $PWD/agent.log
 watch = false
+[output]
+textfile = $PWD/drishti.prom
 [reporter "log"]
 type = file
 path = $PWD/events.jsonl
@@ -72,6 +74,11 @@ sys.exit(0 if r["agent"] == "rep-agent" and r["at"] > 0 and item["item"] == "Che
          and item["value"] >= 1 and item["met"] is True and r["met"] == 1 and ev["summary"] == "fast: 1 met, 0 missed" else 1)
 PY
 expect_not_in "a report with every = 1h is not sent at start" "$(cat events.jsonl)" '"check":"weekly"'
+wait_for 20 grep -q 'drishti_report_build_ok{report="fast"} 1' drishti.prom && ok "the textfile says when each report was built and that it finished" || not_ok "no report in the textfile: $(grep report drishti.prom)"
+expect_not_in "... and does not call a report a check" "$(cat drishti.prom)" 'drishti_check_status\{check="fast"\}'
+if command -v promtool >/dev/null; then
+	promtool check metrics < drishti.prom >/dev/null 2>&1 && ok "promtool accepts it" || not_ok "promtool: $(promtool check metrics < drishti.prom 2>&1 | head -3)"
+fi
 kept_refused() { "$D" status -c c.ini | grep -q 'this report is finished'; }
 wait_for 30 kept_refused && ok "a report kept in a global cannot be written after it is sent" || not_ok "kept report still writable: $("$D" status -c c.ini | grep reuse)"
 kill -TERM $pid; wait $pid; pid=
