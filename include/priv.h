@@ -9,8 +9,11 @@ int priv_drop(const char *user, char *err, size_t errlen);
 /* PR_SET_NO_NEW_PRIVS: no exec can gain privileges again. */
 int priv_no_new_privs(char *err, size_t errlen);
 /* Confines the process's file access to reading the comma list `reads`
- * (plus what libc and TLS need); nothing may be written or executed.
+ * (plus what libc and TLS need); nothing may be written.  Nothing may be
+ * executed either, unless `execs` (a comma list of directories, NULL or ""
+ * for none) names where allow-listed commands live: then those and the
+ * system's program and library directories may be executed too.
  * 1 if confined, 0 if the kernel has no Landlock, -1 on error. */
-int priv_landlock_readonly(const char *reads, char *err, size_t errlen);
+int priv_landlock_readonly(const char *reads, const char *execs, char *err, size_t errlen);
 
 #endif

@@ -40,6 +40,7 @@ struct loop;
 struct rules_env {
 	struct loop *loop;              /* runs need one; lint does not */
 	const char *read_paths;
+	const char *exec;               /* globs of what exec() may run; NULL or "": off */
 	const struct config_var *vars;
 	size_t   nvars;
 	const char *const *reporters;   /* names notify may use; NULL: any */
@@ -92,6 +93,9 @@ void   rules_paths_free(char **paths, size_t n);
 
 /* The answer to history question id (from env->history). */
 void   rules_history_answer(uint32_t id, const struct hist_ans *a);
+
+/* The directories of the exec globs, as a comma list (for Landlock). */
+void   rules_exec_dirs(const char *globs, char *out, size_t outlen);
 
 /* "Lua 5.4.4", for `drishti version`. */
 const char *rules_lua_version(void);

@@ -32,6 +32,7 @@ void   rules_wake(struct rules_op *op);
 void   rules_op_done(lua_State *L, struct rules_op *op);
 int    rules_net_open(lua_State *L);
 int    rules_history_open(lua_State *L);
+int    rules_exec_open(lua_State *L);
 
 /* Pushes the Lua value of JSON text (nil if it does not parse). */
 int    rules_json_decode(lua_State *L, const char *s, size_t len);

@@ -65,16 +65,38 @@ add_path(int ruleset, const char *path, uint64_t access)
 	int rc = (int)syscall(SYS_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH, &pb, 0);
 	if (rc < 0 && errno == EINVAL) {
 		/* a file, not a directory: only file rights apply */
-		pb.allowed_access &= LANDLOCK_ACCESS_FS_READ_FILE;
+		pb.allowed_access &= LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_EXECUTE;
 		rc = (int)syscall(SYS_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH, &pb, 0);
 	}
 	close(fd);
 	return rc;
 }
+
+/* Adds each path of a comma list; -1 with err at the first refused. */
+static int
+add_list(int rs, const char *list, uint64_t access, char *err, size_t errlen)
+{
+	char *copy = strdup(list ? list : ""), *save = NULL;
+	for (char *t = copy ? strtok_r(copy, ",", &save) : NULL; t != NULL;
+	    t = strtok_r(NULL, ",", &save)) {
+		while (*t == ' ' || *t == '\t')
+			t++;
+		size_t l = strlen(t);
+		while (l > 0 && (t[l - 1] == ' ' || t[l - 1] == '\t'))
+			t[--l] = '\0';
+		if (l > 0 && add_path(rs, t, access) < 0) {
+			snprintf(err, errlen, "landlock: %s: %s", t, strerror(errno));
+			free(copy);
+			return -1;
+		}
+	}
+	free(copy);
+	return 0;
+}
 #endif
 
 int
-priv_landlock_readonly(const char *reads, char *err, size_t errlen)
+priv_landlock_readonly(const char *reads, const char *execs, char *err, size_t errlen)
 {
 #ifdef SYS_landlock_create_ruleset
 	static const char *const libc_paths[] = { "/etc", "/usr", "/lib", "/lib64",
@@ -106,24 +128,18 @@ priv_landlock_readonly(const char *reads, char *err, size_t errlen)
 		snprintf(err, errlen, "landlock: %s", strerror(errno));
 		return -1;
 	}
+	int can_exec = execs != NULL && *execs != '\0';
+	/* exec(): a plugin needs its loader, its libraries and often /bin/sh */
+	static const char *const exec_paths[] = { "/usr", "/lib", "/lib64", "/bin", "/sbin", NULL };
 	for (const char *const *p = libc_paths; *p != NULL; p++)
 		add_path(rs, *p, rd);
-	char *copy = strdup(reads ? reads : ""), *save = NULL;
-	for (char *t = copy ? strtok_r(copy, ",", &save) : NULL; t != NULL;
-	    t = strtok_r(NULL, ",", &save)) {
-		while (*t == ' ' || *t == '\t')
-			t++;
-		size_t l = strlen(t);
-		while (l > 0 && (t[l - 1] == ' ' || t[l - 1] == '\t'))
-			t[--l] = '\0';
-		if (l > 0 && add_path(rs, t, rd) < 0) {
-			snprintf(err, errlen, "landlock: %s: %s", t, strerror(errno));
-			free(copy);
-			close(rs);
-			return -1;
-		}
+	for (const char *const *p = exec_paths; can_exec && *p != NULL; p++)
+		add_path(rs, *p, rd | LANDLOCK_ACCESS_FS_EXECUTE);
+	if (add_list(rs, reads, rd, err, errlen) < 0 ||
+	    (can_exec && add_list(rs, execs, rd | LANDLOCK_ACCESS_FS_EXECUTE, err, errlen) < 0)) {
+		close(rs);
+		return -1;
 	}
-	free(copy);
 	if (syscall(SYS_landlock_restrict_self, rs, 0) < 0) {
 		snprintf(err, errlen, "landlock: %s", strerror(errno));
 		close(rs);
@@ -133,6 +149,7 @@ priv_landlock_readonly(const char *reads, char *err, size_t errlen)
 	return 1;
 #else
 	(void)reads;
+	(void)execs;
 	(void)err;
 	(void)errlen;
 	return 0;

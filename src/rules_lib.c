@@ -758,5 +758,6 @@ rules_lib_open(lua_State *L)
 	lua_setfield(L, -2, "null");
 	lua_pop(L, 2);
 	rules_history_open(L);
+	rules_exec_open(L);
 	return rules_net_open(L);
 }

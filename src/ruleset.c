@@ -32,6 +32,7 @@ ruleset_load(struct ruleset *rs, const struct config *cfg, char *const *paths,
 	rs->env = (struct rules_env){
 		.loop = loop,
 		.read_paths = cfg->read_paths,
+		.exec = cfg->exec,
 		.vars = cfg->vars,
 		.nvars = cfg->nvars,
 		.reporters = rs->reporters != NULL ? rs->reporters : builtin,

@@ -155,6 +155,7 @@ init_message(const char *file, const struct config *cfg)
 
 	json_add(o, "file", json_new_string(file));
 	json_add(o, "read_paths", json_new_string(cfg->read_paths));
+	json_add(o, "exec", json_new_string(cfg->exec ? cfg->exec : ""));
 	json_add(o, "memory", json_new_number((double)cfg->memory));
 	json_add(o, "instructions", json_new_number((double)cfg->instructions));
 	json_add(o, "timeout_ms", json_new_number((double)cfg->timeout_ms));
@@ -435,6 +436,7 @@ worker_main(void)
 		return 70;
 	}
 	char *file = jstr(init, "file"), *read_paths = jstr(init, "read_paths");
+	char *exec = jstr(init, "exec");
 	char *user = jstr(init, "user"), *level = jstr(init, "log_level");
 	enum log_level lv = LOG_LVL_INFO;
 	if (level != NULL)
@@ -461,13 +463,14 @@ worker_main(void)
 		if (json_type(c) == JSON_STRING)
 			reps[i++] = json_string(c);
 
-	char reads[8192];
+	char reads[8192], execs[4096];
 	snprintf(reads, sizeof reads, "%s,%s", file ? file : "", read_paths ? read_paths : "");
+	rules_exec_dirs(exec, execs, sizeof execs);
 	int ll = 0;
 	if (file == NULL || vars == NULL || reps == NULL ||
 	    priv_drop(user, err, sizeof err) < 0 ||
 	    priv_no_new_privs(err, sizeof err) < 0 ||
-	    (ll = priv_landlock_readonly(reads, err, sizeof err)) < 0) {
+	    (ll = priv_landlock_readonly(reads, execs, err, sizeof err)) < 0) {
 		if (file == NULL || vars == NULL || reps == NULL)
 			snprintf(err, sizeof err, "bad settings");
 		log_error("worker %s: %s", file ? file : "?", err);
@@ -487,7 +490,7 @@ worker_main(void)
 		goto out;
 	}
 	struct rules_env env = {
-		.loop = loop, .read_paths = read_paths, .vars = vars, .nvars = nvars,
+		.loop = loop, .read_paths = read_paths, .exec = exec, .vars = vars, .nvars = nvars,
 		.reporters = reps, .nreporters = i,
 		.memory = (uint64_t)jnum(init, "memory"),
 		.instructions = (uint64_t)jnum(init, "instructions"),
@@ -525,6 +528,7 @@ out:
 	free(reps);
 	free(file);
 	free(read_paths);
+	free(exec);
 	free(user);
 	free(level);
 	json_free(init);

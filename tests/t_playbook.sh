@@ -198,7 +198,7 @@ verdict hb-down.ini heartbeat WARN 'heartbeat ping failed' "a ping that fails is
 # the LuaLS definitions cover the whole API, and parse
 cat > data/api.lua <<'LUA'
 local names = {}
-for _, g in ipairs({ "ok", "warn", "crit", "unknown", "metric", "now", "duration", "check", "report" }) do
+for _, g in ipairs({ "ok", "warn", "crit", "unknown", "metric", "now", "duration", "check", "report", "exec", "nagios" }) do
   if type(_ENV[g]) == "function" then names[#names + 1] = g end
 end
 for _, lib in ipairs({ "fs", "log", "sys", "http", "tcp", "tls", "json", "history" }) do

@@ -92,6 +92,26 @@ function Report:chart(title, points, opts) end
 ---@param unit? string
 function metric(name, value, unit) end
 
+---@class drishti.ExecResult
+---@field code? integer the exit code (nil if it was killed or timed out)
+---@field stdout string stdout and stderr together, at most 64 KiB
+---@field time number seconds
+---@field truncated boolean
+---@field signal? integer
+---@field error? string "timeout", "killed by signal N"
+
+---Runs an allow-listed command ([sandbox] exec), no shell; the last argument
+---may be the options { timeout = "10s" }.
+---@param cmd string absolute path
+---@return drishti.ExecResult
+function exec(cmd, ...) end
+
+---Runs a Nagios plugin: exit code -> verdict, first line -> summary,
+---perfdata -> metrics.
+---@param cmd string absolute path
+---@return drishti.Verdict
+function nagios(cmd, ...) end
+
 ---[vars] from the config, read-only strings.
 ---@type table<string, string>
 vars = {}
