@@ -16,4 +16,11 @@ int priv_no_new_privs(char *err, size_t errlen);
  * 1 if confined, 0 if the kernel has no Landlock, -1 on error. */
 int priv_landlock_readonly(const char *reads, const char *execs, char *err, size_t errlen);
 
+/* For a child between fork and exec (system calls only): the fd limit is
+ * read before the fork, then every fd above `fd` is closed (close_range
+ * where the kernel has it; closefrom(3) is glibc's, the static builds use
+ * musl). */
+long priv_fd_limit(void);
+void priv_close_above(int fd, long limit);
+
 #endif

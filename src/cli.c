@@ -233,6 +233,33 @@ once_result(struct engine *e, struct eng_check *c, const struct result *r, void 
 		loop_stop(o->loop);
 }
 
+/* `once` and `report`: the engine over every rule file, the state file
+ * read-only for history.*, run until the asked runs are done.  -1 if there
+ * is no loop to run it on. */
+static int
+once_engine(struct once_ctx *o, struct config *cfg, const char *cmd)
+{
+	o->loop = loop_new();
+	if (o->loop == NULL) {
+		fprintf(stderr, "drishti %s: cannot make an event loop\n", cmd);
+		return -1;
+	}
+	struct engine_hooks hooks = { .load_error = once_load_error, .loaded = once_loaded,
+	    .result = once_result, .history = once_history, .ud = o };
+	o->cfg = cfg;
+	if (access(cfg->state, F_OK) == 0) {
+		char serr[512];
+		if (store_open(&o->store, cfg->state, true, NULL, serr, sizeof serr) < 0)
+			log_warn("%s; history.* answers nothing", serr);
+	}
+	o->e = engine_new(o->loop, cfg, &hooks);
+	if (o->e == NULL || engine_load(o->e, NULL, 0) < 0)
+		o->failed = 1;
+	else
+		loop_run(o->loop);
+	return 0;
+}
+
 int
 cli_once(int argc, char **argv)
 {
@@ -249,25 +276,10 @@ cli_once(int argc, char **argv)
 	if (cli_config(conf, &cfg) < 0)
 		return EXIT_CONFIG;
 	struct once_ctx o = { .names = argv + first, .nnames = argc - first };
-	o.loop = loop_new();
-	if (o.loop == NULL) {
-		fprintf(stderr, "drishti once: cannot make an event loop\n");
+	if (once_engine(&o, &cfg, "once") < 0) {
 		config_free(&cfg);
 		return EXIT_UNAVAILABLE;
 	}
-	struct engine_hooks hooks = { .load_error = once_load_error, .loaded = once_loaded,
-	    .result = once_result, .history = once_history, .ud = &o };
-	o.cfg = &cfg;
-	if (access(cfg.state, F_OK) == 0) {
-		char serr[512];
-		if (store_open(&o.store, cfg.state, true, NULL, serr, sizeof serr) < 0)
-			log_warn("%s; history.* answers nothing", serr);
-	}
-	o.e = engine_new(o.loop, &cfg, &hooks);
-	if (o.e == NULL || engine_load(o.e, NULL, 0) < 0)
-		o.failed = 1;
-	else
-		loop_run(o.loop);
 	int rc;
 	if (o.failed)
 		rc = EXIT_CONFIG;
@@ -355,24 +367,10 @@ cli_report(int argc, char **argv)
 	if (cli_config(conf, &cfg) < 0)
 		return EXIT_CONFIG;
 	struct once_ctx o = { .report = argv[optind] };
-	o.loop = loop_new();
-	if (o.loop == NULL) {
+	if (once_engine(&o, &cfg, "report") < 0) {
 		config_free(&cfg);
 		return EXIT_UNAVAILABLE;
 	}
-	struct engine_hooks hooks = { .load_error = once_load_error, .loaded = once_loaded,
-	    .result = once_result, .history = once_history, .ud = &o };
-	o.cfg = &cfg;
-	if (access(cfg.state, F_OK) == 0) {
-		char serr[512];
-		if (store_open(&o.store, cfg.state, true, NULL, serr, sizeof serr) < 0)
-			log_warn("%s; history.* answers nothing", serr);
-	}
-	o.e = engine_new(o.loop, &cfg, &hooks);
-	if (o.e == NULL || engine_load(o.e, NULL, 0) < 0)
-		o.failed = 1;
-	else
-		loop_run(o.loop);
 	int rc = o.failed ? EXIT_CONFIG : o.usage ? EXIT_USAGE : 0;
 	if (rc == 0 && o.doc == NULL) {
 		fprintf(stderr, "drishti report: %s: no document\n", o.report);

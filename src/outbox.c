@@ -25,7 +25,6 @@
 #include <unistd.h>
 #include "crypto.h"
 #include "http.h"
-#include "json.h"
 #include "log.h"
 #include "loop.h"
 #include "outbox.h"

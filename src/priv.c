@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "priv.h"
@@ -154,4 +155,24 @@ priv_landlock_readonly(const char *reads, const char *execs, char *err, size_t e
 	(void)errlen;
 	return 0;
 #endif
+}
+
+long
+priv_fd_limit(void)
+{
+	struct rlimit rl;
+
+	return getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    rl.rlim_cur < 65536 ? (long)rl.rlim_cur : 65536;
+}
+
+void
+priv_close_above(int fd, long limit)
+{
+#ifdef SYS_close_range
+	if (syscall(SYS_close_range, (unsigned)fd + 1, ~0U, 0) == 0)
+		return;
+#endif
+	for (long i = fd + 1; i < limit; i++)
+		close((int)i);
 }

@@ -238,20 +238,35 @@ chart_text(FILE *f, const struct json *row)
 	fprintf(f, "  min %s, max %s, last %s\n", a, b, c);
 }
 
+/* What both renderings open with: when, and how many targets were met. */
+struct head {
+	char   at[64];
+	double met, missed;
+};
+
+static void
+head_of(const struct json *j, struct head *h)
+{
+	double ts = 0;
+
+	h->met = h->missed = 0;
+	num(j, "at", &ts);
+	num(j, "met", &h->met);
+	num(j, "missed", &h->missed);
+	when(ts, h->at, sizeof h->at);
+}
+
 static void
 render_text(FILE *f, const struct json *j)
 {
-	char at[64], v[128], t[160];
-	double met = 0, missed = 0, ts = 0;
+	char v[128], t[160];
+	struct head hd;
 
-	num(j, "at", &ts);
-	num(j, "met", &met);
-	num(j, "missed", &missed);
-	when(ts, at, sizeof at);
+	head_of(j, &hd);
 	fprintf(f, "Report \"%s\" from %s, %s\n", str(j, "name") ? str(j, "name") : "",
-	    str(j, "agent") ? str(j, "agent") : "", at);
-	if (met + missed > 0)
-		fprintf(f, "%.0f met, %.0f missed\n", met, missed);
+	    str(j, "agent") ? str(j, "agent") : "", hd.at);
+	if (hd.met + hd.missed > 0)
+		fprintf(f, "%.0f met, %.0f missed\n", hd.met, hd.missed);
 	const struct json *secs = json_get(j, "sections");
 	for (const struct json *s = secs ? json_child(secs) : NULL; s; s = json_next(s)) {
 		const char *title = str(s, "title");
@@ -397,13 +412,10 @@ chart_svg(FILE *f, const struct json *row)
 static void
 render_html(FILE *f, const struct json *j)
 {
-	char at[64], v[128], t[160];
-	double met = 0, missed = 0, ts = 0;
+	char v[128], t[160];
+	struct head hd;
 
-	num(j, "at", &ts);
-	num(j, "met", &met);
-	num(j, "missed", &missed);
-	when(ts, at, sizeof at);
+	head_of(j, &hd);
 	fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
 	    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>", f);
 	esc(f, str(j, "name"));
@@ -422,10 +434,10 @@ render_html(FILE *f, const struct json *j)
 	esc(f, str(j, "name"));
 	fputs("”</h1>\n<p class=\"meta\">", f);
 	esc(f, str(j, "agent"));
-	fprintf(f, " · %s", at);
-	if (met + missed > 0)
+	fprintf(f, " · %s", hd.at);
+	if (hd.met + hd.missed > 0)
 		fprintf(f, " · <span class=\"met\">%.0f met</span> · <span class=\"%s\">%.0f missed</span>",
-		    met, missed > 0 ? "missed" : "met", missed);
+		    hd.met, hd.missed > 0 ? "missed" : "met", hd.missed);
 	fputs("</p>\n", f);
 	const struct json *secs = json_get(j, "sections");
 	for (const struct json *s = secs ? json_child(secs) : NULL; s; s = json_next(s)) {

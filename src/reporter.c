@@ -12,7 +12,6 @@
  * A report event carries its document: a webhook receives it as "report",
  * people get it rendered as text (report.c).  Everything here is built from
  * the stored event alone, so a retry sends the same thing. */
-#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -26,11 +26,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "loop.h"
+#include "priv.h"
 #include "rules_lib.h"
 #include "rules_sandbox.h"
 #include "units.h"
@@ -111,17 +110,6 @@ allowed(const char *globs, const char *path, char *real, char *why, size_t whyle
 		return 0;
 	}
 	return 1;
-}
-
-static void
-close_above(int fd, long maxfd)
-{
-#ifdef SYS_close_range
-	if (syscall(SYS_close_range, (unsigned)fd + 1, ~0U, 0) == 0)
-		return;
-#endif
-	for (long i = fd + 1; i < maxfd; i++)
-		close((int)i);
 }
 
 static void finish(struct exec_op *op);
@@ -313,9 +301,7 @@ start(lua_State *L, int nagios)
 	op->fd = pfd[0];
 	op->nagios = nagios;
 	op->t0 = sb_now();
-	struct rlimit rl;
-	long maxfd = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
-	    rl.rlim_cur < 65536 ? (long)rl.rlim_cur : 65536;
+	long maxfd = priv_fd_limit();
 	static char *const envp[] = { "PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin",
 		"LANG=C", NULL };
 	pid_t p = fork();
@@ -332,7 +318,7 @@ start(lua_State *L, int nagios)
 			dup2(null, 0);
 		dup2(pfd[1], 1);
 		dup2(pfd[1], 2);
-		close_above(2, maxfd);
+		priv_close_above(2, maxfd);
 		execve(real, (char *const *)argv, envp);
 		_exit(127);
 	}

@@ -19,9 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 #include "http.h"
 #include "json.h"
@@ -174,20 +172,6 @@ init_message(const char *file, const struct config *cfg)
 	return s;
 }
 
-/* Closes every fd above fd, in a forked child (only system calls here):
- * close_range where the kernel has it, else one by one up to the limit read
- * before the fork.  closefrom(3) is glibc's; the static builds use musl. */
-static void
-close_above(int fd, long maxfd)
-{
-#ifdef SYS_close_range
-	if (syscall(SYS_close_range, (unsigned)fd + 1, ~0U, 0) == 0)
-		return;
-#endif
-	for (long i = fd + 1; i < maxfd; i++)
-		close((int)i);
-}
-
 int
 worker_spawn(const char *file, const struct config *cfg, pid_t *pid, int *fd,
     char *err, size_t errlen)
@@ -208,9 +192,7 @@ worker_spawn(const char *file, const struct config *cfg, pid_t *pid, int *fd,
 	setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &big, sizeof big);
 	setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &big, sizeof big);
 	fflush(NULL);
-	struct rlimit rl;
-	long maxfd = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
-	    rl.rlim_cur < 65536 ? (long)rl.rlim_cur : 65536;
+	long maxfd = priv_fd_limit();
 	pid_t p = fork();
 	if (p < 0) {
 		snprintf(err, errlen, "fork: %s", strerror(errno));
@@ -231,7 +213,7 @@ worker_spawn(const char *file, const struct config *cfg, pid_t *pid, int *fd,
 		}
 		if (dup2(sv[1], WORKER_FD) < 0)
 			_exit(127);
-		close_above(WORKER_FD, maxfd);
+		priv_close_above(WORKER_FD, maxfd);
 		/* the file in argv is for ps(1) only; the real one comes in INIT */
 		char *argv[] = { "drishti", "__worker", (char *)file, NULL };
 		execv("/proc/self/exe", argv);
