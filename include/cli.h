@@ -6,6 +6,7 @@
 #define EXIT_USAGE  64
 #define EXIT_UNAVAILABLE 69
 #define EXIT_CONFIG 78
+#define EXIT_TEMPFAIL 75       /* another agent holds the state file */
 
 int cli_once(int argc, char **argv);
 int cli_lint(int argc, char **argv);

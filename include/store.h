@@ -13,17 +13,31 @@
 
 struct store;
 
-/* Opens (creating the directory and the file as needed).  A file that is
- * not a database or fails its integrity check is moved aside as
- * PATH.corrupt-UNIXTIME, a fresh one is started, and *was_corrupt set (the
- * caller raises an event).  0 / -1 with err. */
+/* Opens (creating the directory and the file as needed).  Only corruption
+ * (SQLite's CORRUPT or NOTADB, or a failed quick_check) moves a file aside,
+ * as PATH.corrupt-UNIXTIME, with a fresh one started and *was_corrupt set
+ * (the caller raises an event).  Any other error (disk full, read-only, I/O,
+ * busy) is passing: a writer still gets a store, reading the file read-only
+ * if it can, holding what it records in memory and retrying the file with
+ * backoff (store_trouble says why).  A reader (readonly) gets -1 with err. */
 int  store_open(struct store **out, const char *path, bool readonly,
     bool *was_corrupt, char *err, size_t errlen);
+/* Why the file does not take our writes ("disk full", "read-only", ...),
+ * since when, and how many records wait in memory; NULL when it does. */
+const char *store_trouble(const struct store *s, double *since, size_t *held);
+#define STORE_QUEUE_MAX 4096        /* records held in memory at most */
+/* One agent per state file: an exclusive flock on PATH.lock (on the state
+ * file itself where no lock file can be made, a read-only disk), which holds
+ * the agent's pid.  The fd stays open for the life of the process.  0 with
+ * *fd; -2 when another agent holds it (err names its pid); -1 on error. */
+int  store_lock(const char *path, int *fd, char *err, size_t errlen);
 void store_close(struct store *s);
 
-/* One run, its alert state after it, and the event it raised (or EV_NONE),
- * in one transaction; made durable (fsync) when the state changed or an
- * event was raised.  0 / -1 (logged). */
+/* One run, its alert state after it, and the event it raised (or EV_NONE):
+ * queued in memory with its event's id and seq fixed, written with the
+ * other queued records in one transaction, made durable (fsync) at once when
+ * the state changed or an event was raised.  A write that fails keeps the
+ * record queued (store_trouble); -1 only when even memory fails (logged). */
 int  store_record(struct store *s, const char *check, const struct result *r,
     const struct alert *a, bool changed, const struct alert_out *ev);
 /* Commits the runs recorded since the last commit (routine runs share one

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "cli.h"
+#include "utf8.h"
 #include "config.h"
 #include "engine.h"
 #include "report.h"
@@ -300,10 +301,11 @@ cli_once(int argc, char **argv)
 			if (json)
 				print_json_line(&c->d, r);
 			else {
-				char t[32];
+				char t[32], sum[RESULT_SUMMARY_MAX * 4];
 				fmt_time(r->duration, t, sizeof t);
+				utf8_escape(sum, sizeof sum, r->summary);  /* no raw control bytes */
 				printf("%-24s %-8s %9s  %s\n", c->d.name,
-				    result_status_name(r->status), t, r->summary);
+				    result_status_name(r->status), t, sum);
 			}
 		}
 		if (shown == 0 && !json)
@@ -509,8 +511,10 @@ status_check(const struct store_check *c, void *ud)
 	}
 	fmt_ago(x->now - (double)c->alert.since_ms / 1000, since, sizeof since);
 	fmt_ago(x->now - c->last_ts, last, sizeof last);
+	char sum[RESULT_SUMMARY_MAX * 4];
+	utf8_escape(sum, sizeof sum, c->last_summary ? c->last_summary : "");
 	printf("%-24s %-8s %-8s %-10s %-10s %s\n", c->check, alert_state_name(c->alert.state),
-	    result_status_name(c->last_status), since, last, c->last_summary ? c->last_summary : "");
+	    result_status_name(c->last_status), since, last, sum);
 }
 
 static void

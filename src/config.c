@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "config.h"
+#include "file.h"
 #include "log.h"
 #include "units.h"
 
@@ -570,9 +571,18 @@ config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 		return -1;
 	}
 	cfg->path = strdup(path);
-	p.f = fopen(path, "re");
+	/* read whole and bounded first: a FIFO, a device or a huge file is
+	 * refused here, and the parser below reads only memory */
+	char *text;
+	size_t textlen;
+	if (file_read(path, FILE_CONFIG_MAX, &text, &textlen, err, errlen) < 0) {
+		config_free(cfg);
+		return -1;
+	}
+	p.f = textlen > 0 ? fmemopen(text, textlen, "r") : fopen("/dev/null", "re");
 	if (p.f == NULL) {
 		snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+		free(text);
 		config_free(cfg);
 		return -1;
 	}
@@ -595,6 +605,7 @@ config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 		p.failed = 1;
 	}
 	fclose(p.f);
+	free(text);
 	free(p.line);
 	for (size_t i = 0; i < p.nseen; i++)
 		free(p.seen[i]);

@@ -13,6 +13,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <time.h>
@@ -32,6 +33,7 @@
 #include "report.h"
 #include "store.h"
 #include "textfile.h"
+#include "utf8.h"
 
 #define PRUNE_EVERY 10.0        /* seconds between prune passes */
 #define PRUNE_BATCH 2000        /* rows per delete; many short deletes, never a long one */
@@ -73,7 +75,16 @@ struct daemon {
 	struct loop_timer *prune_t;
 	struct loop_timer *text_t;
 	struct loop_timer *commit_t;
+	struct loop_timer *health_t;
+	int     lock_fd;
+	char    trouble[64];        /* the state file's trouble last reported */
+	/* the agent's own checks (drishti.state, rules:FILE): no worker, no
+	 * schedule; their results go through the same alert path */
+	struct eng_check *ac[64];
+	int     nac;
 };
+
+#define HEALTH_EVERY 1.0        /* seconds between looks at the state file */
 
 static void reload(struct daemon *d);
 
@@ -151,8 +162,7 @@ on_commit(struct loop *l, void *ud)
 
 	(void)l;
 	d->commit_t = NULL;
-	if (store_commit(d->store) < 0)
-		log_error("the state file could not take the last runs");
+	store_commit(d->store);         /* a failure is logged once, by the store */
 }
 
 static void
@@ -222,8 +232,7 @@ on_result(struct engine *e, struct eng_check *c, const struct result *r, void *u
 	    .unknown_ignore = c->d.unknown_ignore };
 	struct alert_out ev;
 	bool changed = alert_step(&c->alert, &ac, r->status, now_ms, &ev);
-	if (store_record(d->store, c->d.name, r, &c->alert, changed, &ev) < 0)
-		log_error("check \"%s\": the run could not be stored", c->d.name);
+	store_record(d->store, c->d.name, r, &c->alert, changed, &ev);  /* held in memory if need be */
 	/* the runs of this loop iteration are committed together, next round */
 	if (store_pending(d->store) && d->commit_t == NULL)
 		d->commit_t = loop_timer_at(d->loop, loop_now(d->loop), on_commit, d);
@@ -238,6 +247,94 @@ on_result(struct engine *e, struct eng_check *c, const struct result *r, void *u
 	}
 	if (d->text_t == NULL && d->cfg->textfile != NULL && *d->cfg->textfile != '\0')
 		d->text_t = loop_timer_at(d->loop, loop_update_now(d->loop) + 1.0, on_textfile, d);
+}
+
+/* ---- the agent's own checks ------------------------------------------------------------- */
+
+static struct eng_check *
+agent_check_find(struct daemon *d, const char *name)
+{
+	for (int i = 0; i < d->nac; i++)
+		if (strcmp(d->ac[i]->d.name, name) == 0)
+			return d->ac[i];
+	return NULL;
+}
+
+/* A result of one of the agent's own checks, recorded and alerted on like
+ * any rule's: fires at the first failing result, resolves at the first OK. */
+static void agent_result(struct daemon *d, const char *name, enum status st, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void
+agent_result(struct daemon *d, const char *name, enum status st, const char *fmt, ...)
+{
+	struct eng_check *c = agent_check_find(d, name);
+	struct result r;
+	struct timespec ts;
+	va_list ap;
+
+	if (c == NULL) {
+		if (d->nac >= (int)(sizeof d->ac / sizeof d->ac[0]) ||
+		    (c = calloc(1, sizeof *c)) == NULL || (c->d.name = strdup(name)) == NULL) {
+			free(c);
+			log_error("check \"%s\": cannot keep its state", name);
+			return;
+		}
+		c->d.kind = RULE_CHECK;
+		c->d.after_count = 1;
+		c->d.recover = 1;
+		c->d.file = "(agent)";
+		c->file = c->d.file;
+		d->ac[d->nac++] = c;
+	}
+	memset(&r, 0, sizeof r);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	r.started = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	r.status = st;
+	va_start(ap, fmt);
+	vsnprintf(r.summary, sizeof r.summary, fmt, ap);
+	va_end(ap);
+	utf8_fix(r.summary, sizeof r.summary);
+	on_result(d->e, c, &r, d);
+	c->last = r;
+	c->has_last = 1;
+	c->runs++;
+}
+
+static void
+agent_checks_free(struct daemon *d)
+{
+	for (int i = 0; i < d->nac; i++) {
+		free(d->ac[i]->d.name);
+		free(d->ac[i]);
+	}
+	d->nac = 0;
+}
+
+/* The state file: retries what waits for it (with the store's backoff) and
+ * turns its trouble into the check drishti.state, which pages like any. */
+static void
+on_health(struct loop *l, void *ud)
+{
+	struct daemon *d = ud;
+	double since;
+	size_t held;
+
+	d->health_t = loop_timer_at(l, loop_update_now(l) + HEALTH_EVERY, on_health, d);
+	if (d->store == NULL)
+		return;
+	if (store_pending(d->store))
+		store_commit(d->store);
+	const char *t = store_trouble(d->store, &since, &held);
+	if (strcmp(t ? t : "", d->trouble) == 0)
+		return;
+	if (t != NULL)
+		agent_result(d, "drishti.state", ST_UNKNOWN, "state file: %s (%s); %zu record%s"
+		    " held in memory", t, d->cfg->state, held, held == 1 ? "" : "s");
+	else
+		agent_result(d, "drishti.state", ST_OK, "state file: writable again (%s)",
+		    d->cfg->state);
+	snprintf(d->trouble, sizeof d->trouble, "%s", t ? t : "");
 }
 
 static void
@@ -258,6 +355,8 @@ find_decl(void *ud, const char *check)
 {
 	struct daemon *d = ud;
 	struct eng_check *c = d->e ? engine_find(d->e, check) : NULL;
+	if (c == NULL && check != NULL)
+		c = agent_check_find(d, check);
 	return c ? &c->d : NULL;
 }
 
@@ -588,6 +687,7 @@ cli_run(int argc, char **argv)
 
 	memset(&d, 0, sizeof d);
 	d.ino = -1;
+	d.lock_fd = -1;
 	optind = 1;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "+c:h", longopts, NULL)) != -1) {
@@ -614,6 +714,16 @@ cli_run(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	bool corrupt = false;
 	char serr[1024];
+	/* one agent per state file, before the file is touched */
+	int lrc = store_lock(d.cfg->state, &d.lock_fd, serr, sizeof serr);
+	if (lrc < 0) {
+		log_error("%s", serr);
+		if (d.cfg->log != NULL && strcmp(d.cfg->log, "stderr") != 0)
+			fprintf(stderr, "drishti: %s\n", serr);   /* who started us must see it */
+		config_free(d.cfg);
+		free(d.cfg);
+		return lrc == -2 ? EXIT_TEMPFAIL : EXIT_UNAVAILABLE;
+	}
 	if (store_open(&d.store, d.cfg->state, false, &corrupt, serr, sizeof serr) < 0) {
 		log_error("%s", serr);
 		config_free(d.cfg);
@@ -641,6 +751,7 @@ cli_run(int argc, char **argv)
 	if (d.watchdog > 0)
 		loop_timer_at(d.loop, loop_now(d.loop) + d.watchdog, on_watchdog, &d);
 	d.prune_t = loop_timer_at(d.loop, loop_now(d.loop) + 1.0, on_prune, &d);
+	d.health_t = loop_timer_at(d.loop, loop_now(d.loop) + HEALTH_EVERY, on_health, &d);
 	/* the secrets are read here, by the supervisor alone; workers are exec'd
 	 * fresh and never see them */
 	d.outbox = outbox_new(d.loop, d.store, d.cfg, find_decl, &d, serr, sizeof serr);
@@ -674,6 +785,9 @@ cli_run(int argc, char **argv)
 	engine_free(d.e);
 	outbox_free(d.outbox);
 	store_close(d.store);           /* commits what is pending */
+	agent_checks_free(&d);
+	if (d.lock_fd >= 0)
+		close(d.lock_fd);
 	if (d.ino >= 0)
 		close(d.ino);
 	if (d.notify_fd >= 0)

@@ -23,6 +23,7 @@
 #include "engine.h"
 #include "log.h"
 #include "loop.h"
+#include "utf8.h"
 #include "wire.h"
 #include "worker.h"
 
@@ -383,6 +384,18 @@ on_message(struct loop *l, int fd, uint32_t events, void *ud)
 				if (res.nmetrics < 0 || res.nmetrics > RESULT_METRICS_MAX)
 					res.nmetrics = 0;
 				res.summary[sizeof res.summary - 1] = '\0';
+				if ((unsigned)res.status > ST_UNKNOWN)
+					res.status = ST_UNKNOWN;
+				/* every byte that leaves is valid UTF-8: clean it here,
+				 * where it enters the supervisor */
+				utf8_fix(res.summary, sizeof res.summary);
+				for (int i = 0; i < res.nmetrics; i++) {
+					struct metric *m = &res.metrics[i];
+					m->name[sizeof m->name - 1] = '\0';
+					m->unit[sizeof m->unit - 1] = '\0';
+					utf8_fix(m->name, sizeof m->name);
+					utf8_fix(m->unit, sizeof m->unit);
+				}
 				w->kills_in_row = 0;
 				struct eng_check *c = r->c;
 				free(r);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "json.h"
+#include "utf8.h"
 
 static size_t held;                 /* bytes cJSON holds now */
 
@@ -145,7 +146,18 @@ struct json *
 json_new_string(const char *s)
 {
 	hooks();
-	return (struct json *)cJSON_CreateString(s);
+	size_t len = strlen(s);
+	if (utf8_valid(s, len))
+		return (struct json *)cJSON_CreateString(s);
+	/* a rule's or a log's bytes: valid UTF-8 before they reach a receiver */
+	size_t cap = len * 3 + 1;
+	char *t = malloc(cap);
+	if (t == NULL)
+		return NULL;
+	utf8_clean(t, cap, s, len);
+	cJSON *j = cJSON_CreateString(t);
+	free(t);
+	return (struct json *)j;
 }
 
 int
@@ -156,6 +168,11 @@ json_add(struct json *parent, const char *key, struct json *child)
 	if (p == NULL || c == NULL) {
 		cJSON_Delete(c);
 		return -1;
+	}
+	char kb[256];
+	if (key != NULL && !utf8_valid(key, strlen(key))) {
+		utf8_clean(kb, sizeof kb, key, strlen(key));
+		key = kb;
 	}
 	if (key == NULL ? !cJSON_AddItemToArray(p, c) :
 	    !cJSON_AddItemToObject(p, key, c)) {

@@ -8,6 +8,7 @@
 #include <syslog.h>
 #include <time.h>
 #include "log.h"
+#include "utf8.h"
 
 static enum log_level cur_level = LOG_LVL_INFO;
 static FILE *log_file;          /* NULL: stderr */
@@ -75,15 +76,18 @@ static void
 log_emit(enum log_level level, const char *fmt, va_list ap)
 {
 	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
-	char msg[2048];
+	char raw[2048], msg[4096];
 
 	if (level > cur_level)
 		return;
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	vsnprintf(raw, sizeof raw, fmt, ap);
 	if (sink != NULL) {
-		sink(level, msg);
+		sink(level, raw);       /* the supervisor escapes it */
 		return;
 	}
+	/* a rule's text or a file name may carry control characters or bad
+	 * bytes: one line per event, printable, valid UTF-8 */
+	utf8_escape(msg, sizeof msg, raw);
 	if (use_syslog) {
 		syslog(prio[level], "%s", msg);
 		return;

@@ -2,7 +2,11 @@
  * Each command lives in its own file (once.c, lint.c); usage errors exit 64
  * and configuration or rule errors exit 78, as sysexits.h has it. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
 #include "cli.h"
 #include "config.h"
 #include "log.h"
@@ -84,10 +88,28 @@ cmd_help(int argc, char **argv)
 	return EXIT_USAGE;
 }
 
+/* random() draws the schedule's jitter and the outbox's backoff: seeded
+ * from the kernel per process, so a fleet of agents (and the workers of one
+ * agent) never retry a recovering receiver in lockstep. */
+static void
+seed_random(void)
+{
+	unsigned int seed;
+
+	if (getrandom(&seed, sizeof seed, GRND_NONBLOCK) != (ssize_t)sizeof seed) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		seed = (unsigned int)ts.tv_nsec ^ (unsigned int)ts.tv_sec ^ ((unsigned int)getpid() << 16);
+	}
+	srandom(seed);
+}
+
 int
 main(int argc, char **argv)
 {
 	const char *cmd;
+
+	seed_random();
 
 	if (argc < 2) {
 		usage(stderr);

@@ -24,6 +24,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 #include "crypto.h"
+#include "file.h"
 #include "http.h"
 #include "log.h"
 #include "loop.h"
@@ -108,18 +109,19 @@ now_real(void)
 static int
 read_secret(const char *path, unsigned char **out, size_t *len, char *err, size_t errlen)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	unsigned char buf[SECRET_MAX];
-	ssize_t n;
+	char *text;
+	size_t tl;
 
-	if (fd < 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	/* regular files only, bounded, read errors are errors (file.c) */
+	if (file_read(path, SECRET_MAX, &text, &tl, err, errlen) < 0)
 		return -1;
-	}
-	n = read(fd, buf, sizeof buf);
-	close(fd);
+	memcpy(buf, text, tl);
+	crypto_wipe(text, tl);
+	free(text);
+	ssize_t n = (ssize_t)tl;
 	if (n <= 0) {
-		snprintf(err, errlen, "%s: empty or unreadable", path);
+		snprintf(err, errlen, "%s: empty", path);
 		return -1;
 	}
 	/* a trailing newline from an editor is not part of the key */

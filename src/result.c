@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <strings.h>
 #include "result.h"
+#include "utf8.h"
 
 static const char *const names[] = { "OK", "WARN", "CRIT", "UNKNOWN" };
 
@@ -32,4 +33,7 @@ result_set(struct result *r, enum status st, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(r->summary, sizeof r->summary, fmt, ap);
 	va_end(ap);
+	/* the cap may cut a character, and the text may come from a rule:
+	 * valid UTF-8 either way */
+	utf8_fix(r->summary, sizeof r->summary);
 }

@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include "cron.h"
+#include "file.h"
 #include "loop.h"
 #include "rules.h"
 #include "report.h"
@@ -540,7 +541,21 @@ rules_load(const char *path, const struct rules_env *env)
 	struct sb_budget load;
 	sb_budget_init(&load, env->instructions, env->timeout_ms);
 	sb_enter(&f->sb, &load);
-	status = luaL_loadfilex(f->L, path, "t");
+	/* read bounded and regular-only (file.c), then load from memory with
+	 * the file's name as the chunk name, so errors still say FILE:LINE */
+	char *text, fioerr[512], chunk[PATH_MAX + 2];
+	size_t textlen;
+	if (file_read(path, FILE_RULES_MAX, &text, &textlen, fioerr, sizeof fioerr) < 0) {
+		sb_enter(&f->sb, NULL);
+		/* fioerr is "PATH: why"; load_error adds the path itself */
+		size_t pl = strlen(path);
+		load_error(f, 0, "%s", strncmp(fioerr, path, pl) == 0 && fioerr[pl] == ':' ?
+		    fioerr + pl + 2 : fioerr);
+		goto fail;
+	}
+	snprintf(chunk, sizeof chunk, "@%s", path);
+	status = luaL_loadbufferx(f->L, text, textlen, chunk, "t");
+	free(text);
 	if (status == LUA_OK) {
 		f->loading = 1;
 		status = lua_pcall(f->L, 0, 0, 0);

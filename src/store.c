@@ -19,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,14 +34,99 @@
 
 enum { RK_CHECK = 0, RK_METRIC = 1 };   /* roll-up kinds: stored, append only */
 
+/* A record waiting in memory for the disk (see "the write-behind queue"). */
+struct qrec {
+	char    *check;
+	struct result *res;         /* a run (NULL: an agent event or a report) */
+	struct alert alert;         /* the check's alert state after the run */
+	int      durable;           /* a transition or an event: fsynced */
+	int      has_event;
+	char     id[40];
+	int64_t  seq;
+	char     kind[16];
+	enum status st, prev;
+	char    *summary, *metrics, *doc;
+	double   since, at;
+	struct qrec *next;
+};
+
 struct store {
 	sqlite3 *db;
 	char    *path;
+	int      rw;                /* db is open read-write (else read-only, or NULL) */
 	int      full;              /* synchronous=FULL is set now */
-	int      batch;             /* a transaction of routine runs is open */
+	struct qrec *qhead, *qtail;
+	size_t   nqueue;
+	long     qdropped;
+	int64_t  next_seq;          /* the seq the next event gets */
+	char     cause[64];         /* why the disk refuses us ("" when it does not) */
+	double   cause_since;
+	double   retry_at;          /* no write is tried before this while in trouble */
+	double   retry_wait;
 	sqlite3_stmt *ins_run, *ins_sample, *get_roll, *put_roll, *put_alert, *get_alert,
 	    *ins_event;
 };
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* One table: SQLite's result codes as the operator reads them.  Only the
+ * corrupt ones make a state file "corrupt"; every other is passing. */
+static const struct {
+	int code;
+	const char *cause;
+	int corrupt;
+} causes[] = {
+	{ SQLITE_FULL, "disk full", 0 },
+	{ SQLITE_READONLY, "read-only", 0 },
+	{ SQLITE_IOERR, "I/O error", 0 },
+	{ SQLITE_BUSY, "busy", 0 },
+	{ SQLITE_LOCKED, "locked", 0 },
+	{ SQLITE_CANTOPEN, "cannot open", 0 },
+	{ SQLITE_NOMEM, "out of memory", 0 },
+	{ SQLITE_PERM, "permission denied", 0 },
+	{ SQLITE_CORRUPT, "corrupt", 1 },
+	{ SQLITE_NOTADB, "not a database", 1 },
+};
+
+static const char *
+cause_of(int code, int *corrupt)
+{
+	int primary = code & 0xff;
+	for (size_t i = 0; i < sizeof causes / sizeof causes[0]; i++)
+		if (causes[i].code == primary) {
+			if (corrupt)
+				*corrupt = causes[i].corrupt;
+			return causes[i].cause;
+		}
+	if (corrupt)
+		*corrupt = 0;
+	return sqlite3_errstr(code);
+}
+
+/* The disk refused a write: noted and logged once, until it takes one. */
+static void
+note_error(struct store *s)
+{
+	int code = s->db != NULL ? sqlite3_extended_errcode(s->db) : SQLITE_CANTOPEN;
+	int sys = s->db != NULL ? sqlite3_system_errno(s->db) : 0;
+	/* an I/O error is often the disk being full or read-only: say so */
+	const char *c = sys == ENOSPC || sys == EDQUOT ? "disk full" : sys == EROFS ? "read-only" :
+	    cause_of(code, NULL);
+
+	if (s->cause[0] == '\0') {
+		s->cause_since = now_s();
+		log_error("%s: %s (%s); results and events are held in memory and delivered"
+		    " from there until it takes them", s->path, c,
+		    s->db != NULL ? sqlite3_errmsg(s->db) : "not open");
+	}
+	snprintf(s->cause, sizeof s->cause, "%s", c);
+}
 
 static const char *const schema_v1[] = {
 	"CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
@@ -98,8 +185,11 @@ exec(struct store *s, const char *sql)
 {
 	char *msg = NULL;
 
+	if (s->db == NULL)
+		return -1;
 	if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		log_error("%s: %s (in: %.60s)", s->path, msg ? msg : sqlite3_errmsg(s->db), sql);
+		/* logged once by the caller (note_error), not on every retry */
+		log_debug("%s: %s (in: %.60s)", s->path, msg ? msg : sqlite3_errmsg(s->db), sql);
 		sqlite3_free(msg);
 		return -1;
 	}
@@ -181,38 +271,174 @@ mkdirs(const char *path)
 	return mkdir(d, 0750) < 0 && errno != EEXIST ? -1 : 0;
 }
 
+/* 0: open; -2: the file is corrupt (SQLite's corruption codes, or a
+ * quick_check that finds damage); -1: a passing error (full, I/O, read-only,
+ * busy ...): never a reason to move a good file aside. */
 static int
-try_open(struct store *s, bool readonly, char *err, size_t errlen)
+try_open(struct store *s, bool readonly, bool immutable, char *err, size_t errlen)
 {
 	int flags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+	char uri[PATH_MAX + 32];
+	int corrupt, rc;
 
-	if (sqlite3_open_v2(s->path, &s->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-		snprintf(err, errlen, "%s: %s", s->path, s->db ? sqlite3_errmsg(s->db) : "cannot open");
-		return -1;
+	if (immutable) {
+		/* a read-only disk with no -shm beside the file: read it as it is */
+		snprintf(uri, sizeof uri, "file:%s?immutable=1", s->path);
+		flags |= SQLITE_OPEN_URI;
 	}
-	sqlite3_busy_timeout(s->db, 5000);
+	rc = sqlite3_open_v2(immutable ? uri : s->path, &s->db, flags | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", s->path, s->db ? sqlite3_errmsg(s->db) : "cannot open");
+		cause_of(rc, &corrupt);
+		goto fail;
+	}
+	sqlite3_busy_timeout(s->db, 2000);
 	if (readonly)
 		return 0;
 	/* a file that is not a database fails here already */
 	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(s->db, "PRAGMA quick_check", -1, &st, NULL);
+	rc = sqlite3_prepare_v2(s->db, "PRAGMA quick_check", -1, &st, NULL);
 	if (rc == SQLITE_OK) {
 		rc = sqlite3_step(st);
 		const char *r = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
-		rc = r != NULL && strcmp(r, "ok") == 0 ? 0 : -2;
+		if (r != NULL && strcmp(r, "ok") != 0) {
+			snprintf(err, errlen, "%s: quick_check: %s", s->path, r);
+			sqlite3_finalize(st);
+			corrupt = 1;
+			goto fail;
+		}
+		rc = r != NULL ? SQLITE_OK : sqlite3_errcode(s->db);
 		sqlite3_finalize(st);
-	} else
-		rc = -2;
-	if (rc == -2) {
+	}
+	if (rc != SQLITE_OK) {
 		snprintf(err, errlen, "%s: %s", s->path, sqlite3_errmsg(s->db));
-		return -2;
+		cause_of(sqlite3_extended_errcode(s->db), &corrupt);
+		goto fail;
 	}
 	if (exec(s, "PRAGMA journal_mode=WAL") < 0 || exec(s, "PRAGMA synchronous=NORMAL") < 0) {
 		snprintf(err, errlen, "%s: %s", s->path, sqlite3_errmsg(s->db));
-		return -2;
+		cause_of(sqlite3_extended_errcode(s->db), &corrupt);
+		goto fail;
+	}
+	s->full = 0;
+	return 0;
+fail:
+	if (!readonly)
+		note_error(s);
+	sqlite3_close_v2(s->db);
+	s->db = NULL;
+	return corrupt ? -2 : -1;
+}
+
+static void
+finalize_all(struct store *s)
+{
+	sqlite3_stmt **st[] = { &s->ins_run, &s->ins_sample, &s->get_roll, &s->put_roll,
+	    &s->put_alert, &s->get_alert, &s->ins_event };
+	for (size_t i = 0; i < sizeof st / sizeof st[0]; i++) {
+		sqlite3_finalize(*st[i]);
+		*st[i] = NULL;
+	}
+}
+
+static int
+prepare_all(struct store *s)
+{
+	if (prep(s, &s->ins_run, "INSERT INTO runs (check_name, ts, status, duration, summary)"
+	    " VALUES (?, ?, ?, ?, ?)") < 0 ||
+	    prep(s, &s->ins_sample, "INSERT INTO samples (check_name, metric, ts, value, unit)"
+	    " VALUES (?, ?, ?, ?, ?)") < 0 ||
+	    prep(s, &s->get_roll, "SELECT n, ok, warn, crit, unknown, sum, min, max, hist FROM rollups"
+	    " WHERE kind = ? AND name = ? AND hour = ?") < 0 ||
+	    prep(s, &s->put_roll, "INSERT OR REPLACE INTO rollups VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)") < 0 ||
+	    prep(s, &s->put_alert, "INSERT OR REPLACE INTO alerts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)") < 0 ||
+	    prep(s, &s->get_alert, "SELECT state, status, since_ms, fail_since_ms, fails, passes,"
+	    " history, nhistory, notified_ms FROM alerts WHERE check_name = ?") < 0 ||
+	    prep(s, &s->ins_event, "INSERT INTO events (seq, id, kind, check_name, status, previous,"
+	    " summary, since, at, metrics, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)") < 0) {
+		finalize_all(s);
+		return -1;
 	}
 	return 0;
 }
+
+/* Events are numbered by us, not by SQLite, so an event held in memory has
+ * its final seq already; never below a seq a cursor has passed. */
+static void
+seq_from_file(struct store *s)
+{
+	sqlite3_stmt *q;
+	if (s->db == NULL || sqlite3_prepare_v2(s->db, "SELECT max(coalesce((SELECT max(seq)"
+	    " FROM events), 0), coalesce((SELECT max(seq) FROM outbox), 0))", -1, &q,
+	    NULL) != SQLITE_OK)
+		return;
+	if (sqlite3_step(q) == SQLITE_ROW) {
+		int64_t m = sqlite3_column_int64(q, 0) + 1;
+		if (m > s->next_seq)
+			s->next_seq = m;
+	}
+	sqlite3_finalize(q);
+}
+
+/* The file cannot be written now: read what it holds (alert states,
+ * cursors, history), read-only, so the agent goes on from where it was. */
+static void
+open_read_only(struct store *s)
+{
+	char e[512];
+	if (try_open(s, true, false, e, sizeof e) < 0 || prepare_all(s) < 0) {
+		finalize_all(s);
+		sqlite3_close_v2(s->db);
+		s->db = NULL;
+		if (try_open(s, true, true, e, sizeof e) < 0 || prepare_all(s) < 0) {
+			finalize_all(s);
+			sqlite3_close_v2(s->db);
+			s->db = NULL;
+		}
+	}
+	if (s->db != NULL)
+		seq_from_file(s);
+	s->rw = 0;
+}
+
+/* Read-write, schema current, statements ready; 0 / -1 / -2 (corrupt). */
+static int
+open_rw(struct store *s, char *err, size_t errlen)
+{
+	int rc = try_open(s, false, false, err, errlen);
+	if (rc < 0)
+		return rc;
+	if (migrate(s, err, errlen) < 0 || prepare_all(s) < 0) {
+		if (s->db != NULL)
+			snprintf(err, errlen, "%s: %s", s->path, sqlite3_errmsg(s->db));
+		note_error(s);
+		finalize_all(s);
+		sqlite3_close_v2(s->db);
+		s->db = NULL;
+		return -1;
+	}
+	seq_from_file(s);
+	s->rw = 1;
+	return 0;
+}
+
+/* Tries read-write again (flush decides when). */
+static int
+reopen(struct store *s)
+{
+	char err[512];
+
+	finalize_all(s);
+	sqlite3_close_v2(s->db);
+	s->db = NULL;
+	if (open_rw(s, err, sizeof err) == 0)
+		return 0;
+	open_read_only(s);
+	return -1;
+}
+
+static int flush(struct store *s);
+static void qrec_free(struct qrec *q);
 
 int
 store_open(struct store **out, const char *path, bool readonly, bool *was_corrupt,
@@ -228,16 +454,22 @@ store_open(struct store **out, const char *path, bool readonly, bool *was_corrup
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	if (!readonly && mkdirs(path) < 0) {
+	s->next_seq = 1;
+	if (readonly) {
+		if (try_open(s, true, false, err, errlen) < 0)
+			goto fail;
+		s->cause[0] = '\0';
+		*out = s;
+		return 0;
+	}
+	if (mkdirs(path) < 0) {
 		snprintf(err, errlen, "%s: cannot make its directory: %s", path, strerror(errno));
 		goto fail;
 	}
-	int rc = try_open(s, readonly, err, errlen);
+	int rc = open_rw(s, err, errlen);
 	if (rc == -2) {
-		/* keep the bad file for a post-mortem, start afresh */
+		/* only real corruption: keep the bad file for a post-mortem */
 		char aside[PATH_MAX + 32];
-		sqlite3_close_v2(s->db);
-		s->db = NULL;
 		snprintf(aside, sizeof aside, "%s.corrupt-%lld", path, (long long)time(NULL));
 		log_error("%s; moved aside to %s, starting a new state file", err, aside);
 		if (rename(path, aside) < 0) {
@@ -252,30 +484,14 @@ store_open(struct store **out, const char *path, bool readonly, bool *was_corrup
 		unlink(side);
 		if (was_corrupt != NULL)
 			*was_corrupt = true;
-		rc = try_open(s, readonly, err, errlen);
+		s->cause[0] = '\0';
+		rc = open_rw(s, err, errlen);
 	}
-	if (rc < 0)
-		goto fail;
-	if (readonly) {
-		*out = s;
-		return 0;
-	}
-	if (migrate(s, err, errlen) < 0)
-		goto fail;
-	if (prep(s, &s->ins_run, "INSERT INTO runs (check_name, ts, status, duration, summary)"
-	    " VALUES (?, ?, ?, ?, ?)") < 0 ||
-	    prep(s, &s->ins_sample, "INSERT INTO samples (check_name, metric, ts, value, unit)"
-	    " VALUES (?, ?, ?, ?, ?)") < 0 ||
-	    prep(s, &s->get_roll, "SELECT n, ok, warn, crit, unknown, sum, min, max, hist FROM rollups"
-	    " WHERE kind = ? AND name = ? AND hour = ?") < 0 ||
-	    prep(s, &s->put_roll, "INSERT OR REPLACE INTO rollups VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)") < 0 ||
-	    prep(s, &s->put_alert, "INSERT OR REPLACE INTO alerts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)") < 0 ||
-	    prep(s, &s->get_alert, "SELECT state, status, since_ms, fail_since_ms, fails, passes,"
-	    " history, nhistory, notified_ms FROM alerts WHERE check_name = ?") < 0 ||
-	    prep(s, &s->ins_event, "INSERT INTO events (id, kind, check_name, status, previous,"
-	    " summary, since, at, metrics, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)") < 0) {
-		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(s->db));
-		goto fail;
+	if (rc < 0) {
+		/* a passing error: run on, read-only or from memory, and retry */
+		open_read_only(s);
+		s->retry_wait = 1;
+		s->retry_at = now_s() + 1;
 	}
 	*out = s;
 	return 0;
@@ -284,20 +500,80 @@ fail:
 	return -1;
 }
 
+int
+store_lock(const char *path, int *fd, char *err, size_t errlen)
+{
+	char lp[PATH_MAX + 8];
+	int rw = 1;
+
+	*fd = -1;
+	snprintf(lp, sizeof lp, "%s.lock", path);
+	mkdirs(path);
+	int f = open(lp, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+	if (f < 0) {
+		/* a read-only or full disk: lock what is there */
+		rw = 0;
+		f = open(lp, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (f < 0)
+			f = open(path, O_RDONLY | O_CLOEXEC);
+		if (f < 0) {
+			snprintf(err, errlen, "%s: cannot make or open a lock file: %s", lp,
+			    strerror(errno));
+			return -1;
+		}
+	}
+	if (flock(f, LOCK_EX | LOCK_NB) < 0) {
+		int e = errno;
+		char buf[32] = "";
+		ssize_t n = pread(f, buf, sizeof buf - 1, 0);
+		close(f);
+		if (e == EWOULDBLOCK) {
+			long pid = n > 0 ? strtol(buf, NULL, 10) : 0;
+			if (pid > 0)
+				snprintf(err, errlen, "%s: another agent (pid %ld) is running on this"
+				    " state file", path, pid);
+			else
+				snprintf(err, errlen, "%s: another agent is running on this state file",
+				    path);
+			return -2;
+		}
+		snprintf(err, errlen, "%s: cannot lock: %s", lp, strerror(e));
+		return -1;
+	}
+	if (rw) {
+		char buf[32];
+		int n = snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
+		if (ftruncate(f, 0) < 0 || pwrite(f, buf, (size_t)n, 0) != n)
+			log_warn("%s: cannot write our pid into it: %s", lp, strerror(errno));
+	}
+	*fd = f;
+	return 0;
+}
+
+const char *
+store_trouble(const struct store *s, double *since, size_t *held)
+{
+	if (since != NULL)
+		*since = s->cause_since;
+	if (held != NULL)
+		*held = s->nqueue;
+	return s->cause[0] != '\0' ? s->cause : NULL;
+}
+
 void
 store_close(struct store *s)
 {
 	if (s == NULL)
 		return;
-	sqlite3_finalize(s->ins_run);
-	sqlite3_finalize(s->ins_sample);
-	sqlite3_finalize(s->get_roll);
-	sqlite3_finalize(s->put_roll);
-	sqlite3_finalize(s->put_alert);
-	sqlite3_finalize(s->get_alert);
-	sqlite3_finalize(s->ins_event);
-	if (s->db != NULL)
-		store_commit(s);
+	if (s->db != NULL && s->qhead != NULL && flush(s) < 0)
+		log_error("%s: %s; %zu record%s held in memory could not be written", s->path,
+		    s->cause, s->nqueue, s->nqueue == 1 ? "" : "s");
+	while (s->qhead != NULL) {
+		struct qrec *q = s->qhead;
+		s->qhead = q->next;
+		qrec_free(q);
+	}
+	finalize_all(s);
 	sqlite3_close_v2(s->db);
 	free(s->path);
 	free(s);
@@ -423,63 +699,130 @@ step_done(struct store *s, sqlite3_stmt *st)
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	if (rc != SQLITE_DONE) {
-		log_error("%s: %s", s->path, sqlite3_errmsg(s->db));
+		log_debug("%s: %s", s->path, sqlite3_errmsg(s->db));
 		return -1;
 	}
 	return 0;
 }
 
-static int
-put_event(struct store *s, const char *kind, const char *check, enum status st,
+/* ---- the write-behind queue ----------------------------------------------------------
+ *
+ * Nothing the agent decides waits on the disk.  Each run (its result, its
+ * alert state, the event it raised) and each agent event or report becomes a
+ * record in memory first, its event id and sequence number fixed at once;
+ * store_commit writes every queued record in one transaction.  When that
+ * fails for a passing reason (disk full, read-only, I/O error, busy), the
+ * records stay queued, in order, and are written when the disk takes them:
+ * history and the outbox catch up with no duplicate (same ids, same seqs) and
+ * no lost transition.  Meanwhile the outbox reads queued events from here
+ * (store_event_after), so an alert goes out from memory. */
+
+static void
+qrec_free(struct qrec *q)
+{
+	free(q->check);
+	free(q->res);
+	free(q->summary);
+	free(q->metrics);
+	free(q->doc);
+	free(q);
+}
+
+static void
+queue_push(struct store *s, struct qrec *q)
+{
+	if (s->nqueue >= STORE_QUEUE_MAX) {
+		/* bounded: drop the oldest routine run, never an event or a
+		 * transition (those are few) */
+		for (struct qrec **p = &s->qhead; *p != NULL; p = &(*p)->next)
+			if (!(*p)->durable) {
+				struct qrec *old = *p;
+				*p = old->next;
+				if (s->qtail == old) {
+					s->qtail = NULL;
+					for (struct qrec *t = s->qhead; t != NULL; t = t->next)
+						s->qtail = t;
+				}
+				qrec_free(old);
+				s->nqueue--;
+				s->qdropped++;
+				break;
+			}
+	}
+	q->next = NULL;
+	if (s->qtail != NULL)
+		s->qtail->next = q;
+	else
+		s->qhead = q;
+	s->qtail = q;
+	s->nqueue++;
+}
+
+static struct qrec *
+event_rec(struct store *s, const char *kind, const char *check, enum status st,
     enum status prev, const char *summary, double since, double at, const char *metrics,
     const char *doc)
 {
-	char id[40];
+	struct qrec *q = calloc(1, sizeof *q);
+	if (q == NULL)
+		return NULL;
+	q->has_event = 1;
+	q->durable = 1;
+	new_id(q->id);
+	q->seq = s->next_seq++;
+	snprintf(q->kind, sizeof q->kind, "%s", kind);
+	q->st = st;
+	q->prev = prev;
+	q->since = since;
+	q->at = at;
+	if ((check && (q->check = strdup(check)) == NULL) ||
+	    (q->summary = strdup(summary ? summary : "")) == NULL ||
+	    (metrics && (q->metrics = strdup(metrics)) == NULL) ||
+	    (doc && (q->doc = strdup(doc)) == NULL)) {
+		qrec_free(q);
+		return NULL;
+	}
+	return q;
+}
+
+static int
+put_event(struct store *s, const struct qrec *q)
+{
 	sqlite3_stmt *e = s->ins_event;
 
-	new_id(id);
-	sqlite3_bind_text(e, 1, id, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(e, 2, kind, -1, SQLITE_STATIC);
-	if (check)
-		sqlite3_bind_text(e, 3, check, -1, SQLITE_STATIC);
-	sqlite3_bind_int(e, 4, st);
-	sqlite3_bind_int(e, 5, prev);
-	sqlite3_bind_text(e, 6, summary, -1, SQLITE_STATIC);
-	if (since > 0)
-		sqlite3_bind_double(e, 7, since);
-	sqlite3_bind_double(e, 8, at);
-	if (metrics)
-		sqlite3_bind_text(e, 9, metrics, -1, SQLITE_STATIC);
-	if (doc)
-		sqlite3_bind_text(e, 10, doc, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(e, 1, q->seq);
+	sqlite3_bind_text(e, 2, q->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(e, 3, q->kind, -1, SQLITE_STATIC);
+	if (q->check)
+		sqlite3_bind_text(e, 4, q->check, -1, SQLITE_STATIC);
+	sqlite3_bind_int(e, 5, q->st);
+	sqlite3_bind_int(e, 6, q->prev);
+	sqlite3_bind_text(e, 7, q->summary, -1, SQLITE_STATIC);
+	if (q->since > 0)
+		sqlite3_bind_double(e, 8, q->since);
+	sqlite3_bind_double(e, 9, q->at);
+	if (q->metrics)
+		sqlite3_bind_text(e, 10, q->metrics, -1, SQLITE_STATIC);
+	if (q->doc)
+		sqlite3_bind_text(e, 11, q->doc, -1, SQLITE_STATIC);
 	return step_done(s, e);
 }
 
-int
-store_record(struct store *s, const char *check, const struct result *r,
-    const struct alert *a, bool changed, const struct alert_out *ev)
+static int
+put_run(struct store *s, const struct qrec *qr)
 {
-	bool durable = changed || ev->event != EV_NONE;
+	const struct result *r = qr->res;
+	const char *check = qr->check;
 	double ts = r->started;
-
-	/* Routine runs join one transaction per loop iteration (store_commit);
-	 * a run that changes an alert gets its own, fsynced, at once. */
-	if (durable) {
-		if (store_commit(s) < 0 || sync_mode(s, 1) < 0 || exec(s, "BEGIN IMMEDIATE") < 0)
-			return -1;
-	} else if (!s->batch) {
-		if (sync_mode(s, 0) < 0 || exec(s, "BEGIN IMMEDIATE") < 0)
-			return -1;
-		s->batch = 1;
-	}
 	sqlite3_stmt *q = s->ins_run;
+
 	sqlite3_bind_text(q, 1, check, -1, SQLITE_STATIC);
 	sqlite3_bind_double(q, 2, ts);
 	sqlite3_bind_int(q, 3, r->status);
 	sqlite3_bind_double(q, 4, r->duration);
 	sqlite3_bind_text(q, 5, r->summary, -1, SQLITE_STATIC);
 	if (step_done(s, q) < 0 || roll(s, RK_CHECK, check, ts, r->status, r->duration) < 0)
-		goto fail;
+		return -1;
 	for (int i = 0; i < r->nmetrics; i++) {
 		const struct metric *m = &r->metrics[i];
 		q = s->ins_sample;
@@ -489,8 +832,9 @@ store_record(struct store *s, const char *check, const struct result *r,
 		sqlite3_bind_double(q, 4, m->value);
 		sqlite3_bind_text(q, 5, m->unit, -1, SQLITE_STATIC);
 		if (step_done(s, q) < 0 || roll(s, RK_METRIC, m->name, ts, ST_OK, m->value) < 0)
-			goto fail;
+			return -1;
 	}
+	const struct alert *a = &qr->alert;
 	q = s->put_alert;
 	sqlite3_bind_text(q, 1, check, -1, SQLITE_STATIC);
 	sqlite3_bind_int(q, 2, a->state);
@@ -506,73 +850,140 @@ store_record(struct store *s, const char *check, const struct result *r,
 	sqlite3_bind_text(q, 12, r->summary, -1, SQLITE_STATIC);
 	sqlite3_bind_double(q, 13, ts);
 	sqlite3_bind_double(q, 14, r->duration);
-	if (step_done(s, q) < 0)
+	return step_done(s, q);
+}
+
+/* Writes every queued record in one transaction (fsynced when one of them
+ * is durable).  0, or -1 with the records kept and the cause noted. */
+static int
+flush(struct store *s)
+{
+	if (s->qhead == NULL)
+		return 0;
+	/* in trouble: try again with backoff (1 s doubling to 30 s), not on
+	 * every run; the records wait in memory meanwhile */
+	if (s->cause[0] != '\0' && now_s() < s->retry_at)
+		return -1;
+	if (!s->rw && reopen(s) < 0)
+		goto later;
+	int full = 0;
+	for (struct qrec *q = s->qhead; q != NULL; q = q->next)
+		full |= q->durable;
+	if (sync_mode(s, full) < 0 || exec(s, "BEGIN IMMEDIATE") < 0)
 		goto fail;
+	for (struct qrec *q = s->qhead; q != NULL; q = q->next)
+		if ((q->res != NULL && put_run(s, q) < 0) || (q->has_event && put_event(s, q) < 0))
+			goto fail;
+	if (exec(s, "COMMIT") < 0)
+		goto fail;
+	size_t n = s->nqueue;
+	while (s->qhead != NULL) {
+		struct qrec *q = s->qhead;
+		s->qhead = q->next;
+		qrec_free(q);
+	}
+	s->qtail = NULL;
+	s->nqueue = 0;
+	if (s->cause[0] != '\0') {
+		log_info("%s: writable again (%s since %.0f s ago); %zu held record%s written%s",
+		    s->path, s->cause, now_s() - s->cause_since, n, n == 1 ? "" : "s",
+		    s->qdropped ? ", some routine runs were dropped" : "");
+		s->cause[0] = '\0';
+		s->qdropped = 0;
+	}
+	s->retry_wait = 0;
+	return 0;
+fail:
+	note_error(s);
+	if (s->db != NULL)
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+later:
+	s->retry_wait = s->retry_wait < 1 ? 1 : s->retry_wait * 2 > 30 ? 30 : s->retry_wait * 2;
+	s->retry_at = now_s() + s->retry_wait;
+	return -1;
+}
+
+int
+store_record(struct store *s, const char *check, const struct result *r,
+    const struct alert *a, bool changed, const struct alert_out *ev)
+{
+	struct qrec *q = NULL;
+	size_t rl = offsetof(struct result, metrics) +
+	    (size_t)(r->nmetrics > 0 ? r->nmetrics : 0) * sizeof(struct metric);
+
 	if (ev->event != EV_NONE) {
 		struct json *m = json_new(JSON_OBJECT);
 		for (int i = 0; m != NULL && i < r->nmetrics; i++)
 			json_add(m, r->metrics[i].name, json_new_number(r->metrics[i].value));
 		char *mj = m ? json_print(m, false) : NULL;
 		json_free(m);
-		int rc = put_event(s, alert_event_name(ev->event), check, ev->status, ev->previous,
-		    r->summary, (double)ev->since_ms / 1000.0, ts + r->duration, mj, NULL);
+		q = event_rec(s, alert_event_name(ev->event), check, ev->status, ev->previous,
+		    r->summary, (double)ev->since_ms / 1000.0, r->started + r->duration, mj, NULL);
 		free(mj);
-		if (rc < 0)
-			goto fail;
+	} else
+		q = calloc(1, sizeof *q);
+	if (q == NULL || (q->res = malloc(rl)) == NULL ||
+	    (q->check == NULL && (q->check = strdup(check)) == NULL)) {
+		if (q != NULL)
+			qrec_free(q);
+		log_error("%s: out of memory; a run of \"%s\" is lost", s->path, check);
+		return -1;
 	}
-	return durable ? exec(s, "COMMIT") : 0;
-fail:
-	exec(s, "ROLLBACK");
-	s->batch = 0;
-	return -1;
+	memcpy(q->res, r, rl);
+	q->alert = *a;
+	q->durable = changed || ev->event != EV_NONE;
+	queue_push(s, q);
+	/* routine runs are written together once per loop iteration
+	 * (store_commit); a transition is written, fsynced, at once */
+	return q->durable ? flush(s) : 0;
 }
 
 int
 store_commit(struct store *s)
 {
-	if (!s->batch)
-		return 0;
-	s->batch = 0;
-	if (exec(s, "COMMIT") < 0) {
-		exec(s, "ROLLBACK");
-		return -1;
-	}
-	return 0;
+	return flush(s);
 }
 
 bool
 store_pending(const struct store *s)
 {
-	return s->batch;
+	return s->qhead != NULL;
+}
+
+static int
+agent_event(struct store *s, const char *kind, const char *check, enum status st,
+    const char *summary, const char *doc)
+{
+	struct qrec *q = event_rec(s, kind, check, st, ST_OK, summary, 0, now_s(), NULL, doc);
+	if (q == NULL) {
+		log_error("%s: out of memory; a \"%s\" event is lost", s->path, kind);
+		return -1;
+	}
+	queue_push(s, q);
+	flush(s);
+	return 0;       /* queued: it is delivered from memory if not written */
 }
 
 int
 store_event(struct store *s, const char *kind, const char *check, enum status st,
     const char *summary)
 {
-	if (store_commit(s) < 0)
-		return -1;
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	if (sync_mode(s, 1) < 0)
-		return -1;
-	return put_event(s, kind, check, st, ST_OK, summary, 0,
-	    (double)ts.tv_sec + (double)ts.tv_nsec / 1e9, NULL, NULL);
+	return agent_event(s, kind, check, st, summary, NULL);
 }
 
 int
 store_report(struct store *s, const char *name, const char *headline, const char *doc)
 {
-	if (store_commit(s) < 0)
-		return -1;
-	struct timespec ts;
+	return agent_event(s, "report", name, ST_OK, headline, doc);
+}
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	if (sync_mode(s, 1) < 0)
-		return -1;
-	return put_event(s, "report", name, ST_OK, ST_OK, headline, 0,
-	    (double)ts.tv_sec + (double)ts.tv_nsec / 1e9, NULL, doc);
+/* Writes that are not records (cursors, pruning, file states) go only to
+ * a file that takes them, after the queue; else they wait or are retried
+ * by their callers (the outbox keeps its cursors in memory). */
+static bool
+writable(struct store *s)
+{
+	return flush(s) == 0 && s->rw;
 }
 
 int
@@ -580,6 +991,9 @@ store_alert_get(struct store *s, const char *check, struct alert *a)
 {
 	sqlite3_stmt *q = s->get_alert;
 	int found = 0;
+
+	if (q == NULL)
+		return 1;
 
 	sqlite3_bind_text(q, 1, check, -1, SQLITE_STATIC);
 	if (sqlite3_step(q) == SQLITE_ROW) {
@@ -602,7 +1016,7 @@ store_alert_get(struct store *s, const char *check, struct alert *a)
 int
 store_prune(struct store *s, double now, int64_t raw_ms, int64_t rollup_ms, int batch)
 {
-	if (store_commit(s) < 0)
+	if (!writable(s))
 		return -1;
 	char sql[256];
 	int n = 0;
@@ -683,6 +1097,8 @@ int
 store_uptime(struct store *s, const char *check, double window, double now,
     double raw_window, double *out)
 {
+	if (s->db == NULL)
+		return -1;
 	double c[5] = { 0 };
 	int rc = counts(s, check, window, now, raw_window, c);
 	if (rc <= 0)
@@ -699,6 +1115,8 @@ int
 store_count(struct store *s, const char *check, int status, double window, double now,
     double raw_window, double *out)
 {
+	if (s->db == NULL)
+		return -1;
 	double c[5] = { 0 };
 	int rc = counts(s, check, window, now, raw_window, c);
 	if (rc < 0)
@@ -715,6 +1133,8 @@ int
 store_metric(struct store *s, const char *metric, const char *fn, double p, double window,
     double now, double raw_window, double *out)
 {
+	if (s->db == NULL)
+		return -1;
 	double c[4] = { 0 };
 	sqlite3_stmt *q;
 	int rc;
@@ -790,6 +1210,8 @@ store_metric(struct store *s, const char *metric, const char *fn, double p, doub
 int
 store_last(struct store *s, const char *metric, double *value, double *ts)
 {
+	if (s->db == NULL)
+		return -1;
 	sqlite3_stmt *q;
 	int rc;
 
@@ -811,6 +1233,8 @@ store_last(struct store *s, const char *metric, double *value, double *ts)
 int
 store_each_check(struct store *s, void (*fn)(const struct store_check *c, void *ud), void *ud)
 {
+	if (s->db == NULL)
+		return -1;
 	sqlite3_stmt *q;
 
 	if (sqlite3_prepare_v2(s->db, "SELECT check_name, state, status, since_ms, fail_since_ms,"
@@ -845,13 +1269,21 @@ store_outbox(struct store *s, long *depth, double *oldest, long *dead)
 	double c[3] = { 0 };
 	sqlite3_stmt *q;
 
-	if (sqlite3_prepare_v2(s->db, "SELECT sum(delivered = 0), min(CASE WHEN delivered = 0"
-	    " THEN at END), (SELECT count(*) FROM dead) FROM events", -1, &q, NULL) != SQLITE_OK)
-		return -1;
-	if (sqlite3_step(q) == SQLITE_ROW)
-		for (int i = 0; i < 3; i++)
-			c[i] = sqlite3_column_double(q, i);
-	sqlite3_finalize(q);
+	if (s->db != NULL && sqlite3_prepare_v2(s->db, "SELECT sum(delivered = 0),"
+	    " min(CASE WHEN delivered = 0 THEN at END), (SELECT count(*) FROM dead) FROM events",
+	    -1, &q, NULL) == SQLITE_OK) {
+		if (sqlite3_step(q) == SQLITE_ROW)
+			for (int i = 0; i < 3; i++)
+				c[i] = sqlite3_column_double(q, i);
+		sqlite3_finalize(q);
+	}
+	/* and the events held in memory, not yet in the file */
+	for (struct qrec *r = s->qhead; r != NULL; r = r->next)
+		if (r->has_event) {
+			if (c[0] == 0 || r->at < c[1])
+				c[1] = r->at;
+			c[0]++;
+		}
 	*depth = (long)c[0];
 	*oldest = c[1];
 	*dead = (long)c[2];
@@ -861,6 +1293,8 @@ store_outbox(struct store *s, long *depth, double *oldest, long *dead)
 int
 store_integrity_ok(struct store *s)
 {
+	if (s->db == NULL)
+		return 0;
 	sqlite3_stmt *q;
 	int ok = 0;
 
@@ -875,7 +1309,7 @@ store_integrity_ok(struct store *s)
 int
 store_file_state(struct store *s, const char *path, const char *state, const char *reason)
 {
-	if (store_commit(s) < 0)
+	if (!writable(s))
 		return -1;
 	sqlite3_stmt *q;
 	struct timespec ts;
@@ -898,6 +1332,8 @@ int
 store_each_file(struct store *s, void (*fn)(const char *path, const char *state, double since,
     const char *reason, void *ud), void *ud)
 {
+	if (s->db == NULL)
+		return -1;
 	sqlite3_stmt *q;
 
 	if (sqlite3_prepare_v2(s->db, "SELECT path, state, since, reason FROM files"
@@ -1014,6 +1450,10 @@ store_answer(struct store *s, const struct hist_req *q, double raw_window, struc
 	clock_gettime(CLOCK_REALTIME, &ts);
 	now = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 	a->ts = 0;
+	if (s->db == NULL) {
+		a->found = -1;
+		return;
+	}
 	if (q->ago > 0) {
 		/* a window in the past: raw rows only while all of it is still
 		 * within raw retention */
@@ -1053,36 +1493,68 @@ store_answer(struct store *s, const struct hist_req *q, double raw_window, struc
 int
 store_cursor(struct store *s, const char *reporter, int64_t *seq, int *attempts, double *next_at)
 {
-	if (store_commit(s) < 0)
-		return -1;
 	sqlite3_stmt *q;
 	int rc = -1;
 
-	if (sqlite3_prepare_v2(s->db, "SELECT seq, attempts, next_at FROM outbox WHERE reporter = ?",
-	    -1, &q, NULL) != SQLITE_OK)
-		return -1;
-	sqlite3_bind_text(q, 1, reporter, -1, SQLITE_STATIC);
-	if (sqlite3_step(q) == SQLITE_ROW) {
-		*seq = sqlite3_column_int64(q, 0);
-		*attempts = sqlite3_column_int(q, 1);
-		*next_at = sqlite3_column_double(q, 2);
-		rc = 0;
+	flush(s);
+	if (s->db != NULL && sqlite3_prepare_v2(s->db, "SELECT seq, attempts, next_at FROM outbox"
+	    " WHERE reporter = ?", -1, &q, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(q, 1, reporter, -1, SQLITE_STATIC);
+		if (sqlite3_step(q) == SQLITE_ROW) {
+			*seq = sqlite3_column_int64(q, 0);
+			*attempts = sqlite3_column_int(q, 1);
+			*next_at = sqlite3_column_double(q, 2);
+			rc = 0;
+		}
+		sqlite3_finalize(q);
 	}
-	sqlite3_finalize(q);
 	if (rc == 0)
 		return 0;
-	/* a reporter seen for the first time gets what happens from now on */
-	if (sync_mode(s, 1) < 0 || sqlite3_prepare_v2(s->db, "INSERT INTO outbox (reporter, seq)"
-	    " SELECT ?, coalesce(max(seq), 0) FROM events", -1, &q, NULL) != SQLITE_OK)
-		return -1;
-	sqlite3_bind_text(q, 1, reporter, -1, SQLITE_STATIC);
-	rc = sqlite3_step(q) == SQLITE_DONE ? 0 : -1;
-	sqlite3_finalize(q);
-	if (rc < 0)
-		return -1;
+	/* a reporter seen for the first time gets what happens from now on;
+	 * the file may not take the row now: the outbox keeps it in memory */
+	*seq = s->next_seq - 1;
+	for (struct qrec *r = s->qhead; r != NULL; r = r->next)
+		if (r->has_event && r->seq <= *seq) {
+			*seq = r->seq - 1;      /* what waits in memory is still to go */
+			break;
+		}
 	*attempts = 0;
 	*next_at = 0;
-	return store_cursor(s, reporter, seq, attempts, next_at);
+	if (s->rw && sync_mode(s, 1) == 0 && sqlite3_prepare_v2(s->db,
+	    "INSERT INTO outbox (reporter, seq) VALUES (?, ?)", -1, &q, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(q, 1, reporter, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(q, 2, *seq);
+		if (sqlite3_step(q) != SQLITE_DONE)
+			note_error(s);
+		sqlite3_finalize(q);
+	}
+	return 0;
+}
+
+/* The first event after seq held in memory (its seq is final). */
+static int
+queued_after(struct store *s, int64_t after, struct store_event *ev)
+{
+	for (struct qrec *r = s->qhead; r != NULL; r = r->next) {
+		if (!r->has_event || r->seq <= after)
+			continue;
+		ev->seq = r->seq;
+		snprintf(ev->id, sizeof ev->id, "%s", r->id);
+		snprintf(ev->kind, sizeof ev->kind, "%s", r->kind);
+		snprintf(ev->check, sizeof ev->check, "%s", r->check ? r->check : "");
+		ev->status = r->st;
+		ev->previous = r->prev;
+		snprintf(ev->summary, sizeof ev->summary, "%s", r->summary);
+		ev->since = r->since;
+		ev->at = r->at;
+		snprintf(ev->metrics, sizeof ev->metrics, "%s", r->metrics ? r->metrics : "{}");
+		free(ev->doc);
+		ev->doc = NULL;
+		if (r->doc != NULL && (ev->doc = strdup(r->doc)) == NULL)
+			return -1;
+		return 1;
+	}
+	return 0;
 }
 
 int
@@ -1091,10 +1563,12 @@ store_event_after(struct store *s, int64_t after, struct store_event *ev)
 	sqlite3_stmt *q;
 	int rc = 0;
 
-	if (sqlite3_prepare_v2(s->db, "SELECT seq, id, kind, coalesce(check_name, ''), status,"
-	    " previous, summary, coalesce(since, 0), at, coalesce(metrics, '{}'), doc FROM events"
-	    " WHERE seq > ? ORDER BY seq LIMIT 1", -1, &q, NULL) != SQLITE_OK)
-		return -1;
+	/* the file first; what it has not taken yet is in memory, after it */
+	if (s->db == NULL || sqlite3_prepare_v2(s->db, "SELECT seq, id, kind,"
+	    " coalesce(check_name, ''), status, previous, summary, coalesce(since, 0), at,"
+	    " coalesce(metrics, '{}'), doc FROM events WHERE seq > ? ORDER BY seq LIMIT 1", -1, &q,
+	    NULL) != SQLITE_OK)
+		return queued_after(s, after, ev);
 	sqlite3_bind_int64(q, 1, after);
 	if (sqlite3_step(q) == SQLITE_ROW) {
 		ev->seq = sqlite3_column_int64(q, 0);
@@ -1116,14 +1590,14 @@ store_event_after(struct store *s, int64_t after, struct store_event *ev)
 			rc = 1;
 	}
 	sqlite3_finalize(q);
-	return rc;
+	return rc == 0 ? queued_after(s, after, ev) : rc;
 }
 
 int
 store_cursor_set(struct store *s, const char *reporter, int64_t seq, int attempts,
     double next_at, const char *error, bool dead)
 {
-	if (store_commit(s) < 0)
+	if (!writable(s))
 		return -1;
 	sqlite3_stmt *q;
 
@@ -1180,7 +1654,7 @@ store_outbox_bound(struct store *s, const char *reporter, uint64_t max, double m
 	int64_t cur = 0, to = 0;
 
 	*dropped = 0;
-	if (store_commit(s) < 0)
+	if (!writable(s))
 		return -1;
 	/* the newest event that must go: the max-th from the end, or the
 	 * newest one older than max_age */
@@ -1232,7 +1706,7 @@ store_cursors_keep(struct store *s, const char *const *names, size_t n)
 	sqlite3_stmt *q, *d;
 	int rc = 0;
 
-	if (store_commit(s) < 0)
+	if (!writable(s))
 		return -1;
 	if (sqlite3_prepare_v2(s->db, "SELECT reporter FROM outbox", -1, &q, NULL) != SQLITE_OK)
 		return -1;
@@ -1262,9 +1736,11 @@ int
 store_each_active(struct store *s, double resolved_after,
     void (*fn)(const struct store_active *a, void *ud), void *ud)
 {
+	if (s->db == NULL)
+		return -1;
 	sqlite3_stmt *q;
 
-	if (store_commit(s) < 0)
+	if (!writable(s))
 		return -1;
 	/* firing now; then resolved lately and not firing again */
 	if (sqlite3_prepare_v2(s->db, "SELECT check_name, status, since_ms / 1000.0, 0,"
@@ -1292,6 +1768,8 @@ store_each_active(struct store *s, double resolved_after,
 long
 store_dropped(struct store *s)
 {
+	if (s->db == NULL)
+		return 0;
 	sqlite3_stmt *q;
 	long n = 0;
 

@@ -2,6 +2,10 @@
 # "ok - name" / "not ok - name" lines, and a bounded wait for a condition.
 D=${DRISHTI:?DRISHTI must point at the binary}
 
+# plan N — the number of assertions this script makes, printed first (TAP's
+# "1..N"); run.sh fails a script that makes fewer or more, or exits non-zero.
+plan()   { echo "1..$1"; }
+
 ok()     { echo "ok - $*"; }
 not_ok() { echo "not ok - $*"; }
 

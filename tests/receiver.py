@@ -46,9 +46,10 @@ class H(BaseHTTPRequestHandler):
         fresh = ts.isdigit() and abs(time.time() - int(ts)) < 300
         sig_ok = hmac.compare_digest(sig, want) and fresh
         try:
-            ev = json.loads(body)
+            ev = json.loads(body)      # strict: bytes must be valid UTF-8
+            json_ok = True
         except ValueError:
-            ev = {}
+            ev, json_ok = {}, False
         with lock:
             m = mode()
             answer = 200
@@ -70,9 +71,12 @@ class H(BaseHTTPRequestHandler):
                 answer = m[0]
             elif m[0] == "stall":
                 answer = "stall"
+            if not json_ok:
+                answer = 400           # a strict receiver refuses bad JSON
             with open(logfile, "a") as f:
                 f.write(json.dumps({"id": ev.get("id"), "kind": ev.get("kind"), "check": ev.get("check"),
                                     "status": ev.get("status"), "sig_ok": sig_ok, "answer": answer,
+                                    "json_ok": json_ok, "summary": ev.get("summary"),
                                     "event_id_header": self.headers.get("X-Drishti-Event-Id"),
                                     "raw": body.decode(errors="replace")[:300],
                                     "title": self.headers.get("Title"),

@@ -1,23 +1,39 @@
 #!/usr/bin/env bash
 # Runs every tests/t_*.sh against the drishti binary in $DRISHTI and prints
-# one closing line "N passed, N failed".  Each test script prints "ok - ..."
-# or "not ok - ..." per assertion and is given its own scratch directory.
-# TESTS="t_a t_b" runs only those.
+# one closing line "N passed, N failed".  Each test script declares its plan
+# first ("1..N", TAP's form, from lib.sh's `plan N`), then prints "ok - ..."
+# or "not ok - ..." per assertion; it runs in its own scratch directory.
+# A script fails the run (one extra "not ok" for it) when it has no plan,
+# prints fewer or more assertions than planned, or exits non-zero: a script
+# that dies halfway cannot pass.  TESTS="t_a t_b" runs only those.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 : "${DRISHTI:=$here/../build/drishti}"
 export DRISHTI
-pass=0 failed=0
 results=$(mktemp)
 for t in "$here"/t_*.sh; do
 	name=$(basename "$t" .sh)
 	# TESTS="t_cli t_net": only those (the cross builds run a subset)
 	case " ${TESTS:-$name} " in *" $name "*) ;; *) continue ;; esac
 	scratch=$(mktemp -d "${TMPDIR:-/tmp}/drishti-$name.XXXXXX")
+	out="$scratch.out"
 	echo "# $name"
-	( cd "$scratch" && TESTDIR="$here" SCRATCH="$scratch" bash "$t" ) 2>&1 | tee -a "$results" |
-	    grep -E '^(not ok|ok|#)' | grep -v '^ok' || true
-	rm -rf "$scratch"
+	( cd "$scratch" && TESTDIR="$here" SCRATCH="$scratch" bash "$t" ) >"$out" 2>&1
+	rc=$?
+	grep -E '^(not ok|#)' "$out" | grep -v '^# *$' || true
+	plan=$(grep -m1 -E '^1\.\.[0-9]+$' "$out" | cut -d. -f3)
+	ran=$(grep -cE '^(ok|not ok) ' "$out")
+	cat "$out" >>"$results"
+	if [ -z "$plan" ]; then
+		echo "not ok - $name: declares no plan (1..N)" | tee -a "$results"
+	elif [ "$ran" -ne "$plan" ]; then
+		echo "not ok - $name: planned $plan assertions, ran $ran" | tee -a "$results"
+	fi
+	if [ "$rc" -ne 0 ]; then
+		echo "not ok - $name: exited with status $rc" | tee -a "$results"
+		tail -5 "$out" | sed 's/^/#   /'
+	fi
+	rm -rf "$scratch" "$out"
 done
 pass=$(grep -c '^ok ' "$results")
 failed=$(grep -c '^not ok ' "$results")

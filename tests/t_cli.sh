@@ -1,6 +1,7 @@
 # The command line: exit codes and output of once, lint, help, version and
 # usage errors (DESIGN.md §3).
 . "$TESTDIR/lib.sh"
+plan 45
 mkdir -p rules
 cat > rules/a.lua <<'LUA'
 check "a.ok"   { every = "1m", run = function() metric("answer", 42, "n") return ok("fine") end }

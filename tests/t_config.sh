@@ -2,6 +2,7 @@
 # and exit 78; `help config` is itself a valid config of the defaults; long
 # lines (4 KiB webhook URLs) are read whole.
 . "$TESTDIR/lib.sh"
+plan 57
 mkdir -p rules
 cat > rules/v.lua <<'LUA'
 check "v.len" { every = "1m", run = function()

@@ -2,6 +2,7 @@
 # rule file saved broken and then fixed (inotify), SIGTERM with a check in
 # flight, and systemd's notify protocol spoken to a real datagram socket.
 . "$TESTDIR/lib.sh"
+plan 23
 . "$TESTDIR/certs.sh"
 trap 'stop_all; [ -n "${pid:-}" ] && kill -9 $pid 2>/dev/null' EXIT
 start_httpd plain

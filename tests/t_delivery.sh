@@ -3,6 +3,7 @@
 # 429 with Retry-After, 400, garbage, resetting; kill -9 of the agent during
 # deliveries; notify-test.
 . "$TESTDIR/lib.sh"
+plan 25
 trap '[ -n "${rpid:-}" ] && kill $rpid 2>/dev/null; [ -n "${pid:-}" ] && kill -9 $pid 2>/dev/null' EXIT
 mkdir -p rules data
 printf 'k3y-%s' "$RANDOM$RANDOM" > secret; chmod 600 secret

@@ -3,6 +3,7 @@
 # past its timeout is killed with its children; the Nagios plugin
 # convention (exit code -> verdict, perfdata -> metrics); exec off by default.
 . "$TESTDIR/lib.sh"
+plan 22
 trap '[ -n "${pid:-}" ] && kill -9 $pid 2>/dev/null' EXIT
 mkdir -p plugins other rules
 cat > plugins/check_disk <<'EOF'

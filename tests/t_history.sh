@@ -3,6 +3,7 @@
 # 30-day questions over it are answered from roll-ups (timed; the figure is
 # printed, the assertion is a generous bound).
 . "$TESTDIR/lib.sh"
+plan 7
 mkdir -p rules
 echo 'check "x" { every = "1m", run = function() return ok() end }' > rules/x.lua
 printf '[agent]\nrules = rules\nstate = %s/state.db\nlog = %s/agent.log\nwatch = false\n' "$PWD" "$PWD" > c.ini

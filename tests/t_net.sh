@@ -3,6 +3,7 @@
 # latency, a server that never answers, a 50 MB body, redirects, POST,
 # valid / expired / self-signed certificates, refused connections.
 . "$TESTDIR/lib.sh"
+plan 27
 . "$TESTDIR/certs.sh"
 trap stop_all EXIT
 mkcerts

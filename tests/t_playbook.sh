@@ -5,6 +5,7 @@
 # usage), the weekly and monthly reports on a seeded state file with every
 # figure recomputed, and business, tiers, scaling and heartbeat.
 . "$TESTDIR/lib.sh"
+plan 57
 . "$TESTDIR/certs.sh"
 trap 'stop_all' EXIT
 RULES=$(cd "$TESTDIR/../rules" && pwd)

@@ -3,6 +3,7 @@
 # appended lines across a rotation and a truncation; a 10 GB log read from
 # its end; and the read_paths fence against symlinks and "..".
 . "$TESTDIR/lib.sh"
+plan 15
 data=$PWD/data
 mkdir -p "$data/backups" "$data/logs" outside rules
 echo "secret" > outside/secret.txt

@@ -4,6 +4,7 @@
 # firing alert with our labels, then resolve it, and learn it again after a
 # restart; public-key pinning; the outbox bounds.
 . "$TESTDIR/lib.sh"
+plan 36
 . "$TESTDIR/certs.sh"
 trap 'stop_all; [ -n "${pid:-}" ] && kill -9 $pid 2>/dev/null' EXIT
 PY3=/usr/bin/python3

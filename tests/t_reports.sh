@@ -3,6 +3,7 @@
 # `drishti report NAME [--format] [--send]`; scheduled reports through the
 # outbox; broken and hostile builds.
 . "$TESTDIR/lib.sh"
+plan 42
 trap '[ -n "${pid:-}" ] && kill -9 $pid 2>/dev/null' EXIT
 mkdir -p rules
 cat > rules/r.lua <<'LUA'

@@ -1,6 +1,7 @@
 # Rule declarations are checked at load: every mistake is FILE:LINE: message,
 # lint shows all of them, and exit is 78.
 . "$TESTDIR/lib.sh"
+plan 35
 mkdir -p r
 printf '[agent]\nrules = r\n[reporter "ops"]\ntype = stdout\n' > c.ini
 cat > r/bad.lua <<'LUA'

@@ -2,6 +2,7 @@
 # as UNKNOWN with the right reason, within its limits, and the well-behaved
 # checks beside it keep giving their verdict.
 . "$TESTDIR/lib.sh"
+plan 41
 # SLOW: a multiplier for emulated targets (qemu runs the hostile suite's
 # 10M-instruction loops one after another in one worker, several times slower)
 SLOW=${SLOW:-1}

@@ -2,6 +2,7 @@
 # while two busy processes take both cores; nothing is skipped and every
 # slot runs.  Behaviour, not speed: the bound on lateness is generous.
 . "$TESTDIR/lib.sh"
+plan 4
 . "$TESTDIR/certs.sh"
 trap 'stop_all; kill $hogs 2>/dev/null' EXIT
 start_httpd plain

@@ -3,6 +3,7 @@
 # duplicate alert, the resolve still comes); kill -9 in a loop (integrity and
 # no lost transition); a corrupt state file; drishti status; the textfile.
 . "$TESTDIR/lib.sh"
+plan 23
 mkdir -p rules data
 echo ok > data/ctl
 cat > rules/s.lua <<'LUA'

@@ -2,6 +2,7 @@
 # SIGSEGV and SIGABRT, beside a healthy file whose 1 s check keeps running;
 # the bomb's file is quarantined after 3 kills in a row.
 . "$TESTDIR/lib.sh"
+plan 16
 mkdir -p rules
 cat > rules/healthy.lua <<'LUA'
 local n = 0

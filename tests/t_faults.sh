@@ -1,0 +1,158 @@
+# Faults that used to silence the agent (issue 11), each made for real:
+# special files as config or rules, two agents on one state file, bytes
+# that are not UTF-8 against a strict webhook receiver, and the state file
+# on a small tmpfs that the test fills (and remounts read-only) while a
+# check goes CRIT: the alert must reach the receiver anyway, and history and
+# the outbox must catch up once space is back.
+. "$TESTDIR/lib.sh"
+plan 25
+cleanup() {
+	[ -n "${pid:-}" ] && kill -9 $pid 2>/dev/null
+	[ -n "${pid2:-}" ] && kill -9 $pid2 2>/dev/null
+	[ -n "${rpid:-}" ] && kill $rpid 2>/dev/null
+	mountpoint -q "$SCRATCH/small" 2>/dev/null && umount -l "$SCRATCH/small"
+}
+trap cleanup EXIT
+
+# ---- special files are refused at once, never read --------------------------
+mkfifo fifo.ini
+mkdir dir.ini
+t0=$(date +%s%N)
+expect_exit 78 "lint -c /dev/zero: exit 78" -- timeout 10 "$D" lint -c /dev/zero
+expect_in "lint -c /dev/zero names a device" "$OUT" '/dev/zero: cannot read: a device'
+expect_exit 78 "lint -c FIFO with no writer: exit 78, no hang" -- timeout 10 "$D" lint -c fifo.ini
+expect_in "lint -c FIFO names a FIFO" "$OUT" 'fifo.ini: cannot read: a FIFO'
+expect_exit 78 "lint -c DIRECTORY: exit 78" -- timeout 10 "$D" lint -c dir.ini
+t1=$(date +%s%N)
+ms=$(( (t1 - t0) / 1000000 ))
+if [ "$ms" -lt 5000 ]; then ok "three special files refused in ${ms} ms"; else not_ok "special files took ${ms} ms"; fi
+mkdir -p frules && mkfifo frules/pipe.lua
+expect_exit 78 "a FIFO as a rule file: lint exit 78, no hang" -- timeout 10 "$D" lint frules
+expect_in "the FIFO rule file is named" "$OUT" 'pipe.lua: (cannot read: a FIFO|not a regular file)'
+
+# ---- the agent: a receiver, rules, a state file on a small tmpfs ------------
+mkdir -p rules data small
+printf 'k3y-%s' "$RANDOM$RANDOM" > secret; chmod 600 secret
+echo ok > mode
+python3 "$TESTDIR/receiver.py" port secret got.log mode & rpid=$!
+wait_for 20 test -s port || not_ok "receiver did not start"
+port=$(cat port)
+echo ok > data/a
+cat > rules/f.lua <<'LUA'
+check "a" { every = "1s", run = function()
+  local t = log.tail(vars.dir .. "/a", 1)
+  if t[1] == "crit" then return crit("a is down") end
+  return ok("a is up")
+end }
+check "text.utf8" { every = "1s", run = function()
+  local t = log.tail(vars.dir .. "/a", 1)
+  if t[1] == "bytes" then return warn("%s", ("é"):rep(600)) end
+  return ok("plain")
+end }
+check "text.raw" { every = "1s", run = function()
+  local t = log.tail(vars.dir .. "/a", 1)
+  if t[1] == "bytes" then return warn("raw \xf6 byte\n\27[31m") end
+  return ok("plain")
+end }
+LUA
+can_mount=1
+mount -t tmpfs -o size=2m tmpfs small 2>/dev/null || can_mount=0
+cat > c.ini <<INI
+[agent]
+name = fault-agent
+rules = rules
+state = $PWD/small/state.db
+log = $PWD/agent.log
+watch = false
+[sandbox]
+read_paths = $PWD/data
+[vars]
+dir = $PWD/data
+[reporter "hook"]
+type = webhook
+url = http://127.0.0.1:$port/hook
+secret_file = $PWD/secret
+timeout = 2s
+INI
+got() { python3 -c 'import json,sys; print(" ".join(j["kind"] + ":" + str(j["check"]) + ":" + str(j["status"]) for j in map(json.loads, open("got.log")) if j["answer"] == 200))' 2>/dev/null; }
+got_has() { got | grep -q -- "$1"; }
+state_n() { sqlite3 "file:$PWD/small/state.db?mode=ro" "$1" 2>/dev/null; }
+
+"$D" run -c c.ini 2>>run.err & pid=$!
+wait_for 30 grep -q 'check "a"' agent.log || not_ok "agent did not start"
+
+# ---- two agents, one state file --------------------------------------------
+expect_exit 75 "a second agent on the same state file exits 75" -- timeout 20 "$D" run -c c.ini
+expect_in "it names the first agent's pid" "$OUT" "pid $pid"
+
+# ---- bad bytes --------------------------------------------------------------
+echo bytes > data/a
+wait_for 30 got_has "alert:text.raw:warn" && wait_for 30 got_has "alert:text.utf8:warn" && ok "summary of 600 x é and a raw \\xf6 delivered as valid JSON" ||
+	not_ok "the UTF-8 alert did not arrive: $(tail -c 600 got.log)"
+python3 - got.log <<'PY' && ok "signature verified, summary cut on a character, bad bytes replaced" || not_ok "bad UTF-8 reached the receiver"
+import json, sys
+evs = [json.loads(l) for l in open(sys.argv[1])]
+assert evs and all(e["json_ok"] and e["sig_ok"] for e in evs), evs
+long = [e["summary"] for e in evs if e["check"] == "text.utf8" and e["kind"] == "alert"][0]
+assert long == "é" * 511, (len(long), long[-5:])
+raw = [e["summary"] for e in evs if e["check"] == "text.raw" and e["kind"] == "alert"][0]
+assert raw == "raw \ufffd byte\n\x1b[31m", repr(raw)
+PY
+if grep -q $'\x1b' agent.log; then not_ok "raw ESC in the log"; else ok "no raw control bytes in the log"; fi
+echo ok > data/a
+wait_for 30 got_has "resolve:text.utf8" || true
+
+if [ $can_mount = 0 ]; then
+	for i in $(seq 14); do ok "# skip: cannot mount a tmpfs (not root)"; done
+	exit 0
+fi
+
+# ---- the state disk fills while a check goes CRIT ---------------------------
+dd if=/dev/zero of=small/fill bs=64k 2>/dev/null || true
+echo crit > data/a
+wait_for 60 got_has "alert:a:crit" && ok "CRIT delivered while the state disk is full" ||
+	not_ok "no CRIT while the disk is full: $(got)"
+wait_for 60 got_has "alert:drishti.state:unknown" && ok "drishti.state pages: the state file cannot be written" ||
+	not_ok "no drishti.state alert: $(got)"
+expect_in "the log names the cause once" "$(grep -c 'disk full' agent.log)" '^[1-9]$'
+cat > expect_ids.py <<'PY'
+import json, sys
+ids = [json.loads(l)["id"] for l in open("got.log") if json.loads(l)["answer"] == 200]
+print(len(ids), len(set(ids)))
+PY
+expect_in "drishti status still works" "$("$D" status -c c.ini 2>&1)" 'a '
+# space comes back; the check recovers
+rm -f small/fill
+echo ok > data/a
+wait_for 60 got_has "resolve:a:ok" && ok "the resolve follows once space is back" || not_ok "no resolve: $(got)"
+wait_for 60 got_has "resolve:drishti.state" && ok "drishti.state resolves" || not_ok "drishti.state did not resolve: $(got)"
+caught_up() { [ "$(state_n "SELECT count(*) FROM events WHERE check_name = 'a' AND kind = 'alert' AND status = 2")" -ge 1 ]; }
+wait_for 60 caught_up && ok "the CRIT made while the disk was full is in the state file" ||
+	not_ok "history lost the CRIT: $(state_n 'SELECT kind, check_name, status FROM events')"
+read n u < <(python3 expect_ids.py)
+expect_eq "no event delivered twice" "$n" "$u"
+expect_in "the agent logged that the file is writable again" "$(cat agent.log)" 'writable again'
+kill -TERM $pid; wait $pid 2>/dev/null; pid=
+
+# ---- full before start: the file is kept, the agent runs --------------------
+dd if=/dev/zero of=small/fill bs=64k 2>/dev/null || true
+: > got.log
+echo crit > data/a
+"$D" run -c c.ini 2>>run.err & pid=$!
+wait_for 60 got_has "alert:drishti.state" && ok "started on a full disk: runs, and says so" || not_ok "full-disk start: $(tail -5 agent.log)"
+if ls small | grep -q corrupt; then not_ok "a full disk was taken for corruption"; else ok "the state file was not moved aside"; fi
+kill -9 $pid; wait $pid 2>/dev/null; pid=
+rm -f small/fill
+
+# ---- read-only ---------------------------------------------------------------
+mount -o remount,ro small
+: > got.log
+echo ok > data/a
+sleep 0.2
+echo crit > data/a
+"$D" run -c c.ini 2>>run.err & pid=$!
+wait_for 60 got_has "alert:drishti.state:unknown" && ok "started on a read-only disk: runs, and says so" || not_ok "read-only start: $(tail -5 agent.log)"
+if ls small | grep -q corrupt; then not_ok "a read-only file was taken for corruption"; else ok "the read-only state file was not moved aside"; fi
+expect_in "the cause is read-only" "$(grep -E 'read-only|readonly' agent.log | head -1)" 'read'
+kill -9 $pid; wait $pid 2>/dev/null; pid=
+mount -o remount,rw small
