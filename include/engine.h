@@ -49,7 +49,9 @@ struct engine_stats {
 };
 
 struct engine_hooks {
-	void  (*load_error)(void *ud, const char *msg);     /* FILE:LINE: message */
+	/* FILE:LINE: message; file is the rule file it belongs to, NULL for an
+	 * error of the whole set (no rules directory, no rule file) */
+	void  (*load_error)(void *ud, const char *file, const char *msg);
 	void  (*loaded)(struct engine *e, int nerrors, void *ud);
 	/* r is the new result; c->last still holds the one before (has_last) */
 	void  (*result)(struct engine *e, struct eng_check *c, const struct result *r, void *ud);
@@ -82,6 +84,8 @@ void   engine_stop(struct engine *e, double grace);
 int    engine_in_flight(const struct engine *e);
 const struct engine_stats *engine_stats(const struct engine *e);
 int    engine_load_errors(const struct engine *e);
+/* Of those, the errors that belong to no rule file: the set cannot run. */
+int    engine_global_errors(const struct engine *e);
 /* The p-th percentile (0..100) of scheduled runs' lateness, seconds. */
 double engine_lateness(const struct engine *e, double p);
 /* Kills the workers and frees everything. */

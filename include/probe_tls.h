@@ -22,10 +22,11 @@ struct probe_tls_cert {
 
 typedef void (*probe_tls_fn)(struct probe_tls *p, const struct probe_tls_cert *c, void *ud);
 
-/* Handshakes on fd (connected, non-blocking) as a client for host.  fn is
- * called once, from the loop; NULL with err when it could not start. */
+/* Handshakes on fd (connected, non-blocking) as a client for host, within
+ * timeout seconds (then c->error says so).  fn is called once, from the
+ * loop; NULL with err when it could not start. */
 struct probe_tls *probe_tls_start(struct loop *l, int fd, const char *host,
-    const char *ca_file, probe_tls_fn fn, void *ud, char *err, size_t errlen);
+    const char *ca_file, double timeout, probe_tls_fn fn, void *ud, char *err, size_t errlen);
 /* Stops and frees; after fn has run, frees.  fn is not called after. */
 void probe_tls_free(struct probe_tls *p);
 

@@ -138,9 +138,10 @@ struct once_ctx {
 };
 
 static void
-once_load_error(void *ud, const char *msg)
+once_load_error(void *ud, const char *file, const char *msg)
 {
 	(void)ud;
+	(void)file;
 	fprintf(stderr, "%s\n", msg);
 }
 

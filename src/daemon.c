@@ -249,6 +249,14 @@ on_result(struct engine *e, struct eng_check *c, const struct result *r, void *u
 		d->text_t = loop_timer_at(d->loop, loop_update_now(d->loop) + 1.0, on_textfile, d);
 }
 
+/* The check that stands for a rule file: rules:NAME.lua. */
+static void
+file_check_name(const char *file, char *out, size_t len)
+{
+	const char *b = strrchr(file, '/');
+	snprintf(out, len, "rules:%s", b ? b + 1 : file);
+}
+
 /* ---- the agent's own checks ------------------------------------------------------------- */
 
 static struct eng_check *
@@ -367,6 +375,16 @@ on_file_state(struct engine *e, const char *path, const char *state, const char 
 	struct daemon *d = ud;
 
 	(void)e;
+	if (strcmp(state, "ok") == 0) {
+		/* a file that loads again resolves its rules:FILE check */
+		char name[300];
+		file_check_name(path, name, sizeof name);
+		struct eng_check *c = agent_check_find(d, name);
+		struct alert a;
+		if ((c != NULL && c->has_last && c->last.status != ST_OK) || (c == NULL &&
+		    d->store != NULL && store_alert_get(d->store, name, &a) == 0 && a.state != AL_OK))
+			agent_result(d, name, ST_OK, "%s loads", path);
+	}
 	if (d->store != NULL && store_file_state(d->store, path, state, reason) < 0)
 		log_error("%s: could not record that it is %s", path, state);
 	if (d->store != NULL && strcmp(state, "quarantined") == 0)
@@ -470,11 +488,19 @@ on_term(struct loop *l, void *ud)
 
 /* ---- loading and reloading ----------------------------------------------------------------- */
 
+/* A rule file that does not load is a failing check of its own, delivered
+ * like any alert; the other files run. */
 static void
-print_load_error(void *ud, const char *msg)
+print_load_error(void *ud, const char *file, const char *msg)
 {
-	(void)ud;
+	struct daemon *d = ud;
+	char name[300];
+
 	log_error("%s", msg);
+	if (file == NULL || d->store == NULL)
+		return;
+	file_check_name(file, name, sizeof name);
+	agent_result(d, name, ST_UNKNOWN, "%s", msg);
 }
 
 static void on_loaded(struct engine *e, int nerrors, void *ud);
@@ -499,7 +525,10 @@ on_loaded(struct engine *e, int nerrors, void *ud)
 	size_t n = engine_count(e);
 
 	if (!d->started) {
-		if (nerrors > 0) {
+		if (nerrors > 0 && engine_global_errors(e) == 0)
+			log_warn("%d error%s in the rules; running every file that loads (each"
+			    " broken file is the failing check rules:FILE)", nerrors, nerrors == 1 ? "" : "s");
+		if (engine_global_errors(e) > 0) {
 			log_error("%d error%s in the rules; not starting", nerrors,
 			    nerrors == 1 ? "" : "s");
 			d->exit_code = EXIT_CONFIG;
@@ -515,7 +544,7 @@ on_loaded(struct engine *e, int nerrors, void *ud)
 	}
 	if (e != d->ne)
 		return;
-	if (nerrors > 0) {
+	if (engine_global_errors(e) > 0) {
 		log_error("reload failed (%d error%s); still running the previous rules",
 		    nerrors, nerrors == 1 ? "" : "s");
 		bury(d, d->ne, d->ncfg);

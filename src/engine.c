@@ -66,6 +66,7 @@ struct engine {
 	uint32_t next_id;
 	int     loading;            /* workers still loading the first time */
 	int     load_errors;
+	int     global_errors;      /* errors that belong to no one file */
 	int     stopping;
 	struct loop_timer *stop_t;
 	struct loop_timer *flush_t; /* sends the workers' pending runs */
@@ -146,6 +147,12 @@ engine_lateness(const struct engine *e, double p)
 			return (double)(i + 1) / 10000.0;   /* the bucket's upper edge */
 	}
 	return (double)ENGINE_LATE_BUCKETS / 10000.0;
+}
+
+int
+engine_global_errors(const struct engine *e)
+{
+	return e->global_errors;
 }
 
 int
@@ -345,7 +352,7 @@ on_message(struct loop *l, int fd, uint32_t events, void *ud)
 			buf[len < sizeof buf ? len : sizeof buf - 1] = '\0';
 			w->load_errors++;
 			if (w->e->hooks.load_error != NULL)
-				w->e->hooks.load_error(w->e->hooks.ud, buf);
+				w->e->hooks.load_error(w->e->hooks.ud, w->path, buf);
 			else
 				log_error("%s", buf);
 			break;
@@ -444,7 +451,7 @@ on_load_timeout(struct loop *l, void *ud)
 		char m[600];
 		snprintf(m, sizeof m, "%s: sandbox: killed (while loading, past the timeout)",
 		    w->path);
-		w->e->hooks.load_error(w->e->hooks.ud, m);
+		w->e->hooks.load_error(w->e->hooks.ud, w->path, m);
 		w->load_errors++;
 	}
 	kill(w->pid, SIGKILL);
@@ -579,7 +586,7 @@ worker_died(struct eng_worker *w, int status, int have_status)
 		if (w->load_errors == 0 && e->hooks.load_error != NULL) {
 			char m[600];
 			snprintf(m, sizeof m, "%s: %s while loading", w->path, reason);
-			e->hooks.load_error(e->hooks.ud, m);
+			e->hooks.load_error(e->hooks.ud, w->path, m);
 		}
 		load_finished(w, w->load_errors ? w->load_errors : 1);
 	} else {
@@ -636,8 +643,9 @@ engine_load(struct engine *e, char *const *paths, size_t n)
 		size_t k;
 		if (rules_paths(n ? paths[i] : e->cfg->rules, &p, &k, err, sizeof err) < 0) {
 			if (e->hooks.load_error)
-				e->hooks.load_error(e->hooks.ud, err);
+				e->hooks.load_error(e->hooks.ud, NULL, err);
 			e->load_errors++;
+			e->global_errors++;
 			continue;
 		}
 		char **m = realloc(found, (nfound + k + 1) * sizeof *m);
@@ -652,9 +660,10 @@ engine_load(struct engine *e, char *const *paths, size_t n)
 	}
 	if (nfound == 0 && e->load_errors == 0) {
 		if (e->hooks.load_error)
-			e->hooks.load_error(e->hooks.ud,
+			e->hooks.load_error(e->hooks.ud, NULL,
 			    "no rule files (*.lua) found where [agent] rules points");
 		e->load_errors++;
+		e->global_errors++;
 	}
 	if (loop_signal(e->loop, SIGCHLD, on_sigchld, e) < 0)
 		log_warn("cannot watch SIGCHLD; dead workers are found by their sockets");

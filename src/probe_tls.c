@@ -40,7 +40,11 @@ struct probe_tls {
 	void   *ud;
 	int     finished;
 	struct loop_timer *kick;    /* the first step, from the loop */
+	struct loop_timer *deadline;    /* a peer that accepts and never speaks */
+	double  timeout;
 };
+
+#define TLS_TIMED_OUT 1         /* finish()'s code for the deadline (mbedTLS's are < 0) */
 
 static mbedtls_entropy_context entropy;
 static mbedtls_ctr_drbg_context drbg;
@@ -153,8 +157,12 @@ finish(struct probe_tls *p, int rc)
 		p->watching = 0;
 	}
 	p->finished = 1;
+	loop_timer_cancel(p->loop, p->deadline);
+	p->deadline = NULL;
 	const mbedtls_x509_crt *peer = rc == 0 ? mbedtls_ssl_get_peer_cert(&p->ssl) : NULL;
-	if (rc != 0) {
+	if (rc == TLS_TIMED_OUT) {
+		snprintf(c.error, sizeof c.error, "TLS handshake: no answer within %.1f s", p->timeout);
+	} else if (rc != 0) {
 		char m[200];
 		mbedtls_strerror(rc, m, sizeof m);
 		snprintf(c.error, sizeof c.error, "TLS handshake: %s", m);
@@ -219,6 +227,17 @@ step(struct probe_tls *p)
 }
 
 static void
+on_deadline(struct loop *l, void *ud)
+{
+	struct probe_tls *p = ud;
+
+	(void)l;
+	p->deadline = NULL;
+	if (!p->finished)
+		finish(p, TLS_TIMED_OUT);
+}
+
+static void
 start_step(struct loop *l, void *ud)
 {
 	struct probe_tls *p = ud;
@@ -230,7 +249,7 @@ start_step(struct loop *l, void *ud)
 
 struct probe_tls *
 probe_tls_start(struct loop *l, int fd, const char *host, const char *ca_file,
-    probe_tls_fn fn, void *ud, char *err, size_t errlen)
+    double timeout, probe_tls_fn fn, void *ud, char *err, size_t errlen)
 {
 	struct probe_tls *p;
 
@@ -268,6 +287,9 @@ probe_tls_start(struct loop *l, int fd, const char *host, const char *ca_file,
 	p->kick = loop_timer_at(l, loop_now(l), start_step, p);
 	if (p->kick == NULL)
 		goto fail;
+	/* the probe's own timeout, not the check's deadline */
+	p->timeout = timeout > 0.001 ? timeout : 0.001;
+	p->deadline = loop_timer_at(l, loop_update_now(l) + p->timeout, on_deadline, p);
 	return p;
 fail:
 	snprintf(err, errlen, "TLS: cannot set up the handshake");
@@ -284,6 +306,7 @@ probe_tls_free(struct probe_tls *p)
 	if (p == NULL)
 		return;
 	loop_timer_cancel(p->loop, p->kick);
+	loop_timer_cancel(p->loop, p->deadline);
 	if (p->watching)
 		loop_fd_del(p->loop, p->fd);
 	mbedtls_ssl_free(&p->ssl);

@@ -33,6 +33,7 @@ struct net_op {
 	struct probe_tls *tls;
 	char   *host;                   /* tls: name to verify */
 	char   *ca_file;
+	double  timeout;                /* seconds, the probe's own */
 	/* the answer, copied out of the I/O layer */
 	long    status;
 	double  time;
@@ -315,8 +316,10 @@ connect_done(struct http_xfer *x, const struct http_response *r, void *ud)
 	if (op->kind == OP_TLS && r->error[0] == '\0' && r->socket < 0)
 		snprintf(op->error, sizeof op->error, "connected, but the socket is gone");
 	else if (op->kind == OP_TLS && r->error[0] == '\0') {
+		/* the handshake gets what the connect left of the timeout */
+		double left = op->timeout - op->time;
 		op->tls = probe_tls_start(op->loop, r->socket, op->host, op->ca_file,
-		    tls_done, op, e, sizeof e);
+		    left > 0.001 ? left : 0.001, tls_done, op, e, sizeof e);
 		if (op->tls != NULL)
 			return;         /* the handshake wakes the run */
 		snprintf(op->error, sizeof op->error, "%s", e);
@@ -344,6 +347,7 @@ start_connect(lua_State *L, struct net_op *op, const char *host, lua_Integer por
 	else
 		snprintf(url, sizeof url, "http://%s:%lld/", host, (long long)port);
 	struct http_request rq = { .url = url, .timeout_ms = timeout, .connect_only = 1 };
+	op->timeout = (double)timeout / 1000.0;
 	op->xfer = http_start(&rq, connect_done, op, e, sizeof e);
 	if (op->xfer == NULL) {
 		snprintf(op->error, sizeof op->error, "%s", e);

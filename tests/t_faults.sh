@@ -5,7 +5,7 @@
 # check goes CRIT: the alert must reach the receiver anyway, and history and
 # the outbox must catch up once space is back.
 . "$TESTDIR/lib.sh"
-plan 25
+plan 31
 cleanup() {
 	[ -n "${pid:-}" ] && kill -9 $pid 2>/dev/null
 	[ -n "${pid2:-}" ] && kill -9 $pid2 2>/dev/null
@@ -29,6 +29,32 @@ if [ "$ms" -lt 5000 ]; then ok "three special files refused in ${ms} ms"; else n
 mkdir -p frules && mkfifo frules/pipe.lua
 expect_exit 78 "a FIFO as a rule file: lint exit 78, no hang" -- timeout 10 "$D" lint frules
 expect_in "the FIFO rule file is named" "$OUT" 'pipe.lua: (cannot read: a FIFO|not a regular file)'
+
+# ---- tls.cert against a peer that accepts and never speaks -------------------
+python3 -c '
+import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(8)
+open("silent.port", "w").write(str(s.getsockname()[1]))
+conns = []
+while True:
+    c, _ = s.accept(); conns.append(c)
+' & spid=$!
+wait_for 20 test -s silent.port
+mkdir -p trules
+cat > trules/t.lua <<LUA
+check "tls.silent" { every = "1m", timeout = "20s", run = function()
+  local c = tls.cert("localhost", $(cat silent.port), { timeout = "2s" })
+  if c.error then return crit("%s", c.error) end
+  return ok("answered")
+end }
+LUA
+printf '[agent]\nrules = trules\nstate = %s/t.db\n' "$PWD" > t.ini
+t0=$(date +%s%N)
+expect_exit 2 "tls.cert on a silent peer: CRIT with its error" -- timeout 25 "$D" once -c t.ini
+t1=$(date +%s%N); ms=$(( (t1 - t0) / 1000000 ))
+kill $spid 2>/dev/null
+expect_in "the error says no answer" "$OUT" 'no answer within'
+if [ "$ms" -lt 3000 ]; then ok "tls.cert {timeout = 2s} answered in ${ms} ms (< 3 s)"; else not_ok "tls.cert took ${ms} ms"; fi
 
 # ---- the agent: a receiver, rules, a state file on a small tmpfs ------------
 mkdir -p rules data small
@@ -80,6 +106,25 @@ state_n() { sqlite3 "file:$PWD/small/state.db?mode=ro" "$1" 2>/dev/null; }
 
 "$D" run -c c.ini 2>>run.err & pid=$!
 wait_for 30 grep -q 'check "a"' agent.log || not_ok "agent did not start"
+
+# ---- a broken rule file at boot is a failing check, not a dead agent --------
+mkdir -p brules
+cat > brules/good.lua <<'LUA'
+check "b.good" { every = "1s", run = function() return ok("fine") end }
+LUA
+cat > brules/good2.lua <<'LUA'
+check "b.good2" { every = "1s", run = function() return ok("fine too") end }
+LUA
+printf 'check "b.bad" { every = "1s", run = function() return ok("x") end\n' > brules/bad.lua
+sed -e "s|^rules = rules|rules = brules|" -e "s|state = .*|state = $PWD/b.db|" -e "s|^watch = false|watch = true|" c.ini > b.ini
+"$D" run -c b.ini 2>>run.err & pid2=$!
+wait_for 30 got_has "alert:rules:bad.lua:unknown" && ok "a broken file at boot pages as rules:bad.lua" || not_ok "no rules:bad.lua alert: $(got)"
+both() { grep -q 'check "b.good"' agent.log && grep -q 'check "b.good2"' agent.log; }
+wait_for 30 both && ok "both healthy files run beside it" || not_ok "healthy files did not run: $(tail -5 agent.log)"
+printf 'check "b.bad" { every = "1s", run = function() return ok("x") end }\n' > brules/bad.lua.new
+mv brules/bad.lua.new brules/bad.lua
+wait_for 30 got_has "resolve:rules:bad.lua:ok" && ok "the fixed save resolves it" || not_ok "no resolve for rules:bad.lua: $(got)"
+kill -TERM $pid2; wait $pid2 2>/dev/null; pid2=
 
 # ---- two agents, one state file --------------------------------------------
 expect_exit 75 "a second agent on the same state file exits 75" -- timeout 20 "$D" run -c c.ini
