@@ -71,7 +71,7 @@ class H(BaseHTTPRequestHandler):
                 answer = m[0]
             elif m[0] == "stall":
                 answer = "stall"
-            if not json_ok:
+            if not json_ok and "json" in self.headers.get("Content-Type", ""):
                 answer = 400           # a strict receiver refuses bad JSON
             with open(logfile, "a") as f:
                 f.write(json.dumps({"id": ev.get("id"), "kind": ev.get("kind"), "check": ev.get("check"),
