@@ -20,6 +20,7 @@ for t in "$here"/t_*.sh; do
 	echo "# $name"
 	( cd "$scratch" && TESTDIR="$here" SCRATCH="$scratch" bash "$t" ) >"$out" 2>&1
 	rc=$?
+	# shown only (grep finds nothing when all is well); the verdict is below
 	grep -E '^(not ok|#)' "$out" | grep -v '^# *$' || true
 	plan=$(grep -m1 -E '^1\.\.[0-9]+$' "$out" | cut -d. -f3)
 	ran=$(grep -cE '^(ok|not ok) ' "$out")
