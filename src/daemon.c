@@ -33,7 +33,6 @@
 #include "report.h"
 #include "store.h"
 #include "textfile.h"
-#include "utf8.h"
 
 #define PRUNE_EVERY 10.0        /* seconds between prune passes */
 #define PRUNE_BATCH 2000        /* rows per delete; many short deletes, never a long one */
@@ -295,14 +294,14 @@ agent_result(struct daemon *d, const char *name, enum status st, const char *fmt
 		c->file = c->d.file;
 		d->ac[d->nac++] = c;
 	}
+	char msg[RESULT_SUMMARY_MAX];
 	memset(&r, 0, sizeof r);
 	clock_gettime(CLOCK_REALTIME, &ts);
 	r.started = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-	r.status = st;
 	va_start(ap, fmt);
-	vsnprintf(r.summary, sizeof r.summary, fmt, ap);
+	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	utf8_fix(r.summary, sizeof r.summary);
+	result_set(&r, st, "%s", msg);  /* cut between characters, valid UTF-8 */
 	on_result(d->e, c, &r, d);
 	c->last = r;
 	c->has_last = 1;
@@ -325,7 +324,6 @@ static void
 on_health(struct loop *l, void *ud)
 {
 	struct daemon *d = ud;
-	double since;
 	size_t held;
 
 	d->health_t = loop_timer_at(l, loop_update_now(l) + HEALTH_EVERY, on_health, d);
@@ -333,7 +331,7 @@ on_health(struct loop *l, void *ud)
 		return;
 	if (store_pending(d->store))
 		store_commit(d->store);
-	const char *t = store_trouble(d->store, &since, &held);
+	const char *t = store_trouble(d->store, NULL, &held);
 	if (strcmp(t ? t : "", d->trouble) == 0)
 		return;
 	if (t != NULL)

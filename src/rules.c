@@ -35,7 +35,6 @@
 #define MAX_LABELS 32
 #define MAX_NOTIFY 32
 #define MAX_CURSORS 256
-#define MAX_RULE_FILE (4 << 20) /* bytes of Lua source */
 
 struct cursor {
 	char *key;              /* check "\n" path */
@@ -503,8 +502,8 @@ struct rule_file *
 rules_load(const char *path, const struct rules_env *env)
 {
 	struct rule_file *f = calloc(1, sizeof *f);
-	char err[256];
-	struct stat st;
+	char err[256], *text = NULL;
+	size_t textlen = 0;
 	int status;
 
 	if (f == NULL || (f->path = strdup(path)) == NULL) {
@@ -514,12 +513,15 @@ rules_load(const char *path, const struct rules_env *env)
 		return NULL;
 	}
 	f->env = env;
-	if (stat(path, &st) < 0) {
-		load_error(f, 0, "cannot read: %s", strerror(errno));
-		goto fail;
-	}
-	if (!S_ISREG(st.st_mode) || st.st_size > MAX_RULE_FILE) {
-		load_error(f, 0, "not a regular file of at most %d bytes", MAX_RULE_FILE);
+	/* read bounded and regular-only (file.c) before any Lua state exists;
+	 * it is loaded from memory under the file's name, so errors still say
+	 * FILE:LINE */
+	char fioerr[512];
+	if (file_read(path, FILE_RULES_MAX, &text, &textlen, fioerr, sizeof fioerr) < 0) {
+		/* fioerr is "PATH: why"; load_error adds the path itself */
+		size_t pl = strlen(path);
+		load_error(f, 0, "%s", strncmp(fioerr, path, pl) == 0 && fioerr[pl] == ':' ?
+		    fioerr + pl + 2 : fioerr);
 		goto fail;
 	}
 	f->L = sb_new(&f->sb, env->memory);
@@ -541,21 +543,11 @@ rules_load(const char *path, const struct rules_env *env)
 	struct sb_budget load;
 	sb_budget_init(&load, env->instructions, env->timeout_ms);
 	sb_enter(&f->sb, &load);
-	/* read bounded and regular-only (file.c), then load from memory with
-	 * the file's name as the chunk name, so errors still say FILE:LINE */
-	char *text, fioerr[512], chunk[PATH_MAX + 2];
-	size_t textlen;
-	if (file_read(path, FILE_RULES_MAX, &text, &textlen, fioerr, sizeof fioerr) < 0) {
-		sb_enter(&f->sb, NULL);
-		/* fioerr is "PATH: why"; load_error adds the path itself */
-		size_t pl = strlen(path);
-		load_error(f, 0, "%s", strncmp(fioerr, path, pl) == 0 && fioerr[pl] == ':' ?
-		    fioerr + pl + 2 : fioerr);
-		goto fail;
-	}
+	char chunk[PATH_MAX + 2];
 	snprintf(chunk, sizeof chunk, "@%s", path);
 	status = luaL_loadbufferx(f->L, text, textlen, chunk, "t");
 	free(text);
+	text = NULL;
 	if (status == LUA_OK) {
 		f->loading = 1;
 		status = lua_pcall(f->L, 0, 0, 0);
@@ -573,6 +565,7 @@ rules_load(const char *path, const struct rules_env *env)
 	lua_gc(f->L, LUA_GCCOLLECT);
 	return f;
 fail:
+	free(text);
 	rules_free(f);
 	return NULL;
 }

@@ -341,6 +341,15 @@ finalize_all(struct store *s)
 	}
 }
 
+/* The statements and the connection, gone (to reopen or to close). */
+static void
+db_close(struct store *s)
+{
+	finalize_all(s);
+	sqlite3_close_v2(s->db);
+	s->db = NULL;
+}
+
 static int
 prepare_all(struct store *s)
 {
@@ -387,14 +396,9 @@ open_read_only(struct store *s)
 {
 	char e[512];
 	if (try_open(s, true, false, e, sizeof e) < 0 || prepare_all(s) < 0) {
-		finalize_all(s);
-		sqlite3_close_v2(s->db);
-		s->db = NULL;
-		if (try_open(s, true, true, e, sizeof e) < 0 || prepare_all(s) < 0) {
-			finalize_all(s);
-			sqlite3_close_v2(s->db);
-			s->db = NULL;
-		}
+		db_close(s);
+		if (try_open(s, true, true, e, sizeof e) < 0 || prepare_all(s) < 0)
+			db_close(s);
 	}
 	if (s->db != NULL)
 		seq_from_file(s);
@@ -412,9 +416,7 @@ open_rw(struct store *s, char *err, size_t errlen)
 		if (s->db != NULL)
 			snprintf(err, errlen, "%s: %s", s->path, sqlite3_errmsg(s->db));
 		note_error(s);
-		finalize_all(s);
-		sqlite3_close_v2(s->db);
-		s->db = NULL;
+		db_close(s);
 		return -1;
 	}
 	seq_from_file(s);
@@ -428,9 +430,7 @@ reopen(struct store *s)
 {
 	char err[512];
 
-	finalize_all(s);
-	sqlite3_close_v2(s->db);
-	s->db = NULL;
+	db_close(s);
 	if (open_rw(s, err, sizeof err) == 0)
 		return 0;
 	open_read_only(s);
@@ -438,7 +438,7 @@ reopen(struct store *s)
 }
 
 static int flush(struct store *s);
-static void qrec_free(struct qrec *q);
+static void queue_clear(struct store *s);
 
 int
 store_open(struct store **out, const char *path, bool readonly, bool *was_corrupt,
@@ -568,13 +568,8 @@ store_close(struct store *s)
 	if (s->db != NULL && s->qhead != NULL && flush(s) < 0)
 		log_error("%s: %s; %zu record%s held in memory could not be written", s->path,
 		    s->cause, s->nqueue, s->nqueue == 1 ? "" : "s");
-	while (s->qhead != NULL) {
-		struct qrec *q = s->qhead;
-		s->qhead = q->next;
-		qrec_free(q);
-	}
-	finalize_all(s);
-	sqlite3_close_v2(s->db);
+	queue_clear(s);
+	db_close(s);
 	free(s->path);
 	free(s);
 }
@@ -729,25 +724,35 @@ qrec_free(struct qrec *q)
 }
 
 static void
+queue_clear(struct store *s)
+{
+	while (s->qhead != NULL) {
+		struct qrec *q = s->qhead;
+		s->qhead = q->next;
+		qrec_free(q);
+	}
+	s->qtail = NULL;
+	s->nqueue = 0;
+}
+
+static void
 queue_push(struct store *s, struct qrec *q)
 {
 	if (s->nqueue >= STORE_QUEUE_MAX) {
 		/* bounded: drop the oldest routine run, never an event or a
 		 * transition (those are few) */
-		for (struct qrec **p = &s->qhead; *p != NULL; p = &(*p)->next)
-			if (!(*p)->durable) {
-				struct qrec *old = *p;
-				*p = old->next;
-				if (s->qtail == old) {
-					s->qtail = NULL;
-					for (struct qrec *t = s->qhead; t != NULL; t = t->next)
-						s->qtail = t;
-				}
-				qrec_free(old);
-				s->nqueue--;
-				s->qdropped++;
-				break;
-			}
+		struct qrec *prev = NULL;
+		for (struct qrec *old = s->qhead; old != NULL; prev = old, old = old->next) {
+			if (old->durable)
+				continue;
+			*(prev ? &prev->next : &s->qhead) = old->next;
+			if (s->qtail == old)
+				s->qtail = prev;
+			qrec_free(old);
+			s->nqueue--;
+			s->qdropped++;
+			break;
+		}
 	}
 	q->next = NULL;
 	if (s->qtail != NULL)
@@ -877,13 +882,7 @@ flush(struct store *s)
 	if (exec(s, "COMMIT") < 0)
 		goto fail;
 	size_t n = s->nqueue;
-	while (s->qhead != NULL) {
-		struct qrec *q = s->qhead;
-		s->qhead = q->next;
-		qrec_free(q);
-	}
-	s->qtail = NULL;
-	s->nqueue = 0;
+	queue_clear(s);
 	if (s->cause[0] != '\0') {
 		log_info("%s: writable again (%s since %.0f s ago); %zu held record%s written%s",
 		    s->path, s->cause, now_s() - s->cause_since, n, n == 1 ? "" : "s",

@@ -7,6 +7,7 @@
  * here too, so a rule cannot write raw control characters there. */
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "utf8.h"
 
@@ -69,15 +70,15 @@ utf8_fix(char *s, size_t cap)
 	size_t len = strnlen(s, cap);
 	if (utf8_valid(s, len))
 		return;
-	char tmp[4096];
-	if (len < sizeof tmp) {
-		memcpy(tmp, s, len);
-		utf8_clean(s, cap, tmp, len);
-	} else {
-		/* rare and long: clean what fits of a bounded copy */
-		memcpy(tmp, s, sizeof tmp);
-		utf8_clean(s, cap < sizeof tmp ? cap : sizeof tmp, tmp, sizeof tmp);
+	char stack[1024], *tmp = len <= sizeof stack ? stack : malloc(len);
+	if (tmp == NULL) {
+		s[0] = '\0';          /* no memory: nothing invalid leaves */
+		return;
 	}
+	memcpy(tmp, s, len);
+	utf8_clean(s, cap, tmp, len);
+	if (tmp != stack)
+		free(tmp);
 }
 
 bool

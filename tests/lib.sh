@@ -49,3 +49,14 @@ status_of() {
 summary_of() {
 	printf '%s\n' "$OUT" | awk -v c="$1" '$1 == c { $1 = ""; $2 = ""; $3 = ""; sub(/^ +/, ""); print }'
 }
+
+# start_receiver — the signature-checking webhook receiver (receiver.py) on
+# 127.0.0.1 with a fresh 0600 secret; it answers as ./mode says (ok) and
+# logs each request to got.log.  Sets $rpid and $port.
+start_receiver() {
+	printf 'k3y-%s' "$RANDOM$RANDOM" > secret; chmod 600 secret
+	echo ok > mode
+	python3 "$TESTDIR/receiver.py" port secret got.log mode & rpid=$!
+	wait_for 20 test -s port || not_ok "receiver did not start"
+	port=$(cat port)
+}

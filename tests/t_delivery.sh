@@ -6,11 +6,7 @@
 plan 25
 trap '[ -n "${rpid:-}" ] && kill $rpid 2>/dev/null; [ -n "${pid:-}" ] && kill -9 $pid 2>/dev/null' EXIT
 mkdir -p rules data
-printf 'k3y-%s' "$RANDOM$RANDOM" > secret; chmod 600 secret
-echo ok > mode
-python3 "$TESTDIR/receiver.py" port secret got.log mode & rpid=$!
-wait_for 20 test -s port || not_ok "receiver did not start"
-port=$(cat port)
+start_receiver
 echo ok > data/a
 cat > rules/d.lua <<'LUA'
 check "a" { every = "1s", labels = { team = "web" }, run = function()

@@ -58,11 +58,7 @@ if [ "$ms" -lt 3000 ]; then ok "tls.cert {timeout = 2s} answered in ${ms} ms (< 
 
 # ---- the agent: a receiver, rules, a state file on a small tmpfs ------------
 mkdir -p rules data small
-printf 'k3y-%s' "$RANDOM$RANDOM" > secret; chmod 600 secret
-echo ok > mode
-python3 "$TESTDIR/receiver.py" port secret got.log mode & rpid=$!
-wait_for 20 test -s port || not_ok "receiver did not start"
-port=$(cat port)
+start_receiver
 echo ok > data/a
 cat > rules/f.lua <<'LUA'
 check "a" { every = "1s", run = function()
