@@ -55,6 +55,7 @@ struct config {
 	uint64_t instructions;
 	int64_t  timeout_ms;
 	int64_t  kill_grace_ms;     /* past timeout, before the worker is killed */
+	int64_t  cpu_ms;            /* CPU time per run (kernel-counted); 0: no limit */
 	char   *read_paths;         /* comma list */
 	char   *exec;               /* comma list of globs; empty: exec is off */
 	/* [vars] */

@@ -27,6 +27,7 @@ struct eng_check {
 	struct sched sched;
 	struct loop_timer *timer;
 	int     in_flight;
+	int     rerun;              /* cut short by a neighbour's death: run again */
 	double  slot;               /* the slot being run, monotonic */
 	uint64_t runs, skipped;
 	int     has_last;

@@ -34,6 +34,11 @@ struct http_request {
 	const char *username;
 	const char *password;
 	int         starttls;           /* smtp://: 0 off, 1 try, 2 required */
+	/* Asked before a response buffer (body or headers) grows by n bytes;
+	 * nonzero refuses, and the transfer fails saying so (a rule's memory
+	 * cap).  NULL: no asking. */
+	int       (*charge)(void *ud, size_t n);
+	void       *charge_ud;
 };
 
 struct http_response {
@@ -48,6 +53,10 @@ struct http_response {
 	char    error[HTTP_ERROR_MAX];  /* "" on success */
 	int     socket;                 /* connect_only: the connected socket */
 };
+
+/* Inside the done callback: the body, now the caller's to free (NULL when
+ * there is none); the response's body pointer is not to be used after. */
+char *http_take_body(struct http_xfer *x);
 
 /* Called once per started transfer, after curl has returned, never from
  * inside a curl callback.  For connect_only transfers the connection stays

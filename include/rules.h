@@ -48,6 +48,7 @@ struct rules_env {
 	uint64_t memory;                /* bytes per rule file */
 	uint64_t instructions;          /* per run */
 	int64_t  timeout_ms;            /* per run, and for loading */
+	int64_t  cpu_ms;                /* CPU per run (needs sb_cpu_setup); 0: none */
 	/* history.*: sends a question to whoever keeps the history; the answer
 	 * comes back through rules_history_answer.  NULL: no history here. */
 	int    (*history)(void *ud, uint32_t id, const struct hist_req *q);
@@ -83,6 +84,8 @@ void   rules_abort(struct rule_run *run, const char *why);
 const char *rules_run_check(const struct rule_run *run);
 /* A report run, inside done: its JSON document (NULL for a check). */
 const char *rules_run_doc(const struct rule_run *run);
+/* A number that identifies the run while it runs (sb_cpu_setup's box). */
+void   rules_run_tag(struct rule_run *run, uint32_t tag);
 
 /* The rule files named by spec: a directory (its *.lua, sorted) or a comma
  * list of files and directories.  Free with rules_paths_free. */

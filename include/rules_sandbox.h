@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include "result.h"
 
-enum sb_kill { SB_ALIVE, SB_MEMORY, SB_INSTRUCTIONS, SB_TIMEOUT };
+enum sb_kill { SB_ALIVE, SB_MEMORY, SB_INSTRUCTIONS, SB_TIMEOUT, SB_CPU };
 
 #define SB_HOOK_COUNT 1000      /* instructions between hook calls */
 #define SB_COST_COROUTINE 1000  /* charged per coroutine: what it could hide */
@@ -23,11 +23,18 @@ struct sb_budget {
 	struct result *result;          /* metric() writes here; NULL when loading */
 	const char *check;              /* the check running, for log cursors */
 	void    *run;                   /* the host's run, opaque here */
+	double   cpu_left;              /* thread CPU seconds left; < 0: no limit */
+	uint32_t tag;                   /* what the black box shows while it runs */
 };
+
+/* CPU seconds a run may spend past its budget inside one C function (where
+ * no hook reaches) before the kernel ends the worker with SIGXCPU. */
+#define SB_CPU_GRACE 0.25
 
 struct sandbox {
 	/* memory: every byte of the state, counted by the allocator */
 	size_t   mem_used, mem_limit, mem_peak;
+	size_t   mem_held;              /* held by probes outside Lua (sb_hold) */
 	const void *refused_ptr;
 	size_t   refused_size;
 	int      refused;
@@ -37,6 +44,13 @@ struct sandbox {
 };
 
 lua_State  *sb_new(struct sandbox *sb, size_t mem_limit);
+/* Memory a probe holds for a rule outside Lua (a response body as it
+ * arrives, its headers) is charged to the rule file's cap, as Lua's own is,
+ * until released: 0, or -1 when the file has not that much left. */
+struct sandbox *sb_get(lua_State *L);
+size_t      sb_left(const struct sandbox *sb);
+int         sb_hold(struct sandbox *sb, size_t n);
+void        sb_release(struct sandbox *sb, size_t n);
 /* A fresh budget: instructions and a deadline timeout_ms from now. */
 void        sb_budget_init(struct sb_budget *b, uint64_t instructions, int64_t timeout_ms);
 /* Makes b the budget charged from now on (NULL: none). */
@@ -52,6 +66,14 @@ void        sb_set_kill(struct sandbox *sb, enum sb_kill k);
  * state's globals.  Runs protected; 0 / -1. */
 int         sb_setup(lua_State *L, char *err, size_t errlen);
 double      sb_now(void);
+/* Turns on the CPU budget for this process (a worker): two timers on the
+ * thread's CPU clock, armed for the budget being entered.  The first sets a
+ * flag the count hook turns into SB_CPU; the second, SB_CPU_GRACE later,
+ * is SIGXCPU with its default action, for a run stuck in C.  box, if not
+ * NULL, is shared with the supervisor: it holds the tag of the budget
+ * running, so whoever buries the worker knows which run it was.
+ * 0 / -1 with err. */
+int         sb_cpu_setup(volatile uint32_t *box, char *err, size_t errlen);
 /* Describes the value at idx without running rule code. */
 const char *sb_error_text(lua_State *L, int idx, char *buf, size_t len);
 

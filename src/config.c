@@ -53,6 +53,7 @@ static const struct schema schema[] = {
 	{ "sandbox", "memory", T_SIZE, C(memory), "8M", "memory cap per rule file", NULL },
 	{ "sandbox", "instructions", T_COUNT, C(instructions), "10M", "Lua instructions per run of a check or report", NULL },
 	{ "sandbox", "timeout", T_DUR, C(timeout_ms), "30s", "wall clock per run, I/O waits included", NULL },
+	{ "sandbox", "cpu", T_DUR, C(cpu_ms), "2s", "CPU time per run, time inside C functions included (kernel-counted); 0s: no limit", NULL },
 	{ "sandbox", "kill_grace", T_DUR, C(kill_grace_ms), "1s", "past a run's timeout, its worker is killed (a run stuck where no budget reaches)", NULL },
 	{ "sandbox", "read_paths", T_STR, C(read_paths), "/var/log, /backups", "what fs.* and log.* may read; nothing else", NULL },
 	{ "sandbox", "exec", T_STR, C(exec), "", "commands exec() may run (globs); empty: exec is off", NULL },

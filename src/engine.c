@@ -7,10 +7,14 @@
  * going), and gives each run a hard deadline a little past its timeout: the
  * worker's own sandbox should have ended the run by then, so a worker still
  * silent is stuck where no hook reaches (a pattern bomb in string.find) and
- * is killed.  Its runs in flight end as UNKNOWN "sandbox: killed", it is
- * restarted with backoff, and a file killed ENGINE_KILLS_QUARANTINE times in
- * a row is quarantined: logged, and not run again until the next reload.  A
- * worker that crashes (SIGSEGV, abort) is handled the same way. */
+ * is killed.  The run to blame (the black box names the run the worker was
+ * executing) ends as UNKNOWN "sandbox: killed"; the file's other runs in
+ * flight get no verdict from it and run again on the restarted worker.  The
+ * worker is restarted with backoff, and a file killed ENGINE_KILLS_QUARANTINE
+ * times in a row is quarantined: logged, and not run again until the next
+ * reload.  A worker that crashes (SIGSEGV, abort) is handled the same way; one
+ * the kernel ends for its CPU budget (SIGXCPU) has its run "sandbox: cpu
+ * limit" and is restarted at once, not counted towards quarantine. */
 #include <errno.h>
 #include <stddef.h>
 #include <signal.h>
@@ -33,6 +37,7 @@ struct inflight {
 	uint32_t id;
 	struct eng_check *c;
 	struct loop_timer *hard;
+	int     overdue;            /* its hard deadline passed */
 	struct inflight *next;
 };
 
@@ -53,6 +58,9 @@ struct eng_worker {
 	struct eng_check **decls;   /* by the worker's own index, for O(1) lookups */
 	uint32_t ndecls;
 	struct wire_batch *runq;    /* runs to send at the end of this iteration */
+	volatile uint32_t *box;     /* the run it executes now (worker_box_new) */
+	int     box_fd;
+	int     box_made;
 };
 
 struct engine {
@@ -225,19 +233,52 @@ run_failed(struct eng_check *c, const char *why)
 	run_finished(c, &res);
 }
 
-/* Every run the worker had in flight ends now, as UNKNOWN with why. */
+/* The worker died with runs in flight.  Only the run to blame ends, as
+ * UNKNOWN with why: the one the black box names (executing when the worker
+ * died), else the ones past their hard deadline.  Its neighbours get no
+ * verdict from this death (they are not paged as killed): each runs again
+ * on the restarted worker.  When no run can be blamed (a crash between
+ * runs), every run in flight ends with why, as before. */
 static void
-fail_runs(struct eng_worker *w, const char *why)
+end_runs(struct eng_worker *w, const char *why, uint32_t culprit, int all)
 {
+	int named = 0, overdue = 0;
+
+	if (all)
+		culprit = 0;    /* no restart follows: every run gets its verdict now */
+
+	for (struct inflight *r = w->runs; r != NULL; r = r->next) {
+		named |= culprit != 0 && r->id == culprit;
+		overdue |= r->overdue;
+	}
 	while (w->runs != NULL) {
 		struct inflight *r = w->runs;
 		w->runs = r->next;
 		loop_timer_cancel(w->e->loop, r->hard);
 		r->c->inflight = NULL;
 		struct eng_check *c = r->c;
+		int blamed = all ? 1 : named ? r->id == culprit : overdue ? r->overdue : 1;
 		free(r);
-		run_failed(c, why);
+		if (blamed)
+			run_failed(c, why);
+		else {
+			c->in_flight = 0;
+			c->rerun = 1;
+		}
 	}
+	maybe_stopped(w->e);
+}
+
+/* The runs a death cut short without blame, started again (the worker is
+ * ready again). */
+static void
+rerun_neighbours(struct eng_worker *w)
+{
+	for (uint32_t i = 0; i < w->ndecls; i++)
+		if (w->decls[i]->rerun) {
+			w->decls[i]->rerun = 0;
+			engine_run_now(w->e, w->decls[i]);
+		}
 }
 
 /* ---- the worker's messages -------------------------------------------------------- */
@@ -262,6 +303,8 @@ load_finished(struct eng_worker *w, int errors)
 	w->state = errors > 0 ? W_QUARANTINED : W_READY;
 	if (errors == 0 && e->hooks.file_state != NULL)
 		e->hooks.file_state(e, w->path, "ok", NULL, e->hooks.ud);
+	if (errors == 0 && !w->first_load)
+		rerun_neighbours(w);
 	if (errors == 0 && w->ndecls == 0 && w->fd >= 0) {
 		/* nothing declared (a shipped file waiting for its [vars]): no
 		 * process need sit there; the worker exits when its socket closes
@@ -476,7 +519,13 @@ worker_start(struct eng_worker *w)
 
 	w->state = W_LOADING;
 	w->load_errors = 0;
-	if (worker_spawn(w->path, e->cfg, &w->pid, &w->fd, err, sizeof err) < 0) {
+	if (!w->box_made) {
+		w->box = worker_box_new(&w->box_fd);
+		w->box_made = 1;
+	}
+	if (w->box != NULL)
+		*w->box = 0;
+	if (worker_spawn(w->path, e->cfg, w->box_fd, &w->pid, &w->fd, err, sizeof err) < 0) {
 		log_error("%s: %s", w->path, err);
 		if (w->fd >= 0)
 			close(w->fd);
@@ -571,10 +620,16 @@ worker_died(struct eng_worker *w, int status, int have_status)
 	if (w->runq != NULL)
 		w->runq->n = w->runq->len = 0;  /* those runs end below */
 	describe_status(status, have_status, why, sizeof why);
+	uint32_t culprit = w->box != NULL ? *w->box : 0;
 	int ours = w->kill_reason != NULL;
 	int normal = have_status && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+	/* the kernel ended it: a run spent its CPU budget inside C (where the
+	 * hook cannot stop it) and SB_CPU_GRACE more */
+	int cpu = !ours && have_status && WIFSIGNALED(status) && WTERMSIG(status) == SIGXCPU;
 	if (ours)
 		snprintf(reason, sizeof reason, "%s", w->kill_reason);
+	else if (cpu)
+		snprintf(reason, sizeof reason, "sandbox: cpu limit");
 	else
 		snprintf(reason, sizeof reason, "sandbox: killed (%s)", why);
 	w->kill_reason = NULL;
@@ -590,15 +645,25 @@ worker_died(struct eng_worker *w, int status, int have_status)
 		}
 		load_finished(w, w->load_errors ? w->load_errors : 1);
 	} else {
-		if (ours)
+		if (ours || cpu)
 			e->stats.worker_kills++;
 		else if (!normal)
 			e->stats.worker_crashes++;
-		log_warn("%s: %s", w->path, ours ? "worker killed past a run's hard deadline" : why);
+		log_warn("%s: %s", w->path, ours ? "worker killed past a run's hard deadline" :
+		    cpu ? "worker ended by the kernel: a run passed its CPU budget inside C" : why);
 	}
-	fail_runs(w, reason);
+	/* a CPU kill has its run named and stopped at once: not a sign the
+	 * file is broken, so it does not count towards quarantine */
+	int last = e->stopping || w->state == W_GONE || w->state == W_QUARANTINED ||
+	    (!cpu && w->kills_in_row + 1 >= ENGINE_KILLS_QUARANTINE);
+	end_runs(w, reason, culprit, last);
 	if (e->stopping || w->state == W_GONE || w->state == W_QUARANTINED) {
 		maybe_stopped(e);
+		return;
+	}
+	if (cpu) {
+		w->state = W_RESTARTING;
+		w->restart_t = loop_timer_at(e->loop, loop_update_now(e->loop) + 0.5, on_restart, w);
 		return;
 	}
 	if (++w->kills_in_row >= ENGINE_KILLS_QUARANTINE) {
@@ -698,6 +763,7 @@ on_hard_deadline(struct loop *l, void *ud)
 
 	(void)l;
 	r->hard = NULL;
+	r->overdue = 1;
 	if (w->pid <= 0)
 		return;
 	log_warn("%s: check \"%s\" ran past its hard deadline; killing the worker",
@@ -884,7 +950,7 @@ on_stop_timeout(struct loop *l, void *ud)
 	/* the workers go; what they still had ends as UNKNOWN */
 	kill_workers(e);
 	for (size_t i = 0; i < e->nworkers; i++)
-		fail_runs(e->workers[i], "agent stopping");
+		end_runs(e->workers[i], "agent stopping", 0, 1);
 	if (e->stopping == 1) {
 		e->stopping = 2;
 		if (e->hooks.stopped != NULL)
@@ -934,6 +1000,7 @@ engine_free(struct engine *e)
 			loop_timer_cancel(e->loop, r->hard);
 			free(r);
 		}
+		worker_box_free(w->box, w->box_made ? w->box_fd : -1);
 		free(w->path);
 		free(w->decls);
 		free(w->runq);

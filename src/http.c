@@ -34,6 +34,9 @@ struct http_xfer {
 	char   *head;
 	size_t  head_len, head_cap;
 	char    errbuf[CURL_ERROR_SIZE];
+	int   (*charge)(void *ud, size_t n);
+	void   *charge_ud;
+	int     refused;            /* charge said no: the caller's memory is full */
 };
 
 static CURLM *multi;
@@ -44,7 +47,7 @@ static int inited;
 static void check_done(void);
 
 static int
-grow(char **buf, size_t *cap, size_t need, size_t max)
+grow(struct http_xfer *x, char **buf, size_t *cap, size_t need, size_t max)
 {
 	if (need <= *cap)
 		return 0;
@@ -55,6 +58,10 @@ grow(char **buf, size_t *cap, size_t need, size_t max)
 		n = max + 1;
 	if (n < need)
 		return -1;
+	if (x->charge != NULL && x->charge(x->charge_ud, n - *cap) != 0) {
+		x->refused = 1;
+		return -1;
+	}
 	char *b = realloc(*buf, n);
 	if (b == NULL)
 		return -1;
@@ -75,7 +82,7 @@ on_body(char *p, size_t sz, size_t n, void *ud)
 		x->truncated = 1;
 	}
 	if (len > 0) {
-		if (grow(&x->body, &x->body_cap, x->body_len + len + 1, x->max_body) < 0)
+		if (grow(x, &x->body, &x->body_cap, x->body_len + len + 1, x->max_body) < 0)
 			return 0;
 		memcpy(x->body + x->body_len, p, len);
 		x->body_len += len;
@@ -94,7 +101,7 @@ on_header(char *p, size_t sz, size_t n, void *ud)
 	if (len >= 5 && strncmp(p, "HTTP/", 5) == 0)
 		x->head_len = 0;
 	if (x->head_len + len < HTTP_HEADERS_MAX &&
-	    grow(&x->head, &x->head_cap, x->head_len + len + 1, HTTP_HEADERS_MAX) == 0) {
+	    grow(x, &x->head, &x->head_cap, x->head_len + len + 1, HTTP_HEADERS_MAX) == 0) {
 		memcpy(x->head + x->head_len, p, len);
 		x->head_len += len;
 		x->head[x->head_len] = '\0';
@@ -246,7 +253,10 @@ check_done(void)
 		curl_easy_getinfo(x->easy, CURLINFO_CONNECT_TIME, &r.connect_time);
 		if (rc == CURLE_WRITE_ERROR && x->truncated)
 			rc = CURLE_OK;      /* we stopped it at the cap: not a failure */
-		if (rc != CURLE_OK)
+		if (rc != CURLE_OK && x->refused)
+			snprintf(r.error, sizeof r.error, "response larger than the memory"
+			    " the caller has left (%zu bytes read)", x->body_len + x->head_len);
+		else if (rc != CURLE_OK)
 			snprintf(r.error, sizeof r.error, "%s",
 			    x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
 		if (x->connect_only && rc == CURLE_OK)
@@ -314,6 +324,8 @@ http_start(const struct http_request *rq, http_done_fn fn, void *ud, char *err,
 	x->fn = fn;
 	x->ud = ud;
 	x->max_body = rq->max_body ? rq->max_body : HTTP_BODY_DEFAULT;
+	x->charge = rq->charge;
+	x->charge_ud = rq->charge_ud;
 	x->connect_only = rq->connect_only;
 	const char *protos = rq->protocols ? rq->protocols : "http,https";
 	long tmo = rq->timeout_ms > 0 ? (long)rq->timeout_ms : 10000;
@@ -393,6 +405,16 @@ http_cancel(struct http_xfer *x)
 	if (x == NULL)
 		return;
 	http_release(x);
+}
+
+char *
+http_take_body(struct http_xfer *x)
+{
+	char *b = x->body;
+	x->body = NULL;
+	x->body_len = 0;
+	x->body_cap = 0;
+	return b;
 }
 
 void

@@ -542,6 +542,8 @@ rules_load(const char *path, const struct rules_env *env)
 	/* text only: a precompiled chunk could break the VM's invariants */
 	struct sb_budget load;
 	sb_budget_init(&load, env->instructions, env->timeout_ms);
+	if (env->cpu_ms > 0)
+		load.cpu_left = (double)env->cpu_ms / 1000.0;
 	sb_enter(&f->sb, &load);
 	char chunk[PATH_MAX + 2];
 	snprintf(chunk, sizeof chunk, "@%s", path);
@@ -810,6 +812,8 @@ rules_start(struct rule_file *f, const struct rule_decl *d, rules_done_fn done,
 	if (d->timeout_ms > 0 && d->timeout_ms < timeout)
 		timeout = d->timeout_ms;
 	sb_budget_init(&run->b, f->env->instructions, timeout);
+	if (f->env->cpu_ms > 0)
+		run->b.cpu_left = (double)f->env->cpu_ms / 1000.0;
 	run->b.result = &run->res;
 	run->b.check = d->name;
 	run->b.run = run;
@@ -854,6 +858,12 @@ rules_start(struct rule_file *f, const struct rule_decl *d, rules_done_fn done,
 		return NULL;
 	}
 	return run;
+}
+
+void
+rules_run_tag(struct rule_run *run, uint32_t tag)
+{
+	run->b.tag = tag;
 }
 
 const char *

@@ -33,6 +33,8 @@ struct net_op {
 	struct probe_tls *tls;
 	char   *host;                   /* tls: name to verify */
 	char   *ca_file;
+	struct sandbox *sb;             /* http: body and headers are charged here */
+	size_t  held;                   /* ... this much, so far */
 	double  timeout;                /* seconds, the probe's own */
 	/* the answer, copied out of the I/O layer */
 	long    status;
@@ -57,6 +59,8 @@ op_free(struct rules_op *o)
 		else
 			http_release(op->xfer);
 	}
+	if (op->sb != NULL)
+		sb_release(op->sb, op->held);
 	free(op->host);
 	free(op->ca_file);
 	free(op->body);
@@ -137,20 +141,17 @@ http_done(struct http_xfer *x, const struct http_response *r, void *ud)
 {
 	struct net_op *op = ud;
 
-	(void)x;
 	op->xfer = NULL;                /* http.c frees it after we return */
 	op->status = r->status;
 	op->time = r->time;
 	op->truncated = r->truncated;
 	snprintf(op->error, sizeof op->error, "%s", r->error);
 	if (op->kind == OP_HTTP) {
-		op->body = malloc(r->body_len + 1);
+		/* the body changes hands, not copied: one copy, within the
+		 * reservation made for it */
+		op->body = http_take_body(x);
+		op->body_len = op->body != NULL ? r->body_len : 0;
 		op->headers = strdup(r->headers);
-		if (op->body != NULL) {
-			memcpy(op->body, r->body, r->body_len);
-			op->body[r->body_len] = '\0';
-			op->body_len = r->body_len;
-		}
 	}
 	rules_wake(&op->op);
 }
@@ -195,8 +196,14 @@ http_cont(lua_State *L, int status, lua_KContext ctx)
 	lua_setfield(L, -2, "status");
 	lua_pushnumber(L, op->time);
 	lua_setfield(L, -2, "time");
+	/* the body's reservation still holds while it becomes a Lua string:
+	 * both copies fit the file's cap together */
 	lua_pushlstring(L, op->body ? op->body : "", op->body_len);
 	lua_setfield(L, -2, "body");
+	free(op->body);
+	op->body = NULL;
+	sb_release(op->sb, op->held);   /* the body is a Lua string now */
+	op->held = 0;
 	lua_pushboolean(L, op->truncated);
 	lua_setfield(L, -2, "truncated");
 	push_headers(L, op->headers);
@@ -209,6 +216,18 @@ http_cont(lua_State *L, int status, lua_KContext ctx)
 	lua_setmetatable(L, -2);
 	rules_op_done(L, &op->op);
 	return 1;
+}
+
+/* curl's buffers for this op grow by n: charged to the rule file */
+static int
+charge_body(void *ud, size_t n)
+{
+	struct net_op *op = ud;
+
+	if (sb_hold(op->sb, n) < 0)
+		return -1;
+	op->held += n;
+	return 0;
 }
 
 /* http.get(url, opts), http.head(url, opts), http.post(url, body, opts) */
@@ -264,6 +283,21 @@ http_call(lua_State *L, const char *method, int has_body)
 	rq.nheaders = nh;
 	rq.max_body = (size_t)max_body;
 	struct net_op *op = op_new(L, OP_HTTP);
+	/* what curl fills for this rule is charged to its memory as it
+	 * arrives; a max_body the file cannot hold fails at once */
+	op->sb = sb_get(L);
+	if ((size_t)max_body > sb_left(op->sb)) {
+		char mb[32], left[32], cap[32];
+		units_fmt_size(max_body, mb, sizeof mb);
+		units_fmt_size(sb_left(op->sb), left, sizeof left);
+		units_fmt_size(op->sb->mem_limit, cap, sizeof cap);
+		snprintf(op->error, sizeof op->error, "max_body %s: this rule file has %s left"
+		    " of its memory (%s)", mb, left, cap);
+		rules_wake(&op->op);
+		return rules_wait(L, &op->op, http_cont);
+	}
+	rq.charge = charge_body;
+	rq.charge_ud = op;
 	op->xfer = http_start(&rq, http_done, op, e, sizeof e);
 	if (op->xfer == NULL) {
 		/* could not even start: answer at once, no wait */

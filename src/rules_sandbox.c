@@ -19,13 +19,24 @@
  * The process boundary (a later issue) is what stops a C function that runs
  * too long; this file stops everything else. */
 #include <lauxlib.h>
+#include <errno.h>
 #include <lualib.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include "log.h"
 #include "rules_sandbox.h"
+
+static struct {
+	int on;
+	timer_t soft, hard;
+	volatile uint32_t *box;
+	double t0;                  /* thread CPU seconds when the budget was entered */
+} cpu;
+static volatile sig_atomic_t cpu_over;
 
 double
 sb_now(void)
@@ -42,6 +53,7 @@ sb_kill_reason(enum sb_kill k)
 	case SB_MEMORY: return "sandbox: memory limit";
 	case SB_INSTRUCTIONS: return "sandbox: instruction limit";
 	case SB_TIMEOUT: return "sandbox: timeout";
+	case SB_CPU: return "sandbox: cpu limit";
 	default: return "sandbox: killed";
 	}
 }
@@ -60,7 +72,7 @@ sb_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 		return NULL;
 	}
 	if (nsize > old && (nsize - old > sb->mem_limit ||
-	    sb->mem_used + (nsize - old) > sb->mem_limit)) {
+	    sb->mem_used + sb->mem_held + (nsize - old) > sb->mem_limit)) {
 		/* Lua collects garbage and asks once more with the same block:
 		 * refuse that second ask for good (the run is over), but not the
 		 * first, so a rule near its cap is not killed for litter. */
@@ -98,6 +110,34 @@ sb_of(lua_State *L)
 	return ud;
 }
 
+struct sandbox *
+sb_get(lua_State *L)
+{
+	return sb_of(L);
+}
+
+size_t
+sb_left(const struct sandbox *sb)
+{
+	size_t held = sb->mem_used + sb->mem_held;
+	return held < sb->mem_limit ? sb->mem_limit - held : 0;
+}
+
+int
+sb_hold(struct sandbox *sb, size_t n)
+{
+	if (n > sb_left(sb))
+		return -1;
+	sb->mem_held += n;
+	return 0;
+}
+
+void
+sb_release(struct sandbox *sb, size_t n)
+{
+	sb->mem_held -= n < sb->mem_held ? n : sb->mem_held;
+}
+
 /* ---- the budget and the kill -------------------------------------------- */
 
 void
@@ -130,7 +170,9 @@ sb_hook(lua_State *L, lua_Debug *ar)
 	(void)ar;
 	if (b->kill == SB_ALIVE) {
 		b->used += SB_HOOK_COUNT;
-		if (b->used > b->limit)
+		if (cpu_over)
+			b->kill = SB_CPU;
+		else if (b->used > b->limit)
 			b->kill = SB_INSTRUCTIONS;
 		else if (sb_now() > b->deadline)
 			b->kill = SB_TIMEOUT;
@@ -152,11 +194,113 @@ sb_budget_init(struct sb_budget *b, uint64_t instructions, int64_t timeout_ms)
 	b->limit = instructions;
 	b->deadline = sb_now() + (double)timeout_ms / 1000.0;
 	b->kill = SB_ALIVE;
+	b->cpu_left = -1;
+}
+
+/* ---- CPU time ------------------------------------------------------------------
+ *
+ * The count hook cannot see time spent inside one C function (a backtracking
+ * gsub, table.concat of a huge table).  The kernel can: CPU time is counted
+ * on the worker thread's CPU clock, per run, across its resumes. */
+
+static void
+on_cpu_soft(int sig)
+{
+	(void)sig;
+	cpu_over = 1;               /* the hook ends the run at its next call */
+}
+
+static double
+thread_cpu(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void
+arm(timer_t t, double s)
+{
+	struct itimerspec it;
+
+	memset(&it, 0, sizeof it);
+	if (s >= 0) {
+		if (s < 1e-6)
+			s = 1e-6;
+		it.it_value.tv_sec = (time_t)s;
+		it.it_value.tv_nsec = (long)((s - (double)it.it_value.tv_sec) * 1e9);
+	}
+	timer_settime(t, 0, &it, NULL);     /* s < 0: disarmed */
+}
+
+int
+sb_cpu_setup(volatile uint32_t *box, char *err, size_t errlen)
+{
+	struct sigevent ev;
+	struct sigaction sa;
+	struct rlimit nocore = { 0, 0 };
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_cpu_soft;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	/* a worker ended by SIGXCPU leaves no core (it may hold a rule's data) */
+	setrlimit(RLIMIT_CORE, &nocore);
+	signal(SIGXCPU, SIG_DFL);
+	if (sigaction(SIGPROF, &sa, NULL) < 0)
+		goto fail;
+	memset(&ev, 0, sizeof ev);
+	ev.sigev_notify = SIGEV_SIGNAL;
+	ev.sigev_signo = SIGPROF;
+	if (timer_create(CLOCK_THREAD_CPUTIME_ID, &ev, &cpu.soft) < 0)
+		goto fail;
+	ev.sigev_signo = SIGXCPU;
+	if (timer_create(CLOCK_THREAD_CPUTIME_ID, &ev, &cpu.hard) < 0) {
+		timer_delete(cpu.soft);
+		goto fail;
+	}
+	cpu.box = box;
+	cpu.on = 1;
+	return 0;
+fail:
+	snprintf(err, errlen, "CPU timers: %s", strerror(errno));
+	return -1;
+}
+
+static void
+cpu_enter(struct sb_budget *b)
+{
+	cpu_over = 0;
+	if (cpu.box != NULL)
+		*cpu.box = b->tag;
+	if (b->cpu_left < 0)
+		return;
+	cpu.t0 = thread_cpu();
+	arm(cpu.soft, b->cpu_left);
+	arm(cpu.hard, b->cpu_left + SB_CPU_GRACE);
+}
+
+static void
+cpu_leave(struct sb_budget *b)
+{
+	if (b->cpu_left >= 0) {
+		arm(cpu.hard, -1);
+		arm(cpu.soft, -1);
+		b->cpu_left -= thread_cpu() - cpu.t0;
+		if (b->cpu_left < 0)
+			b->cpu_left = 0;    /* spent: the next resume ends at once */
+	}
+	if (cpu.box != NULL)
+		*cpu.box = 0;
 }
 
 void
 sb_enter(struct sandbox *sb, struct sb_budget *b)
 {
+	if (cpu.on && b == NULL && sb->cur != &sb->idle)
+		cpu_leave(sb->cur);
+	else if (cpu.on && b != NULL)
+		cpu_enter(b);
 	sb->cur = b != NULL ? b : &sb->idle;
 	sb->refused = 0;
 }

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -28,10 +29,12 @@
 #include "priv.h"
 #include "result.h"
 #include "rules.h"
+#include "rules_sandbox.h"
 #include "wire.h"
 #include "worker.h"
 
 #define WORKER_FD 3
+#define WORKER_BOX_FD 4         /* the black box (worker_box_new), when there is one */
 
 /* ---- declarations on the wire ------------------------------------------------- */
 
@@ -157,6 +160,7 @@ init_message(const char *file, const struct config *cfg)
 	json_add(o, "memory", json_new_number((double)cfg->memory));
 	json_add(o, "instructions", json_new_number((double)cfg->instructions));
 	json_add(o, "timeout_ms", json_new_number((double)cfg->timeout_ms));
+	json_add(o, "cpu_ms", json_new_number((double)cfg->cpu_ms));
 	json_add(o, "user", json_new_string(cfg->user ? cfg->user : ""));
 	json_add(o, "log_level", json_new_string(cfg->log_level ? cfg->log_level : "info"));
 	for (size_t i = 0; i < cfg->nvars; i++)
@@ -172,8 +176,34 @@ init_message(const char *file, const struct config *cfg)
 	return s;
 }
 
+volatile uint32_t *
+worker_box_new(int *fd)
+{
+	*fd = memfd_create("drishti-box", MFD_CLOEXEC);
+	if (*fd < 0)
+		return NULL;
+	void *p = MAP_FAILED;
+	if (ftruncate(*fd, sizeof(uint32_t)) == 0)
+		p = mmap(NULL, sizeof(uint32_t), PROT_READ | PROT_WRITE, MAP_SHARED, *fd, 0);
+	if (p == MAP_FAILED) {
+		close(*fd);
+		*fd = -1;
+		return NULL;
+	}
+	return p;
+}
+
+void
+worker_box_free(volatile uint32_t *box, int fd)
+{
+	if (box != NULL)
+		munmap((void *)(uintptr_t)box, sizeof(uint32_t));
+	if (fd >= 0)
+		close(fd);
+}
+
 int
-worker_spawn(const char *file, const struct config *cfg, pid_t *pid, int *fd,
+worker_spawn(const char *file, const struct config *cfg, int box_fd, pid_t *pid, int *fd,
     char *err, size_t errlen)
 {
 	int sv[2];
@@ -213,7 +243,12 @@ worker_spawn(const char *file, const struct config *cfg, pid_t *pid, int *fd,
 		}
 		if (dup2(sv[1], WORKER_FD) < 0)
 			_exit(127);
-		priv_close_above(WORKER_FD, maxfd);
+		if (box_fd < 0)
+			close(WORKER_BOX_FD);
+		else if (box_fd == WORKER_BOX_FD ? fcntl(box_fd, F_SETFD, 0) < 0 :
+		    dup2(box_fd, WORKER_BOX_FD) < 0)
+			_exit(127);
+		priv_close_above(WORKER_BOX_FD, maxfd);
 		/* the file in argv is for ps(1) only; the real one comes in INIT */
 		char *argv[] = { "drishti", "__worker", (char *)file, NULL };
 		execv("/proc/self/exe", argv);
@@ -346,10 +381,12 @@ start_one(uint32_t id, const char *rec, size_t len)
 	}
 	q->id = id;
 	q->windex = windex;
-	if (rules_start(wfile, d, run_done, q) == NULL) {
+	struct rule_run *run = rules_start(wfile, d, run_done, q);
+	if (run == NULL) {
 		free(q);
 		refuse(id, windex, "could not start the run");
-	}
+	} else
+		rules_run_tag(run, id);     /* its first step runs later, from the loop */
 }
 
 static int
@@ -477,9 +514,21 @@ worker_main(void)
 		.memory = (uint64_t)jnum(init, "memory"),
 		.instructions = (uint64_t)jnum(init, "instructions"),
 		.timeout_ms = (int64_t)jnum(init, "timeout_ms"),
+		.cpu_ms = (int64_t)jnum(init, "cpu_ms"),
 		.on_error = send_error,
 		.history = ask_history,
 	};
+	/* the CPU budget and the black box; before any rule code runs */
+	volatile uint32_t *box = NULL;
+	if (fcntl(WORKER_BOX_FD, F_GETFD) >= 0) {
+		void *p = mmap(NULL, sizeof(uint32_t), PROT_READ | PROT_WRITE, MAP_SHARED,
+		    WORKER_BOX_FD, 0);
+		box = p != MAP_FAILED ? p : NULL;
+	}
+	if (env.cpu_ms > 0 && sb_cpu_setup(box, err, sizeof err) < 0) {
+		log_warn("worker %s: %s; no CPU budget", file, err);
+		env.cpu_ms = 0;
+	}
 	wfile = rules_load(file, &env);
 	if (wfile == NULL) {
 		wire_send(wfd, WIRE_LOADED, 1, NULL, 0);

@@ -14,6 +14,7 @@ memory = 8M
 instructions = 10M
 timeout = $((5 * SLOW))s
 kill_grace = ${SLOW}s
+cpu = $((4 * SLOW))s
 INI
 start=$(date +%s)
 expect_exit 3 "once over hostile rules exits 3 (UNKNOWN)" -- "$D" once -c sb.ini

@@ -26,6 +26,8 @@ log_level = debug
 watch = false
 [sandbox]
 timeout = 2s
+; the hard deadline is what this script tests: no CPU budget (t_faults has it)
+cpu = 0s
 INI
 "$D" run -c c.ini 2>run.err &
 pid=$!
