@@ -38,6 +38,10 @@ struct eng_check {
 	double  lateness;           /* of the last run: start - planned, seconds */
 	char   *doc;                /* a report: the document of the run just done
 	                             * (for hooks->result; freed after it) */
+	char   *cursors_new;        /* its log cursors, moved by the run just done
+	                             * (for hooks->result; then kept as cursors) */
+	char   *cursors;            /* the latest known, given back to a new worker */
+	int     cursors_asked;      /* hooks->cursors was asked already */
 };
 
 #define ENGINE_LATE_BUCKETS 1001     /* 0.1 ms each up to 100 ms, then one for the rest */
@@ -62,6 +66,9 @@ struct engine_hooks {
 	    const char *reason, void *ud);
 	/* a rule asks the history; NULL: no history (the answer says so) */
 	void  (*history)(struct engine *e, const struct hist_req *q, struct hist_ans *a, void *ud);
+	/* a check's saved log cursors (JSON, malloc'd) for its new worker; NULL:
+	 * none.  Asked once per check, when its worker first loads. */
+	char *(*cursors)(struct engine *e, const struct eng_check *c, void *ud);
 	void   *ud;
 };
 

@@ -84,6 +84,12 @@ void   rules_abort(struct rule_run *run, const char *why);
 const char *rules_run_check(const struct rule_run *run);
 /* A report run, inside done: its JSON document (NULL for a check). */
 const char *rules_run_doc(const struct rule_run *run);
+/* log.count {new = true} cursors of a check, as JSON [{p,d,i,o}] (path,
+ * device, inode, offset): every cursor of the check if one moved since the
+ * last call (malloc'd), else NULL.  The supervisor keeps them in the state
+ * file and gives them back with rules_cursors_seek after a restart. */
+char  *rules_cursors_take(struct rule_file *f, const char *check);
+void   rules_cursors_seek(struct rule_file *f, const char *check, const char *json, size_t len);
 /* A number that identifies the run while it runs (sb_cpu_setup's box). */
 void   rules_run_tag(struct rule_run *run, uint32_t tag);
 

@@ -9,7 +9,7 @@
 #include "result.h"
 #include "history.h"
 
-#define STORE_SCHEMA 3
+#define STORE_SCHEMA 4
 
 struct store;
 
@@ -37,9 +37,14 @@ void store_close(struct store *s);
  * queued in memory with its event's id and seq fixed, written with the
  * other queued records in one transaction, made durable (fsync) at once when
  * the state changed or an event was raised.  A write that fails keeps the
- * record queued (store_trouble); -1 only when even memory fails (logged). */
+ * record queued (store_trouble); -1 only when even memory fails (logged).
+ * cursors (JSON, or NULL) are the check's log.count cursors after the run,
+ * written in the same transaction. */
 int  store_record(struct store *s, const char *check, const struct result *r,
-    const struct alert *a, bool changed, const struct alert_out *ev);
+    const struct alert *a, bool changed, const struct alert_out *ev, const char *cursors);
+/* The check's saved log cursors (JSON, malloc'd), the newest held in memory
+ * first; NULL when none. */
+char *store_cursors(struct store *s, const char *check);
 /* Commits the runs recorded since the last commit (routine runs share one
  * transaction; call this once per loop iteration).  0 / -1. */
 int  store_commit(struct store *s);

@@ -22,6 +22,11 @@ enum wire_type {                /* append only: values cross processes */
 	WIRE_ANSWER = 9,        /* sup -> worker: request id, struct hist_ans */
 	WIRE_REPORT = 10,       /* worker -> sup: run id; u32 index, then a report's
 	                         * JSON document (sent just before its RESULT) */
+	WIRE_CURSORS = 11,      /* worker -> sup: run id; u32 index, then the check's
+	                         * log.count {new = true} cursors, JSON [{p,d,i,o}]
+	                         * (sent just before its RESULT when one moved) */
+	WIRE_SEEK = 12,         /* sup -> worker: id = the check's index; its saved
+	                         * cursors, JSON as above (before any RUN) */
 };
 
 struct wire_hdr {

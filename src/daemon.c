@@ -231,7 +231,8 @@ on_result(struct engine *e, struct eng_check *c, const struct result *r, void *u
 	    .unknown_ignore = c->d.unknown_ignore };
 	struct alert_out ev;
 	bool changed = alert_step(&c->alert, &ac, r->status, now_ms, &ev);
-	store_record(d->store, c->d.name, r, &c->alert, changed, &ev);  /* held in memory if need be */
+	/* held in memory if need be */
+	store_record(d->store, c->d.name, r, &c->alert, changed, &ev, c->cursors_new);
 	/* the runs of this loop iteration are committed together, next round */
 	if (store_pending(d->store) && d->commit_t == NULL)
 		d->commit_t = loop_timer_at(d->loop, loop_now(d->loop), on_commit, d);
@@ -354,6 +355,19 @@ on_history(struct engine *e, const struct hist_req *q, struct hist_ans *a, void 
 		return;
 	}
 	store_answer(d->store, q, (double)d->cfg->raw_ms / 1000.0, a);
+}
+
+/* A new worker's checks go on counting logs from where the last recorded
+ * run stopped: the running engine's copy (a reload), else the store. */
+static char *
+on_cursors(struct engine *e, const struct eng_check *c, void *ud)
+{
+	struct daemon *d = ud;
+	struct eng_check *old = d->e != NULL && d->e != e ? engine_find(d->e, c->d.name) : NULL;
+
+	if (old != NULL && old->cursors != NULL)
+		return strdup(old->cursors);
+	return d->store != NULL ? store_cursors(d->store, c->d.name) : NULL;
 }
 
 static const struct rule_decl *
@@ -503,12 +517,39 @@ print_load_error(void *ud, const char *file, const char *msg)
 
 static void on_loaded(struct engine *e, int nerrors, void *ud);
 
+static void
+restore_one(const struct store_check *sc, void *ud)
+{
+	struct eng_check *c = engine_find(ud, sc->check);
+
+	if (c == NULL || c->d.kind != RULE_CHECK || c->has_last)
+		return;
+	memset(&c->last, 0, sizeof c->last);
+	c->last.status = sc->last_status;
+	snprintf(c->last.summary, sizeof c->last.summary, "%s",
+	    sc->last_summary ? sc->last_summary : "");
+	c->last.started = sc->last_ts;
+	c->last.duration = sc->last_duration;
+	c->has_last = 1;
+	c->alert.state = sc->alert.state;   /* for the textfile; on_result loads it whole */
+}
+
+/* A new engine (start, reload) knows each check's last result from the
+ * store, so the textfile keeps every check and a status change after a
+ * restart is logged from what it was. */
+static void
+restore_last(struct daemon *d, struct engine *e)
+{
+	if (d->store != NULL)
+		store_each_check(d->store, restore_one, e);
+}
+
 static struct engine *
 start_engine(struct daemon *d, struct config *cfg)
 {
 	struct engine_hooks hooks = { .load_error = print_load_error, .loaded = on_loaded,
 	    .result = on_result, .stopped = on_stopped, .file_state = on_file_state,
-	    .history = on_history, .ud = d };
+	    .history = on_history, .cursors = on_cursors, .ud = d };
 	struct engine *e = engine_new(d->loop, cfg, &hooks);
 
 	if (e != NULL)
@@ -534,6 +575,7 @@ on_loaded(struct engine *e, int nerrors, void *ud)
 			return;
 		}
 		d->started = 1;
+		restore_last(d, e);
 		engine_schedule(e, NULL);
 		log_info("started: %zu check%s and report%s from %s", n, n == 1 ? "" : "s",
 		    n == 1 ? "" : "s", d->cfg->rules);
@@ -550,6 +592,7 @@ on_loaded(struct engine *e, int nerrors, void *ud)
 		/* the swap: the new set takes over, the old one finishes its runs */
 		struct engine *old = d->e;
 		struct config *oldcfg = d->cfg;
+		restore_last(d, e);
 		engine_schedule(e, old);
 		d->e = e;
 		if (strcmp(d->ncfg->state, d->cfg->state) != 0)

@@ -194,6 +194,11 @@ run_finished(struct eng_check *c, const struct result *r)
 		e->hooks.result(e, c, r, e->hooks.ud);
 	free(c->doc);
 	c->doc = NULL;
+	if (c->cursors_new != NULL) {
+		free(c->cursors);
+		c->cursors = c->cursors_new;
+		c->cursors_new = NULL;
+	}
 	c->runs++;
 	c->last = *r;
 	c->has_last = 1;
@@ -229,6 +234,10 @@ run_failed(struct eng_check *c, const char *why)
 	memset(&res, 0, sizeof res);
 	res.started = real_now();
 	result_set(&res, ST_UNKNOWN, "%s", why);
+	/* cursors moved by a run whose result never came: its count is lost,
+	 * so the lines must be counted again */
+	free(c->cursors_new);
+	c->cursors_new = NULL;
 	c->in_flight = 1;
 	run_finished(c, &res);
 }
@@ -262,6 +271,8 @@ end_runs(struct eng_worker *w, const char *why, uint32_t culprit, int all)
 		if (blamed)
 			run_failed(c, why);
 		else {
+			free(c->cursors_new);
+			c->cursors_new = NULL;
 			c->in_flight = 0;
 			c->rerun = 1;
 		}
@@ -293,6 +304,25 @@ all_loaded_maybe(struct engine *e)
 		e->hooks.loaded(e, e->load_errors, e->hooks.ud);
 }
 
+/* A worker just loaded: its checks' log cursors go to it before any RUN, so
+ * log.count {new = true} goes on from where it was, across restarts. */
+static void
+seek_cursors(struct eng_worker *w)
+{
+	struct engine *e = w->e;
+
+	for (uint32_t i = 0; i < w->ndecls && w->fd >= 0; i++) {
+		struct eng_check *c = w->decls[i];
+		if (c->cursors == NULL && !c->cursors_asked && e->hooks.cursors != NULL)
+			c->cursors = e->hooks.cursors(e, c, e->hooks.ud);
+		c->cursors_asked = 1;
+		if (c->cursors != NULL && wire_send(w->fd, WIRE_SEEK, i, c->cursors,
+		    strlen(c->cursors)) < 0)
+			log_error("%s: cannot give the worker its log cursors: %s", w->path,
+			    strerror(errno));
+	}
+}
+
 static void
 load_finished(struct eng_worker *w, int errors)
 {
@@ -303,6 +333,8 @@ load_finished(struct eng_worker *w, int errors)
 	w->state = errors > 0 ? W_QUARANTINED : W_READY;
 	if (errors == 0 && e->hooks.file_state != NULL)
 		e->hooks.file_state(e, w->path, "ok", NULL, e->hooks.ud);
+	if (errors == 0)
+		seek_cursors(w);
 	if (errors == 0 && !w->first_load)
 		rerun_neighbours(w);
 	if (errors == 0 && w->ndecls == 0 && w->fd >= 0) {
@@ -414,6 +446,20 @@ on_message(struct loop *l, int fd, uint32_t events, void *ud)
 			struct eng_check *c = w->decls[windex];
 			free(c->doc);
 			c->doc = strndup(buf + sizeof windex, len - sizeof windex);
+			break;
+		}
+		case WIRE_CURSORS: {
+			/* the log cursors of a check whose RESULT follows */
+			uint32_t windex;
+			if (len < sizeof windex)
+				break;
+			memcpy(&windex, buf, sizeof windex);
+			if (windex >= w->ndecls || w->decls[windex]->inflight == NULL ||
+			    w->decls[windex]->inflight->id != h.id)
+				break;
+			struct eng_check *c = w->decls[windex];
+			free(c->cursors_new);
+			c->cursors_new = strndup(buf + sizeof windex, len - sizeof windex);
 			break;
 		}
 		case WIRE_RESULT: {
@@ -1010,6 +1056,8 @@ engine_free(struct engine *e)
 		loop_timer_cancel(e->loop, e->checks[i]->timer);
 		rules_decl_clear(&e->checks[i]->d);
 		free(e->checks[i]->doc);
+		free(e->checks[i]->cursors);
+		free(e->checks[i]->cursors_new);
 		free(e->checks[i]);
 	}
 	free(e->workers);

@@ -22,6 +22,7 @@
 #include <time.h>
 #include "cron.h"
 #include "file.h"
+#include "json.h"
 #include "loop.h"
 #include "rules.h"
 #include "report.h"
@@ -39,6 +40,7 @@
 struct cursor {
 	char *key;              /* check "\n" path */
 	struct probe_log_cursor c;
+	int   moved;            /* handed to a probe since rules_cursors_take */
 };
 
 struct rule_file {
@@ -89,6 +91,8 @@ load_error(struct rule_file *f, int line, const char *fmt, ...)
 		f->env->on_error(f->env->ud, full);
 }
 
+static struct probe_log_cursor *cursor_add(struct rule_file *f, const char *key);
+
 struct probe_log_cursor *
 rules_cursor(lua_State *L, const char *path)
 {
@@ -99,8 +103,84 @@ rules_cursor(lua_State *L, const char *path)
 		return NULL;
 	snprintf(key, sizeof key, "%s\n%s", f->sb.cur->check, path);
 	for (size_t i = 0; i < f->ncursors; i++)
-		if (strcmp(f->cursors[i].key, key) == 0)
+		if (strcmp(f->cursors[i].key, key) == 0) {
+			f->cursors[i].moved = 1;
 			return &f->cursors[i].c;
+		}
+	struct probe_log_cursor *c = cursor_add(f, key);
+	if (c != NULL)
+		f->cursors[f->ncursors - 1].moved = 1;
+	return c;
+}
+
+char *
+rules_cursors_take(struct rule_file *f, const char *check)
+{
+	size_t cl = strlen(check);
+	int moved = 0;
+
+	for (size_t i = 0; i < f->ncursors; i++)
+		if (strncmp(f->cursors[i].key, check, cl) == 0 && f->cursors[i].key[cl] == '\n' &&
+		    f->cursors[i].moved) {
+			moved = 1;
+			f->cursors[i].moved = 0;
+		}
+	if (!moved)
+		return NULL;
+	struct json *a = json_new(JSON_ARRAY);
+	for (size_t i = 0; a != NULL && i < f->ncursors; i++) {
+		struct cursor *k = &f->cursors[i];
+		if (strncmp(k->key, check, cl) != 0 || k->key[cl] != '\n' || !k->c.valid)
+			continue;
+		char n[32];
+		struct json *o = json_new(JSON_OBJECT);
+		json_add(o, "p", json_new_string(k->key + cl + 1));
+		snprintf(n, sizeof n, "%llu", (unsigned long long)k->c.dev);
+		json_add(o, "d", json_new_string(n));
+		snprintf(n, sizeof n, "%llu", (unsigned long long)k->c.ino);
+		json_add(o, "i", json_new_string(n));
+		snprintf(n, sizeof n, "%llu", (unsigned long long)k->c.off);
+		json_add(o, "o", json_new_string(n));
+		json_add(a, NULL, o);
+	}
+	char *s = a != NULL ? json_print(a, false) : NULL;
+	json_free(a);
+	return s;
+}
+
+void
+rules_cursors_seek(struct rule_file *f, const char *check, const char *text, size_t len)
+{
+	char e[128], key[MAX_NAME + PATH_MAX + 2];
+	struct json *a = json_parse(text, len, e, sizeof e);
+
+	for (const struct json *o = a != NULL && json_type(a) == JSON_ARRAY ? json_child(a) : NULL;
+	    o != NULL; o = json_next(o)) {
+		const struct json *p = json_get(o, "p"), *d = json_get(o, "d"),
+		    *i = json_get(o, "i"), *off = json_get(o, "o");
+		if (p == NULL || d == NULL || i == NULL || off == NULL ||
+		    json_type(p) != JSON_STRING || json_type(d) != JSON_STRING ||
+		    json_type(i) != JSON_STRING || json_type(off) != JSON_STRING)
+			continue;
+		snprintf(key, sizeof key, "%s\n%s", check, json_string(p));
+		struct probe_log_cursor *c = NULL;
+		for (size_t k = 0; k < f->ncursors && c == NULL; k++)
+			if (strcmp(f->cursors[k].key, key) == 0)
+				c = &f->cursors[k].c;
+		if (c == NULL && (c = cursor_add(f, key)) == NULL)
+			break;
+		c->valid = 1;
+		c->dev = (dev_t)strtoull(json_string(d), NULL, 10);
+		c->ino = (ino_t)strtoull(json_string(i), NULL, 10);
+		c->off = strtoull(json_string(off), NULL, 10);
+	}
+	json_free(a);
+}
+
+/* A new cursor under key (not valid yet: its first use starts at the end). */
+static struct probe_log_cursor *
+cursor_add(struct rule_file *f, const char *key)
+{
 	if (f->ncursors >= MAX_CURSORS)
 		return NULL;
 	struct cursor *n = realloc(f->cursors, (f->ncursors + 1) * sizeof *n);
@@ -111,6 +191,7 @@ rules_cursor(lua_State *L, const char *path)
 	if (n[f->ncursors].key == NULL)
 		return NULL;
 	memset(&n[f->ncursors].c, 0, sizeof n[f->ncursors].c);
+	n[f->ncursors].moved = 0;
 	return &n[f->ncursors++].c;
 }
 

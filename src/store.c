@@ -46,6 +46,7 @@ struct qrec {
 	char     kind[16];
 	enum status st, prev;
 	char    *summary, *metrics, *doc;
+	char    *cursors;           /* the check's log cursors after the run (JSON) */
 	double   since, at;
 	struct qrec *next;
 };
@@ -177,8 +178,17 @@ static const char *const schema_v3[] = {
 	NULL,
 };
 
+/* v4: log.count {new = true} cursors, so a restart counts on from where
+ * the last recorded run stopped (written with that run). */
+static const char *const schema_v4[] = {
+	"CREATE TABLE IF NOT EXISTS log_cursors (check_name TEXT NOT NULL, path TEXT NOT NULL,"
+	" dev TEXT NOT NULL, ino TEXT NOT NULL, off TEXT NOT NULL,"
+	" PRIMARY KEY (check_name, path)) WITHOUT ROWID",
+	NULL,
+};
+
 /* Forward migrations: migrations[v] takes a version-v file to v+1. */
-static const char *const *const migrations[] = { schema_v1, schema_v2, schema_v3 };
+static const char *const *const migrations[] = { schema_v1, schema_v2, schema_v3, schema_v4 };
 
 static int
 exec(struct store *s, const char *sql)
@@ -720,6 +730,7 @@ qrec_free(struct qrec *q)
 	free(q->summary);
 	free(q->metrics);
 	free(q->doc);
+	free(q->cursors);
 	free(q);
 }
 
@@ -813,6 +824,45 @@ put_event(struct store *s, const struct qrec *q)
 	return step_done(s, e);
 }
 
+/* The check's cursors, replaced as a set: [{p, d, i, o}]. */
+static int
+put_cursors(struct store *s, const char *check, const char *cursors)
+{
+	char e[128];
+	struct json *a = json_parse(cursors, strlen(cursors), e, sizeof e);
+	sqlite3_stmt *q = NULL;
+	int rc = -1;
+
+	if (a == NULL || json_type(a) != JSON_ARRAY) {
+		json_free(a);
+		return 0;               /* not ours to fail a run over */
+	}
+	if (sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO log_cursors VALUES (?, ?, ?, ?, ?)",
+	    -1, &q, NULL) != SQLITE_OK)
+		goto out;
+	for (const struct json *o = json_child(a); o != NULL; o = json_next(o)) {
+		static const char *const keys[] = { "p", "d", "i", "o" };
+		sqlite3_bind_text(q, 1, check, -1, SQLITE_STATIC);
+		for (int k = 0; k < 4; k++) {
+			const struct json *v = json_get(o, keys[k]);
+			if (v == NULL || json_type(v) != JSON_STRING)
+				goto next;
+			sqlite3_bind_text(q, 2 + k, json_string(v), -1, SQLITE_TRANSIENT);
+		}
+		if (step_done(s, q) < 0)
+			goto out;
+		continue;
+next:
+		sqlite3_reset(q);
+		sqlite3_clear_bindings(q);
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(q);
+	json_free(a);
+	return rc;
+}
+
 static int
 put_run(struct store *s, const struct qrec *qr)
 {
@@ -855,7 +905,9 @@ put_run(struct store *s, const struct qrec *qr)
 	sqlite3_bind_text(q, 12, r->summary, -1, SQLITE_STATIC);
 	sqlite3_bind_double(q, 13, ts);
 	sqlite3_bind_double(q, 14, r->duration);
-	return step_done(s, q);
+	if (step_done(s, q) < 0)
+		return -1;
+	return qr->cursors != NULL ? put_cursors(s, check, qr->cursors) : 0;
 }
 
 /* Writes every queued record in one transaction (fsynced when one of them
@@ -904,7 +956,7 @@ later:
 
 int
 store_record(struct store *s, const char *check, const struct result *r,
-    const struct alert *a, bool changed, const struct alert_out *ev)
+    const struct alert *a, bool changed, const struct alert_out *ev, const char *cursors)
 {
 	struct qrec *q = NULL;
 	size_t rl = offsetof(struct result, metrics) +
@@ -930,6 +982,9 @@ store_record(struct store *s, const char *check, const struct result *r,
 	}
 	memcpy(q->res, r, rl);
 	q->alert = *a;
+	if (cursors != NULL && (q->cursors = strdup(cursors)) == NULL)
+		log_error("%s: out of memory; the log cursors of \"%s\" are not saved", s->path,
+		    check);
 	q->durable = changed || ev->event != EV_NONE;
 	queue_push(s, q);
 	/* routine runs are written together once per loop iteration
@@ -983,6 +1038,37 @@ static bool
 writable(struct store *s)
 {
 	return flush(s) == 0 && s->rw;
+}
+
+char *
+store_cursors(struct store *s, const char *check)
+{
+	/* the newest run held in memory has the newest set */
+	const char *held = NULL;
+	for (struct qrec *r = s->qhead; r != NULL; r = r->next)
+		if (r->cursors != NULL && r->check != NULL && strcmp(r->check, check) == 0)
+			held = r->cursors;
+	if (held != NULL)
+		return strdup(held);
+	sqlite3_stmt *q;
+	if (s->db == NULL || sqlite3_prepare_v2(s->db, "SELECT path, dev, ino, off FROM log_cursors"
+	    " WHERE check_name = ?", -1, &q, NULL) != SQLITE_OK)
+		return NULL;
+	sqlite3_bind_text(q, 1, check, -1, SQLITE_STATIC);
+	struct json *a = json_new(JSON_ARRAY);
+	int n = 0;
+	while (a != NULL && sqlite3_step(q) == SQLITE_ROW) {
+		static const char *const keys[] = { "p", "d", "i", "o" };
+		struct json *o = json_new(JSON_OBJECT);
+		for (int k = 0; k < 4; k++)
+			json_add(o, keys[k], json_new_string((const char *)sqlite3_column_text(q, k)));
+		json_add(a, NULL, o);
+		n++;
+	}
+	sqlite3_finalize(q);
+	char *out = n > 0 && a != NULL ? json_print(a, false) : NULL;
+	json_free(a);
+	return out;
 }
 
 int

@@ -345,6 +345,22 @@ run_done(struct rule_run *run, const struct result *res, void *ud)
 			free(m);
 		}
 	}
+	/* the check's log cursors, if a run moved one, go with its result:
+	 * the supervisor writes both in one transaction */
+	char *cj = rules_cursors_take(wfile, rules_run_check(run));
+	if (cj != NULL) {
+		size_t cl = strlen(cj);
+		char *m = malloc(sizeof q->windex + cl);
+		if (m != NULL && sizeof q->windex + cl <= WIRE_MAX - sizeof(struct wire_hdr)) {
+			memcpy(m, &q->windex, sizeof q->windex);
+			memcpy(m + sizeof q->windex, cj, cl);
+			if (wire_send(WORKER_FD, WIRE_CURSORS, q->id, m, sizeof q->windex + cl) < 0)
+				log_error("check \"%s\": its log cursors could not be sent: %s",
+				    rules_run_check(run), strerror(errno));
+		}
+		free(m);
+		free(cj);
+	}
 	send_result(q->id, q->windex, res);
 	free(q);
 }
@@ -422,6 +438,12 @@ on_request(struct loop *l, int fd, uint32_t events, void *ud)
 		    len < offsetof(struct hist_ans, list))
 			a.list_len = 0;
 		rules_history_answer(h.id, &a);
+		return;
+	}
+	if (h.type == WIRE_SEEK) {
+		const struct rule_decl *d = rules_get(wfile, h.id);
+		if (d != NULL)
+			rules_cursors_seek(wfile, d->name, buf, len);
 		return;
 	}
 	if (h.type != WIRE_RUN)

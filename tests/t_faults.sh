@@ -5,7 +5,7 @@
 # check goes CRIT: the alert must reach the receiver anyway, and history and
 # the outbox must catch up once space is back.
 . "$TESTDIR/lib.sh"
-plan 45
+plan 49
 cleanup() {
 	[ -n "${pid:-}" ] && kill -9 $pid 2>/dev/null
 	[ -n "${pid2:-}" ] && kill -9 $pid2 2>/dev/null
@@ -149,6 +149,73 @@ fi
 kill -TERM $pid2; wait $pid2 2>/dev/null; pid2=
 kill $hpid 2>/dev/null
 expect_not_in "no worker died for memory" "$(cat m.log)" 'worker died|killed'
+
+# ---- log.count {new = true} across kill -9: nothing counted twice or missed ----
+mkdir -p lrules ldata
+: > ldata/app.log
+cat > lrules/l.lua <<'LUA'
+check "l.new" { every = "1s", run = function()
+  local n = log.count(vars.ldir .. "/app.log", "ERROR", { new = true })
+  metric("new_errors", n)
+  return ok("%d new", n)
+end }
+LUA
+printf '[agent]\nrules = lrules\nstate = %s/l.db\nlog = %s/l.log\nwatch = false\n[sandbox]\nread_paths = %s/ldata\n[vars]\nldir = %s/ldata\n[reporter "f"]\ntype = file\npath = %s/l.events\n' "$PWD" "$PWD" "$PWD" "$PWD" "$PWD" > l.ini
+counted() { sqlite3 "file:$PWD/l.db?mode=ro" "SELECT coalesce(sum(value), 0) FROM samples WHERE metric = 'new_errors'" 2>/dev/null | cut -d. -f1; }
+runs() { sqlite3 "file:$PWD/l.db?mode=ro" "SELECT count(*) FROM runs WHERE check_name = 'l.new'" 2>/dev/null; }
+ran() { [ "$(runs)" -ge "$1" ] 2>/dev/null; }
+is_counted() { [ "$(counted)" = "$1" ]; }
+total=0 over=0
+"$D" run -c l.ini 2>>run.err & pid2=$!
+wait_for 30 ran 1
+for round in 1 2 3 4 5; do
+	for i in 1 2 3 4 5 6 7; do echo "ERROR $round.$i"; echo "fine $round.$i"; done >> ldata/app.log
+	total=$((total + 7))
+	wait_for 30 is_counted "$total"
+	[ "$(counted)" -gt "$total" ] && over=1
+	# more lines, then kill -9 at once: they may or may not have been counted
+	for i in 1 2 3; do echo "ERROR late $round.$i"; done >> ldata/app.log
+	total=$((total + 3))
+	sleep 0.$((RANDOM % 9))
+	kill -9 $pid2; wait $pid2 2>/dev/null
+	[ "$(counted)" -gt "$total" ] && over=1
+	"$D" run -c l.ini 2>>run.err & pid2=$!
+done
+wait_for 30 is_counted "$total" && [ "$over" = 0 ] && ok "kill -9 five times between log.count runs: $total lines, each counted once" ||
+	not_ok "counted $(counted) of $total lines (over: $over)"
+kill -TERM $pid2; wait $pid2 2>/dev/null; pid2=
+expect_eq "the cursor is in the state file" "$(sqlite3 "file:$PWD/l.db?mode=ro" "SELECT count(*) FROM log_cursors WHERE check_name = 'l.new'")" "1"
+
+# ---- a restart keeps every check in the textfile -----------------------------
+# t.hourly's run after the restart hangs on a slow server: what the textfile
+# shows for it meanwhile can only come from the state file
+python3 "$TESTDIR/httpd.py" hport2 & hpid=$!
+wait_for 20 test -s hport2
+mkdir -p trules2 tdata
+cat > trules2/t.lua <<'LUA'
+check "t.often" { every = "1s", run = function() return ok("often") end }
+check "t.hourly" { every = "1h", timeout = "30s", run = function()
+  if fs.stat(vars.tdir .. "/slow") then
+    http.get("http://127.0.0.1:" .. vars.hp .. "/slow/20", { timeout = "25s" })
+  end
+  return warn("hourly")
+end }
+LUA
+printf '[agent]\nrules = trules2\nstate = %s/t2.db\nlog = %s/t2.log\nwatch = false\n[output]\ntextfile = %s/t2.prom\n[sandbox]\nread_paths = %s/tdata\n[vars]\ntdir = %s/tdata\nhp = %s\n' "$PWD" "$PWD" "$PWD" "$PWD" "$PWD" "$(cat hport2)" > t2.ini
+has_hourly() { grep -q 'drishti_check_status{check="t.hourly"} 1' t2.prom 2>/dev/null; }
+has_often() { grep -q 'drishti_check_status{check="t.often"} 0' t2.prom 2>/dev/null; }
+"$D" run -c t2.ini 2>>run.err & pid2=$!
+wait_for 30 has_hourly || true
+kill -TERM $pid2; wait $pid2 2>/dev/null
+rm -f t2.prom
+touch tdata/slow
+"$D" run -c t2.ini 2>>run.err & pid2=$!
+wait_for 30 has_often
+if has_hourly; then ok "after a restart the textfile still has the hourly check's last result"; else
+	not_ok "t.hourly gone from the textfile: $(grep check_status t2.prom)"; fi
+expect_eq "(its run after the restart is still going)" "$(sqlite3 "file:$PWD/t2.db?mode=ro" "SELECT count(*) FROM runs WHERE check_name = 't.hourly'")" "1"
+kill -9 $pid2; wait $pid2 2>/dev/null; pid2=
+kill $hpid 2>/dev/null
 
 # ---- the agent: a receiver, rules, a state file on a small tmpfs ------------
 mkdir -p rules data small
