@@ -31,6 +31,7 @@ struct eng_check {
 	double  slot;               /* the slot being run, monotonic */
 	uint64_t runs, skipped;
 	int     has_last;
+	int     restored;           /* last comes from the state file (textfile only) */
 	struct result last;
 	double  planned;            /* when the timer was set to fire, monotonic */
 	struct alert alert;         /* kept by the daemon; loaded from the store */

@@ -135,13 +135,31 @@ struct once_ctx {
 	const char *report;         /* `drishti report`: the one report to build */
 	char   *doc;                /* ... and its finished document */
 	struct result rres;
+	/* rule files that did not load: each is an UNKNOWN row rules:FILE */
+	struct { char *file, *msg; } broken[64];
+	int     nbroken;
 };
+
+#define BROKEN_MAX 64
 
 static void
 once_load_error(void *ud, const char *file, const char *msg)
 {
-	(void)ud;
-	(void)file;
+	struct once_ctx *o = ud;
+
+	for (int i = 0; file != NULL && i < o->nbroken; i++)
+		if (strcmp(o->broken[i].file, file) == 0)
+			file = NULL;        /* its first error stands for it */
+	if (file != NULL && o->nbroken < BROKEN_MAX) {
+		o->broken[o->nbroken].file = strdup(file);
+		o->broken[o->nbroken].msg = strdup(msg);
+		if (o->broken[o->nbroken].file != NULL && o->broken[o->nbroken].msg != NULL)
+			o->nbroken++;
+		else {
+			free(o->broken[o->nbroken].file);
+			free(o->broken[o->nbroken].msg);
+		}
+	}
 	fprintf(stderr, "%s\n", msg);
 }
 
@@ -174,7 +192,9 @@ once_loaded(struct engine *e, int nerrors, void *ud)
 {
 	struct once_ctx *o = ud;
 
-	if (nerrors > 0) {
+	/* a broken rule file is a failing row, as in `run`; only an error of
+	 * the whole set (no rules at all) stops here */
+	if (nerrors > 0 && engine_global_errors(e) > 0) {
 		o->failed = 1;
 		loop_stop(o->loop);
 		return;
@@ -233,6 +253,16 @@ once_result(struct engine *e, struct eng_check *c, const struct result *r, void 
 	}
 	if (--o->pending == 0)
 		loop_stop(o->loop);
+}
+
+static void
+once_ctx_free(struct once_ctx *o)
+{
+	for (int i = 0; i < o->nbroken; i++) {
+		free(o->broken[i].file);
+		free(o->broken[i].msg);
+	}
+	o->nbroken = 0;
 }
 
 /* `once` and `report`: the engine over every rule file, the state file
@@ -309,6 +339,26 @@ cli_once(int argc, char **argv)
 				    result_status_name(r->status), t, sum);
 			}
 		}
+		for (int i = 0; i < o.nbroken; i++) {
+			const char *b = strrchr(o.broken[i].file, '/');
+			char name[300];
+			snprintf(name, sizeof name, "rules:%s", b ? b + 1 : o.broken[i].file);
+			if (!once_wanted(&o, name) && o.nnames > 0)
+				continue;
+			shown++;
+			worst = ST_UNKNOWN;
+			if (json) {
+				struct rule_decl d = { .name = name, .file = o.broken[i].file };
+				struct result r;
+				memset(&r, 0, sizeof r);
+				result_set(&r, ST_UNKNOWN, "%s", o.broken[i].msg);
+				print_json_line(&d, &r);
+			} else {
+				char sum[RESULT_SUMMARY_MAX * 4];
+				utf8_escape(sum, sizeof sum, o.broken[i].msg);
+				printf("%-24s %-8s %9s  %s\n", name, "UNKNOWN", "-", sum);
+			}
+		}
 		if (shown == 0 && !json)
 			printf("(no checks)\n");
 		fflush(stdout);
@@ -318,6 +368,7 @@ cli_once(int argc, char **argv)
 	store_close(o.store);
 	loop_free(o.loop);
 	config_free(&cfg);
+	once_ctx_free(&o);
 	log_close();
 	return rc;
 }
@@ -401,6 +452,7 @@ cli_report(int argc, char **argv)
 	/* the workers go before anything is sent: no rule runs beside a secret */
 	engine_free(o.e);
 	o.e = NULL;
+	once_ctx_free(&o);
 	if (rc == 0 && send) {
 		char head[RESULT_SUMMARY_MAX];
 		report_headline(o.doc, head, sizeof head);

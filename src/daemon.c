@@ -522,7 +522,7 @@ restore_one(const struct store_check *sc, void *ud)
 {
 	struct eng_check *c = engine_find(ud, sc->check);
 
-	if (c == NULL || c->d.kind != RULE_CHECK || c->has_last)
+	if (c == NULL || c->d.kind != RULE_CHECK || c->has_last || c->restored)
 		return;
 	memset(&c->last, 0, sizeof c->last);
 	c->last.status = sc->last_status;
@@ -530,7 +530,7 @@ restore_one(const struct store_check *sc, void *ud)
 	    sc->last_summary ? sc->last_summary : "");
 	c->last.started = sc->last_ts;
 	c->last.duration = sc->last_duration;
-	c->has_last = 1;
+	c->restored = 1;            /* not has_last: the log's "from" stays this run's */
 	c->alert.state = sc->alert.state;   /* for the textfile; on_result loads it whole */
 }
 

@@ -58,6 +58,7 @@ struct eng_worker {
 	struct eng_check **decls;   /* by the worker's own index, for O(1) lookups */
 	uint32_t ndecls;
 	struct wire_batch *runq;    /* runs to send at the end of this iteration */
+	int     loaded_ok;          /* its last load had no error */
 	volatile uint32_t *box;     /* the run it executes now (worker_box_new) */
 	int     box_fd;
 	int     box_made;
@@ -294,12 +295,77 @@ rerun_neighbours(struct eng_worker *w)
 
 /* ---- the worker's messages -------------------------------------------------------- */
 
+/* Stops a worker that has no part in the set any more. */
+static void
+worker_gone(struct eng_worker *w)
+{
+	w->state = W_GONE;
+	if (w->fd >= 0) {
+		loop_fd_del(w->e->loop, w->fd);
+		close(w->fd);       /* the worker exits when its socket closes */
+		w->fd = -1;
+	}
+}
+
+/* Names are unique across rule files (alerts and history key on them), as
+ * lint has it: the first file in path order keeps a name; a later file that
+ * declares it again does not load, with lint's own message. */
+static void
+drop_duplicates(struct engine *e)
+{
+	for (size_t i = 0; i < e->nworkers; i++) {
+		struct eng_worker *w = e->workers[i];
+		int dups = 0;
+		for (uint32_t k = 0; k < w->ndecls; k++) {
+			const struct eng_check *c = w->decls[k], *o = NULL;
+			for (size_t j = 0; j < i && o == NULL; j++)
+				for (uint32_t m = 0; m < e->workers[j]->ndecls && o == NULL; m++)
+					if (strcmp(e->workers[j]->decls[m]->d.name, c->d.name) == 0)
+						o = e->workers[j]->decls[m];
+			if (o == NULL)
+				continue;
+			char msg[1024];
+			snprintf(msg, sizeof msg, "%s:%d: %s \"%s\": declared twice (first at %s:%d)",
+			    w->path, c->d.line, c->d.kind == RULE_CHECK ? "check" : "report", c->d.name,
+			    o->file, o->d.line);
+			if (e->hooks.load_error != NULL)
+				e->hooks.load_error(e->hooks.ud, w->path, msg);
+			dups++;
+		}
+		if (dups == 0)
+			continue;
+		e->load_errors += dups;
+		w->loaded_ok = 0;
+		/* its checks leave the set */
+		for (uint32_t k = 0; k < w->ndecls; k++) {
+			struct eng_check *c = w->decls[k];
+			for (size_t n = 0; n < e->nchecks; n++)
+				if (e->checks[n] == c) {
+					memmove(e->checks + n, e->checks + n + 1,
+					    (e->nchecks - n - 1) * sizeof *e->checks);
+					e->nchecks--;
+					break;
+				}
+			rules_decl_clear(&c->d);
+			free(c->cursors);
+			free(c);
+		}
+		w->ndecls = 0;
+		worker_gone(w);
+	}
+}
+
 static void
 all_loaded_maybe(struct engine *e)
 {
 	if (e->loading > 0)
 		return;
 	e->loading = -1;            /* report once */
+	drop_duplicates(e);
+	/* a file that loads is "ok" only once the whole set has been seen */
+	for (size_t i = 0; i < e->nworkers && e->hooks.file_state != NULL; i++)
+		if (e->workers[i]->loaded_ok)
+			e->hooks.file_state(e, e->workers[i]->path, "ok", NULL, e->hooks.ud);
 	if (e->hooks.loaded != NULL)
 		e->hooks.loaded(e, e->load_errors, e->hooks.ud);
 }
@@ -331,7 +397,8 @@ load_finished(struct eng_worker *w, int errors)
 	loop_timer_cancel(e->loop, w->load_t);
 	w->load_t = NULL;
 	w->state = errors > 0 ? W_QUARANTINED : W_READY;
-	if (errors == 0 && e->hooks.file_state != NULL)
+	w->loaded_ok = errors == 0;
+	if (errors == 0 && !w->first_load && e->hooks.file_state != NULL)
 		e->hooks.file_state(e, w->path, "ok", NULL, e->hooks.ud);
 	if (errors == 0)
 		seek_cursors(w);
@@ -342,10 +409,7 @@ load_finished(struct eng_worker *w, int errors)
 		 * process need sit there; the worker exits when its socket closes
 		 * and a reload starts a new one */
 		log_debug("%s: declares nothing; its worker stops", w->path);
-		w->state = W_GONE;
-		loop_fd_del(e->loop, w->fd);
-		close(w->fd);
-		w->fd = -1;
+		worker_gone(w);
 	}
 	if (w->first_load) {
 		w->first_load = 0;

@@ -59,7 +59,7 @@ textfile_write(const char *path, struct engine *e, struct store *s, char *err, s
 		fprintf(f, "# HELP %s %s\n# TYPE %s gauge\n", fam[k].name, fam[k].help, fam[k].name);
 		for (size_t i = 0; i < engine_count(e); i++) {
 			struct eng_check *c = engine_check(e, i);
-			if (!c->has_last || c->d.kind == RULE_REPORT)
+			if (!(c->has_last || c->restored) || c->d.kind == RULE_REPORT)
 				continue;
 			fprintf(f, "%s{check=\"", fam[k].name);
 			label(f, c->d.name);

@@ -5,7 +5,7 @@
 # check goes CRIT: the alert must reach the receiver anyway, and history and
 # the outbox must catch up once space is back.
 . "$TESTDIR/lib.sh"
-plan 49
+plan 50
 cleanup() {
 	[ -n "${pid:-}" ] && kill -9 $pid 2>/dev/null
 	[ -n "${pid2:-}" ] && kill -9 $pid2 2>/dev/null
@@ -275,10 +275,14 @@ cat > brules/good2.lua <<'LUA'
 check "b.good2" { every = "1s", run = function() return ok("fine too") end }
 LUA
 printf 'check "b.bad" { every = "1s", run = function() return ok("x") end\n' > brules/bad.lua
+printf 'check "b.good" { every = "1s", run = function() return crit("the other one") end }\n' > brules/zdup.lua
 sed -e "s|^rules = rules|rules = brules|" -e "s|state = .*|state = $PWD/b.db|" -e "s|^watch = false|watch = true|" c.ini > b.ini
 "$D" run -c b.ini 2>>run.err & pid2=$!
 wait_for 30 got_has "alert:rules:bad.lua:unknown" && ok "a broken file at boot pages as rules:bad.lua" || not_ok "no rules:bad.lua alert: $(got)"
-both() { grep -q 'check "b.good"' agent.log && grep -q 'check "b.good2"' agent.log; }
+wait_for 30 got_has "alert:rules:zdup.lua:unknown" && expect_in "a name declared twice across files pages as lint says it" \
+    "$(grep zdup got.log)" 'zdup.lua:1: check .*b.good.*: declared twice \(first at brules/good.lua:1\)' ||
+	not_ok "no rules:zdup.lua alert: $(got)"
+both() { grep -q 'check "b.good": - -> OK' agent.log && grep -q 'check "b.good2"' agent.log; }
 wait_for 30 both && ok "both healthy files run beside it" || not_ok "healthy files did not run: $(tail -5 agent.log)"
 printf 'check "b.bad" { every = "1s", run = function() return ok("x") end }\n' > brules/bad.lua.new
 mv brules/bad.lua.new brules/bad.lua

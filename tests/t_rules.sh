@@ -1,7 +1,7 @@
 # Rule declarations are checked at load: every mistake is FILE:LINE: message,
 # lint shows all of them, and exit is 78.
 . "$TESTDIR/lib.sh"
-plan 35
+plan 39
 mkdir -p r
 printf '[agent]\nrules = r\n[reporter "ops"]\ntype = stdout\n' > c.ini
 cat > r/bad.lua <<'LUA'
@@ -59,7 +59,14 @@ expect_exit 78 "syntax and runtime errors" -- "$D" lint -c c.ini s
 expect_in "syntax error line" "$OUT" "^s/syntax\.lua:3: unexpected symbol near '='"
 expect_in "runtime error line" "$OUT" "^s/runtime\.lua:2: attempt to index a nil value \(local 't'\)"
 expect_in "duplicate across files" "$OUT" '^s/other2\.lua:1: check "s\.b": declared twice \(first at s/other\.lua:1\)'
-expect_exit 78 "once refuses to run with a broken rule" -- "$D" once -c c.ini
+# once runs every file that loads; each broken file is an UNKNOWN row
+# rules:FILE with the message lint gives, and once exits 3 (DESIGN §3)
+printf '[agent]\nrules = s\nstate = %s/s.db\n' "$PWD" > s.ini
+expect_exit 3 "once runs the files that load beside broken ones (exit 3)" -- "$D" once -c s.ini
+expect_eq "the loadable check runs" "$(status_of s.b)" "OK"
+expect_in "syntax error as a row" "$OUT" "^rules:syntax\.lua +UNKNOWN +- +s/syntax\.lua:3: unexpected symbol near '='"
+expect_in "runtime error as a row" "$OUT" "^rules:runtime\.lua +UNKNOWN .*s/runtime\.lua:2: attempt to index a nil value"
+expect_in "a duplicate name is refused as lint says" "$OUT" '^rules:other2\.lua +UNKNOWN .*s/other2\.lua:1: check "s\.b": declared twice \(first at s/other\.lua:1\)'
 expect_exit 78 "lint of a missing file" -- "$D" lint -c c.ini nothere.lua
 expect_in "missing file message" "$OUT" '^nothere\.lua: cannot read: No such file or directory'
 
