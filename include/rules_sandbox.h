@@ -66,14 +66,15 @@ void        sb_set_kill(struct sandbox *sb, enum sb_kill k);
  * state's globals.  Runs protected; 0 / -1. */
 int         sb_setup(lua_State *L, char *err, size_t errlen);
 double      sb_now(void);
-/* Turns on the CPU budget for this process (a worker): two timers on the
- * thread's CPU clock, armed for the budget being entered.  The first sets a
+/* Turns on the black box and, with timers, the CPU budget for this process
+ * (a worker): two timers on the thread's CPU clock, armed for the budget
+ * being entered.  The first sets a
  * flag the count hook turns into SB_CPU; the second, SB_CPU_GRACE later,
  * is SIGXCPU with its default action, for a run stuck in C.  box, if not
  * NULL, is shared with the supervisor: it holds the tag of the budget
  * running, so whoever buries the worker knows which run it was.
  * 0 / -1 with err. */
-int         sb_cpu_setup(volatile uint32_t *box, char *err, size_t errlen);
+int         sb_cpu_setup(volatile uint32_t *box, int timers, char *err, size_t errlen);
 /* Describes the value at idx without running rule code. */
 const char *sb_error_text(lua_State *L, int idx, char *buf, size_t len);
 

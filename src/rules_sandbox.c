@@ -234,12 +234,16 @@ arm(timer_t t, double s)
 }
 
 int
-sb_cpu_setup(volatile uint32_t *box, char *err, size_t errlen)
+sb_cpu_setup(volatile uint32_t *box, int timers, char *err, size_t errlen)
 {
 	struct sigevent ev;
 	struct sigaction sa;
 	struct rlimit nocore = { 0, 0 };
 
+	cpu.box = box;
+	cpu.on = 1;                 /* the black box at least */
+	if (!timers)
+		return 0;
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_cpu_soft;
 	sa.sa_flags = SA_RESTART;
@@ -259,8 +263,6 @@ sb_cpu_setup(volatile uint32_t *box, char *err, size_t errlen)
 		timer_delete(cpu.soft);
 		goto fail;
 	}
-	cpu.box = box;
-	cpu.on = 1;
 	return 0;
 fail:
 	snprintf(err, errlen, "CPU timers: %s", strerror(errno));
@@ -274,7 +276,7 @@ cpu_enter(struct sb_budget *b)
 	if (cpu.box != NULL)
 		*cpu.box = b->tag;
 	if (b->cpu_left < 0)
-		return;
+		return;             /* no budget: the box only */
 	cpu.t0 = thread_cpu();
 	arm(cpu.soft, b->cpu_left);
 	arm(cpu.hard, b->cpu_left + SB_CPU_GRACE);

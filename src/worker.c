@@ -351,7 +351,10 @@ run_done(struct rule_run *run, const struct result *res, void *ud)
 	if (cj != NULL) {
 		size_t cl = strlen(cj);
 		char *m = malloc(sizeof q->windex + cl);
-		if (m != NULL && sizeof q->windex + cl <= WIRE_MAX - sizeof(struct wire_hdr)) {
+		if (sizeof q->windex + cl > WIRE_MAX - sizeof(struct wire_hdr))
+			log_warn("check \"%s\": %zu bytes of log cursors do not fit a message;"
+			    " not saved", rules_run_check(run), cl);
+		else if (m != NULL) {
 			memcpy(m, &q->windex, sizeof q->windex);
 			memcpy(m + sizeof q->windex, cj, cl);
 			if (wire_send(WORKER_FD, WIRE_CURSORS, q->id, m, sizeof q->windex + cl) < 0)
@@ -547,7 +550,7 @@ worker_main(void)
 		    WORKER_BOX_FD, 0);
 		box = p != MAP_FAILED ? p : NULL;
 	}
-	if (env.cpu_ms > 0 && sb_cpu_setup(box, err, sizeof err) < 0) {
+	if (sb_cpu_setup(box, env.cpu_ms > 0, err, sizeof err) < 0) {
 		log_warn("worker %s: %s; no CPU budget", file, err);
 		env.cpu_ms = 0;
 	}
