@@ -31,6 +31,14 @@ const char *store_trouble(const struct store *s, double *since, size_t *held);
  * the agent's pid.  The fd stays open for the life of the process.  0 with
  * *fd; -2 when another agent holds it (err names its pid); -1 on error. */
 int  store_lock(const char *path, int *fd, char *err, size_t errlen);
+/* The running agent's word on its state file, kept in the lock file (in
+ * place, in bytes written when the lock was taken: it needs no free space):
+ * "ok", or the trouble, since when and how many records wait in memory. */
+void store_note(int lock_fd, const struct store *s);
+/* `drishti status`: 1 when an agent holds path's lock (*pid, and its note
+ * in note: "ok" or "CAUSE since WHEN, N records held in memory"), 0 when
+ * none does. */
+int  store_agent(const char *path, long *pid, char *note, size_t len);
 void store_close(struct store *s);
 
 /* One run, its alert state after it, and the event it raised (or EV_NONE):

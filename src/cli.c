@@ -635,6 +635,9 @@ cli_status(int argc, char **argv)
 		    "LAST RUN", "SUMMARY");
 	int rc = store_each_check(st, status_check, &x);
 	store_outbox(st, &depth, &oldest, &dead);
+	long pid;
+	char note[200];
+	int running = store_agent(cfg.state, &pid, note, sizeof note);
 	long dropped = store_dropped(st);
 	if (json) {
 		struct json *o = json_new(JSON_OBJECT), *ob = json_new(JSON_OBJECT);
@@ -647,6 +650,13 @@ cli_status(int argc, char **argv)
 		json_add(ob, "dead", json_new_number((double)dead));
 		json_add(ob, "dropped", json_new_number((double)dropped));
 		json_add(o, "outbox", ob);
+		struct json *ag = json_new(JSON_OBJECT);
+		json_add(ag, "running", json_new(running ? JSON_TRUE : JSON_FALSE));
+		if (running) {
+			json_add(ag, "pid", json_new_number((double)pid));
+			json_add(ag, "state_file", json_new_string(note));
+		}
+		json_add(o, "agent", ag);
 		store_each_file(st, status_file, &x);
 		json_add(o, "files", x.files);
 		char *s = json_print(o, false);
@@ -666,6 +676,14 @@ cli_status(int argc, char **argv)
 		} else
 			printf("outbox: empty; %ld dead", dead);
 		printf(dropped > 0 ? "; %ld dropped (outbox bounds)\n" : "\n", dropped);
+		/* what the file cannot say while it refuses writes, the agent does */
+		if (!running)
+			printf("agent: not running\n");
+		else if (strcmp(note, "ok") == 0)
+			printf("agent: running (pid %ld); state file: ok\n", pid);
+		else
+			printf("agent: running (pid %ld); state file: %s; what it holds is delivered"
+			    " from memory, and this table may be behind\n", pid, note);
 		store_each_file(st, status_file, &x);
 	}
 	store_close(st);

@@ -333,6 +333,8 @@ on_health(struct loop *l, void *ud)
 	if (store_pending(d->store))
 		store_commit(d->store);
 	const char *t = store_trouble(d->store, NULL, &held);
+	if (t != NULL || d->trouble[0] != '\0')
+		store_note(d->lock_fd, d->store);   /* for `drishti status` */
 	if (strcmp(t ? t : "", d->trouble) == 0)
 		return;
 	if (t != NULL)

@@ -34,6 +34,8 @@
 
 enum { RK_CHECK = 0, RK_METRIC = 1 };   /* roll-up kinds: stored, append only */
 
+#define LOCK_NOTE 256           /* bytes of the lock file: pid and store_note */
+
 /* A record waiting in memory for the disk (see "the write-behind queue"). */
 struct qrec {
 	char    *check;
@@ -551,13 +553,74 @@ store_lock(const char *path, int *fd, char *err, size_t errlen)
 		return -1;
 	}
 	if (rw) {
-		char buf[32];
-		int n = snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
-		if (ftruncate(f, 0) < 0 || pwrite(f, buf, (size_t)n, 0) != n)
+		/* the pid, and room for store_note written now, while there is
+		 * space: later notes overwrite these bytes in place */
+		char buf[LOCK_NOTE];
+		memset(buf, ' ', sizeof buf);
+		int n = snprintf(buf, sizeof buf, "%ld\nok\n", (long)getpid());
+		buf[n] = ' ';
+		buf[sizeof buf - 1] = '\n';
+		if (ftruncate(f, 0) < 0 || pwrite(f, buf, sizeof buf, 0) != (ssize_t)sizeof buf)
 			log_warn("%s: cannot write our pid into it: %s", lp, strerror(errno));
 	}
 	*fd = f;
 	return 0;
+}
+
+void
+store_note(int fd, const struct store *s)
+{
+	char buf[LOCK_NOTE];
+	int n;
+
+	if (fd < 0)
+		return;
+	memset(buf, ' ', sizeof buf);
+	if (s->cause[0] == '\0')
+		n = snprintf(buf, sizeof buf, "%ld\nok\n", (long)getpid());
+	else {
+		char when[32];
+		time_t t = (time_t)s->cause_since;
+		struct tm tm;
+		localtime_r(&t, &tm);
+		strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
+		n = snprintf(buf, sizeof buf, "%ld\n%s since %s, %zu record%s held in memory\n",
+		    (long)getpid(), s->cause, when, s->nqueue, s->nqueue == 1 ? "" : "s");
+	}
+	if (n > 0 && n < (int)sizeof buf)
+		buf[n] = ' ';
+	buf[sizeof buf - 1] = '\n';
+	if (pwrite(fd, buf, sizeof buf, 0) < 0)
+		log_debug("%s.lock: %s", s->path, strerror(errno));
+}
+
+int
+store_agent(const char *path, long *pid, char *note, size_t len)
+{
+	char lp[PATH_MAX + 8], buf[LOCK_NOTE + 1];
+	snprintf(lp, sizeof lp, "%s.lock", path);
+	int f = open(lp, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+
+	*pid = 0;
+	snprintf(note, len, "%s", "");
+	if (f < 0)
+		return 0;
+	if (flock(f, LOCK_SH | LOCK_NB) == 0) {
+		close(f);           /* nobody holds it: no agent runs */
+		return 0;
+	}
+	ssize_t n = pread(f, buf, sizeof buf - 1, 0);
+	close(f);
+	buf[n > 0 ? n : 0] = '\0';
+	char *nl = strchr(buf, '\n');
+	*pid = strtol(buf, NULL, 10);
+	if (nl != NULL) {
+		char *end = strchr(nl + 1, '\n');
+		if (end != NULL)
+			*end = '\0';
+		snprintf(note, len, "%s", nl + 1);
+	}
+	return 1;
 }
 
 const char *

@@ -143,6 +143,13 @@ textfile_write(const char *path, struct engine *e, struct store *s, char *err, s
 	fprintf(f, "# HELP drishti_outbox_dropped_total Undelivered events dropped by the outbox bounds.\n"
 	    "# TYPE drishti_outbox_dropped_total counter\ndrishti_outbox_dropped_total %ld\n",
 	    s != NULL ? store_dropped(s) : 0L);
+	size_t held = 0;
+	const char *trouble = s != NULL ? store_trouble(s, NULL, &held) : NULL;
+	fprintf(f, "# HELP drishti_state_file_writable 1 while the state file takes the agent's writes.\n"
+	    "# TYPE drishti_state_file_writable gauge\ndrishti_state_file_writable %d\n",
+	    trouble == NULL);
+	fprintf(f, "# HELP drishti_state_records_held Records held in memory for the state file.\n"
+	    "# TYPE drishti_state_records_held gauge\ndrishti_state_records_held %zu\n", held);
 	fprintf(f, "# HELP drishti_worker_restarts_total Rule workers restarted.\n"
 	    "# TYPE drishti_worker_restarts_total counter\ndrishti_worker_restarts_total %llu\n",
 	    (unsigned long long)st->worker_restarts);

@@ -5,7 +5,7 @@
 # check goes CRIT: the alert must reach the receiver anyway, and history and
 # the outbox must catch up once space is back.
 . "$TESTDIR/lib.sh"
-plan 50
+plan 51
 cleanup() {
 	[ -n "${pid:-}" ] && kill -9 $pid 2>/dev/null
 	[ -n "${pid2:-}" ] && kill -9 $pid2 2>/dev/null
@@ -251,6 +251,8 @@ watch = false
 read_paths = $PWD/data
 [vars]
 dir = $PWD/data
+[output]
+textfile = $PWD/state.prom
 [reporter "hook"]
 type = webhook
 url = http://127.0.0.1:$port/hook
@@ -276,7 +278,7 @@ check "b.good2" { every = "1s", run = function() return ok("fine too") end }
 LUA
 printf 'check "b.bad" { every = "1s", run = function() return ok("x") end\n' > brules/bad.lua
 printf 'check "b.good" { every = "1s", run = function() return crit("the other one") end }\n' > brules/zdup.lua
-sed -e "s|^rules = rules|rules = brules|" -e "s|state = .*|state = $PWD/b.db|" -e "s|^watch = false|watch = true|" c.ini > b.ini
+sed -e "s|^rules = rules|rules = brules|" -e "s|state = .*|state = $PWD/b.db|" -e "s|^watch = false|watch = true|" -e "/^textfile/d" c.ini > b.ini
 "$D" run -c b.ini 2>>run.err & pid2=$!
 wait_for 30 got_has "alert:rules:bad.lua:unknown" && ok "a broken file at boot pages as rules:bad.lua" || not_ok "no rules:bad.lua alert: $(got)"
 wait_for 30 got_has "alert:rules:zdup.lua:unknown" && expect_in "a name declared twice across files pages as lint says it" \
@@ -311,7 +313,7 @@ echo ok > data/a
 wait_for 30 got_has "resolve:text.utf8" || true
 
 if [ $can_mount = 0 ]; then
-	for i in $(seq 14); do ok "# skip: cannot mount a tmpfs (not root)"; done
+	for i in $(seq 15); do ok "# skip: cannot mount a tmpfs (not root)"; done
 	exit 0
 fi
 
@@ -330,7 +332,10 @@ lines = open("got.log").readlines()[int(sys.argv[1]):]
 ids = [json.loads(l)["id"] for l in lines if json.loads(l)["answer"] == 200]
 print(len(ids), len(set(ids)))
 PY
-expect_in "drishti status still works" "$("$D" status -c c.ini 2>&1)" 'a '
+expect_in "drishti status says the state file is full" "$("$D" status -c c.ini 2>&1)" \
+    'agent: running \(pid [0-9]+\); state file: disk full since .* held in memory'
+wait_for 20 grep -q '^drishti_state_file_writable 0' state.prom && ok "the textfile says the state file is not writable" ||
+	not_ok "textfile: $(grep drishti_state state.prom)"
 # space comes back; the check recovers
 rm -f small/fill
 echo ok > data/a
