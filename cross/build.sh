@@ -1,15 +1,26 @@
 #!/usr/bin/env bash
-# cross/build.sh TARGET — one static, stripped drishti for TARGET (aarch64,
-# armhf, x86_64), from Debian's own source packages, linked against musl.
+# cross/build.sh ARCH — the product: one static, stripped drishti for ARCH
+# (Debian's names: amd64, arm64, armhf), from Debian's own source packages,
+# linked against musl.  `make` runs it for the machine's own architecture,
+# `make ARCH=arm64` for another; the old target names (x86_64, aarch64) are
+# taken too.
 #
 # Why musl for every target: a static glibc binary cannot resolve names (its
 # getaddrinfo loads NSS modules with dlopen, from the glibc it was built
 # with, which a Raspberry Pi does not have).  musl's resolver is plain code
 # inside the binary: it reads /etc/hosts, /etc/resolv.conf and asks DNS
 # itself.  Debian ships musl for each architecture (musl-dev:arm64 ...) with
-# a gcc specs file, so Debian's own cross compilers build against it.
+# a gcc specs file, so Debian's own compilers build against it.
 #
-# Each dependency is built once per target into build/TARGET/prefix and
+# Why armel for armhf: Debian's armhf toolchain, musl and libgcc are ARMv7
+# with Thumb-2; a Pi Zero or Pi 1 (ARMv6) dies on them with SIGILL.  Debian's
+# armel port is ARMv5TE, which ARMv6 runs, so its cross compiler and
+# musl-dev:armel build a binary for every Pi.  -march=armv6 -mfpu=vfp
+# -mfloat-abi=softfp keeps the floating point on the VFP unit every Pi has;
+# a static binary does not care about the system's float ABI, so it runs on
+# Raspberry Pi OS (armhf, ARMv6) and Debian armhf (ARMv7) alike.
+#
+# Each dependency is built once per target into build/ARCH/prefix and
 # remembered by a stamp file, so a second run only relinks drishti:
 #   zlib, lua5.4, mbedtls, sqlite3, cjson, curl   Debian source packages
 #                                                 (apt-get source)
@@ -21,32 +32,38 @@
 #                                                 musl has
 # curl is configured with mbedTLS and only HTTP, HTTPS, SMTP and SMTPS.
 set -euo pipefail
-T=${1:?usage: build.sh aarch64|armhf|x86_64}
+A=${1:?usage: build.sh amd64|arm64|armhf}
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
-B=$here/build
+case $A in x86_64) A=amd64 ;; aarch64) A=arm64 ;; armv6|arm) A=armhf ;; esac
+host=$(dpkg --print-architecture 2>/dev/null || echo unknown)
+B=${BUILD_ROOT:-$top/build}
 S=$B/src
-W=$B/$T
+W=$B/$A
 P=$W/prefix
 J=${JOBS:-$(nproc)}
+ARCHF=
 
-case $T in
-aarch64) triple=aarch64-linux-gnu; arch=arm64; musl=/usr/lib/aarch64-linux-musl ;;
-armhf) triple=arm-linux-gnueabihf; arch=armhf; musl=/usr/lib/arm-linux-musleabihf ;;
-x86_64) triple=x86_64-linux-gnu; arch=amd64; musl=/usr/lib/x86_64-linux-musl ;;
-*) echo "build.sh: unknown target $T (aarch64, armhf, x86_64)" >&2; exit 64 ;;
+case $A in
+amd64) triple=x86_64-linux-gnu; march=amd64; musl=/usr/lib/x86_64-linux-musl ;;
+arm64) triple=aarch64-linux-gnu; march=arm64; musl=/usr/lib/aarch64-linux-musl ;;
+armhf) triple=arm-linux-gnueabi; march=armel; musl=/usr/lib/arm-linux-musleabi
+       ARCHF="-march=armv6 -mfpu=vfp -mfloat-abi=softfp -marm" ;;
+*) echo "build.sh: unknown architecture $A (amd64, arm64, armhf)" >&2; exit 64 ;;
 esac
-if [ "$T" = x86_64 ]; then TC=; else TC=$triple-; fi
-CC="${TC}gcc -specs $musl/musl-gcc.specs"
+# the machine's own compiler for its own architecture (armhf excepted: the
+# native armhf compiler is ARMv7), a cross compiler for every other
+if [ "$A" = "$host" ] && [ "$A" != armhf ]; then TC=; else TC=$triple-; fi
+CC="${TC}gcc -specs $musl/musl-gcc.specs $ARCHF"
 AR=${TC}ar
 STRIP=${TC}strip
 CF="-Os -ffunction-sections -fdata-sections -fno-plt"
 for tool in "${TC}gcc" "$AR" "$musl/musl-gcc.specs"; do
 	command -v "$tool" >/dev/null 2>&1 || [ -e "$tool" ] ||
-	    { echo "build.sh: $tool is missing: run 'sudo make -C cross deps'" >&2; exit 69; }
+	    { echo "build.sh: $tool is missing: run 'sudo make deps${ARCH_ARG:+ $ARCH_ARG}' (ARCH=$A)" >&2; exit 69; }
 done
 mkdir -p "$S" "$W/stamp" "$P/lib" "$P/include"
-log() { printf '# %s: %s\n' "$T" "$*"; }
+log() { printf '# %s: %s\n' "$A" "$*"; }
 t0=$(date +%s)
 
 # ---- sources: fetched once, shared by every target --------------------------
@@ -54,7 +71,7 @@ fetch() {   # PACKAGE: unpacked (Debian patches applied) under $S
 	if ! ls -d "$S/$1"-[0-9]* >/dev/null 2>&1; then
 		log "apt-get source $1" >&2
 		(cd "$S" && apt-get source -qq "$1" >/dev/null 2>&1) ||
-		    { echo "build.sh: apt-get source $1 failed: run 'sudo make -C cross deps'" >&2; exit 69; }
+		    { echo "build.sh: apt-get source $1 failed: run 'sudo make deps' (it adds deb-src entries)" >&2; exit 69; }
 	fi
 	ls -d "$S/$1"-[0-9]* | head -1
 }
@@ -98,6 +115,7 @@ if ! done_ sqlite; then
 		rm -rf "$B/sqlite-native"; cp -a "$src" "$B/sqlite-native"
 		(cd "$B/sqlite-native" && ./configure --disable-tcl >/dev/null && make -s sqlite3.c >/dev/null &&
 		    cp sqlite3.c sqlite3.h "$S/")
+		rm -rf "$B/sqlite-native"
 	fi
 	log "sqlite3"
 	mkdir -p "$W/sqlite"
@@ -115,9 +133,9 @@ if ! done_ cjson; then
 fi
 
 if ! done_ inih; then
-	log "inih (libinih-dev:$arch)"
+	log "inih (libinih-dev:$march)"
 	rm -rf "$W/inih"; mkdir -p "$W/inih"
-	(cd "$W/inih" && apt-get download -qq "libinih-dev:$arch" >/dev/null &&
+	(cd "$W/inih" && apt-get download -qq "libinih-dev:$march" >/dev/null &&
 	    dpkg-deb -x libinih-dev_*.deb x && cp x/usr/include/ini.h "$P/include/" &&
 	    cp x/usr/lib/*/libinih.a "$P/lib/")
 	mark inih
@@ -143,27 +161,33 @@ t1=$(date +%s)
 
 # ---- drishti itself: the project's Makefile, pointed at the prefix ----------
 # musl's specs keep glibc's headers out, and the kernel's with them: the
-# Linux UAPI headers (Landlock, prctl) come from the cross toolchain's tree
+# Linux UAPI headers (Landlock, prctl) come from the toolchain's own tree
 kinc=$W/kinc
 if [ ! -d "$kinc" ]; then
 	mkdir -p "$kinc"
-	if [ "$T" = x86_64 ]; then kroot=/usr/include; asm=/usr/include/x86_64-linux-gnu/asm
+	if [ -z "$TC" ]; then kroot=/usr/include; asm=/usr/include/$triple/asm
 	else kroot=/usr/$triple/include; asm=$kroot/asm; fi
 	ln -s "$kroot/linux" "$kinc/linux"
 	ln -s "$asm" "$kinc/asm"
 	ln -s "$kroot/asm-generic" "$kinc/asm-generic"
 fi
-log "drishti"
-make -s -C "$top" BUILD="$W/obj" CC="$CC" OPT="-Os -g0" \
+# the objects and the unit tests are built by the project's Makefile with
+# this toolchain (make's own dependency tracking: a changed .c recompiles)
+make -s -j"$J" -C "$top" BUILD="$W/obj" CC="$CC" OPT="-Os -g0" \
     CFLAGS="-Os -ffunction-sections -fdata-sections" LDFLAGS="-static -Wl,--gc-sections" \
     DEP_CFLAGS="-I$P/include -idirafter $kinc" \
     LIBS="-L$P/lib -llua -linih -lcjson -lsqlite3 -lcurl -lmbedtls -lmbedx509 -lmbedcrypto -lz -lm" \
-    "$W/obj/drishti" >/dev/null
-cp "$W/obj/drishti" "$W/drishti"
-$STRIP --strip-all "$W/drishti"
+    "$W/obj/drishti" ${UNITS:+"$W/obj/unit_cron" "$W/obj/unit_alert"} >/dev/null
+if ! cmp -s "$W/obj/drishti" "$W/drishti.unstripped" 2>/dev/null; then
+	cp "$W/obj/drishti" "$W/drishti.unstripped"
+	$STRIP --strip-all -o "$W/drishti.new" "$W/obj/drishti"
+	mv -f "$W/drishti.new" "$W/drishti"
+	log "linked $W/drishti"
+fi
 t2=$(date +%s)
 size=$(stat -c %s "$W/drishti")
-printf '%s: %s, %d bytes (%.2f MiB), static: %s; dependencies %d s, drishti %d s\n' "$T" "$W/drishti" \
-    "$size" "$(echo "$size / 1048576" | bc -l)" \
-    "$(file -b "$W/drishti" | grep -o 'statically linked' || echo NO)" $((t1 - t0)) $((t2 - t1))
-[ "$size" -le $((3 * 1048576)) ] || echo "# $T: larger than the 3 MiB target" >&2
+static=NO
+LC_ALL=C ${TC}readelf -l "$W/drishti" 2>/dev/null | grep -q INTERP || static=yes
+printf '%s: %s, %d bytes (%s MiB), static: %s; dependencies %d s, drishti %d s\n' "$A" "$W/drishti" \
+    "$size" "$(awk -v s="$size" 'BEGIN { printf "%.2f", s / 1048576 }')" "$static" $((t1 - t0)) $((t2 - t1))
+[ "$static" = yes ] || { echo "build.sh: $W/drishti is not static" >&2; exit 1; }

@@ -38,6 +38,7 @@ struct config {
 	/* [agent] */
 	char   *name;
 	char   *rules;
+	const char *rules_from;     /* rules not from the file: "installed", "source checkout" */
 	char   *state;
 	char   *log;
 	char   *log_level;
@@ -73,7 +74,8 @@ int  config_defaults(struct config *cfg, char *err, size_t errlen);
 int  config_load(struct config *cfg, const char *path, char *err, size_t errlen);
 void config_free(struct config *cfg);
 /* The file drishti would read: -c, $DRISHTI_CONFIG, ./drishti.ini,
- * /etc/drishti/drishti.ini; NULL for built-in defaults. */
+ * /etc/drishti/drishti.ini, SYSCONFDIR/drishti/drishti.ini; NULL for built-in
+ * defaults. */
 const char *config_find(const char *given);
 /* Prints every key with its default and help, as a valid config file. */
 void config_help(FILE *out);

@@ -7,6 +7,9 @@ enum log_level { LOG_LVL_ERROR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 /* target: "stderr", "syslog" or a file path.  Returns 0 / -1 (err filled). */
 int  log_open(const char *target, enum log_level level, char *err, size_t errlen);
 void log_close(void);
+/* Opens the log file again by its name (after logrotate moved it); the old
+ * one stays on failure.  Nothing to do for stderr and syslog. */
+int  log_reopen(char *err, size_t errlen);
 void log_set_level(enum log_level level);
 /* Every line goes to fn instead (NULL: back to the target). */
 typedef void (*log_sink_fn)(enum log_level level, const char *msg);

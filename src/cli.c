@@ -48,11 +48,12 @@ cli_config(const char *given, struct config *cfg)
 
 /* -c FILE and the flags a command takes; -1 on a usage error. */
 static int
-parse_opts(int argc, char **argv, const char **conf, int *json)
+parse_opts(int argc, char **argv, const char **conf, int *json, int *list)
 {
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "list", no_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -69,6 +70,11 @@ parse_opts(int argc, char **argv, const char **conf, int *json)
 			if (json == NULL)
 				goto bad;
 			*json = 1;
+			break;
+		case 'l':
+			if (list == NULL)
+				goto bad;
+			*list = 1;
 			break;
 		case 'h':
 			return -2;
@@ -292,21 +298,55 @@ once_engine(struct once_ctx *o, struct config *cfg, const char *cmd)
 	return 0;
 }
 
+/* Where the rules came from when no config named them: said on stderr, so
+ * a user sees which set ran (stdout stays the table or JSON). */
+static void
+rules_origin(const struct config *cfg)
+{
+	if (cfg->rules_from != NULL)
+		fprintf(stderr, "drishti: rules: %s (%s; no [agent] rules set)\n", cfg->rules,
+		    cfg->rules_from);
+}
+
+/* --list: the names of the checks or reports, one a line, without running
+ * anything (for completion and scripts); load errors go to stderr. */
+static int
+list_rules(struct config *cfg, enum rule_kind kind)
+{
+	struct ruleset rs;
+
+	int bad = ruleset_load(&rs, cfg, NULL, 0, stderr, NULL) < 0;
+	for (size_t i = 0; i < rs.nfiles; i++)
+		for (size_t k = 0; k < rules_count(rs.files[i]); k++) {
+			const struct rule_decl *d = rules_get(rs.files[i], k);
+			if (d->kind == kind)
+				printf("%s\n", d->name);
+		}
+	fflush(stdout);
+	ruleset_free(&rs);
+	config_free(cfg);
+	log_close();
+	return bad ? EXIT_CONFIG : 0;
+}
+
 int
 cli_once(int argc, char **argv)
 {
 	const char *conf = NULL;
-	int json = 0, worst = ST_OK;
+	int json = 0, list = 0, worst = ST_OK;
 	struct config cfg;
-		int first = parse_opts(argc, argv, &conf, &json);
+	int first = parse_opts(argc, argv, &conf, &json, &list);
 	if (first == -2) {
-		printf("usage: drishti once [-c FILE] [--json] [NAME...]\n");
+		printf("usage: drishti once [-c FILE] [--json] [--list] [NAME...]\n");
 		return 0;
 	}
 	if (first < 0)
 		return EXIT_USAGE;
 	if (cli_config(conf, &cfg) < 0)
 		return EXIT_CONFIG;
+	if (list)
+		return list_rules(&cfg, RULE_CHECK);
+	rules_origin(&cfg);
 	struct once_ctx o = { .names = argv + first, .nnames = argc - first };
 	if (once_engine(&o, &cfg, "once") < 0) {
 		config_free(&cfg);
@@ -380,13 +420,14 @@ cli_report(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' },
 		{ "format", required_argument, NULL, 'f' },
 		{ "send", no_argument, NULL, 's' },
+		{ "list", no_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *conf = NULL, *usage = "usage: drishti report [-c FILE] NAME"
-	    " [--format text|json|html] [--send]\n";
+	    " [--format text|json|html] [--send] | --list\n";
 	enum report_format fmt = REPORT_TEXT;
-	int ch, send = 0;
+	int ch, send = 0, list = 0;
 	struct config cfg;
 
 	optind = 1;
@@ -406,6 +447,9 @@ cli_report(int argc, char **argv)
 		case 's':
 			send = 1;
 			break;
+		case 'l':
+			list = 1;
+			break;
 		case 'h':
 			printf("%s", usage);
 			return 0;
@@ -414,7 +458,12 @@ cli_report(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (argc - optind != 1) {
+	if (list && argc == optind) {
+		if (cli_config(conf, &cfg) < 0)
+			return EXIT_CONFIG;
+		return list_rules(&cfg, RULE_REPORT);
+	}
+	if (argc - optind != 1 || list) {
 		fprintf(stderr, "drishti report: name one report\n%s", usage);
 		return EXIT_USAGE;
 	}
@@ -483,7 +532,7 @@ cli_lint(int argc, char **argv)
 	struct ruleset rs;
 	size_t checks = 0, reports = 0;
 
-	int first = parse_opts(argc, argv, &conf, NULL);
+	int first = parse_opts(argc, argv, &conf, NULL, NULL);
 	if (first == -2) {
 		printf("usage: drishti lint [-c FILE] [PATH...]\n");
 		return 0;
@@ -492,6 +541,8 @@ cli_lint(int argc, char **argv)
 		return EXIT_USAGE;
 	if (cli_config(conf, &cfg) < 0)
 		return EXIT_CONFIG;
+	if (first == argc)
+		rules_origin(&cfg);
 	int bad = ruleset_load(&rs, &cfg, argv + first, (size_t)(argc - first), stderr, NULL) < 0;
 	for (size_t i = 0; i < rs.nfiles; i++) {
 		size_t c = 0, r = 0;
@@ -598,7 +649,7 @@ cli_status(int argc, char **argv)
 	struct store *st;
 	char err[1024];
 
-	int first = parse_opts(argc, argv, &conf, &json);
+	int first = parse_opts(argc, argv, &conf, &json, NULL);
 	if (first == -2) {
 		printf("usage: drishti status [-c FILE] [--json]\n");
 		return 0;
@@ -697,14 +748,28 @@ cli_notify_test(int argc, char **argv)
 {
 	const char *conf = NULL;
 	struct config cfg;
+	int list = 0;
 
-	int first = parse_opts(argc, argv, &conf, NULL);
+	int first = parse_opts(argc, argv, &conf, NULL, &list);
 	if (first == -2) {
-		printf("usage: drishti notify-test [-c FILE] REPORTER\n");
+		printf("usage: drishti notify-test [-c FILE] REPORTER | --list\n");
 		return 0;
 	}
 	if (first < 0)
 		return EXIT_USAGE;
+	if (list) {
+		/* the reporter names notify-test takes: the config's, else the
+		 * built-in stdout */
+		if (cli_config(conf, &cfg) < 0)
+			return EXIT_CONFIG;
+		for (size_t i = 0; i < cfg.nreporters; i++)
+			printf("%s\n", cfg.reporters[i].name);
+		if (cfg.nreporters == 0)
+			printf("stdout\n");
+		config_free(&cfg);
+		log_close();
+		return 0;
+	}
 	if (first != argc - 1) {
 		fprintf(stderr, "drishti notify-test: name one reporter\nusage: drishti notify-test [-c FILE] REPORTER\n");
 		return EXIT_USAGE;

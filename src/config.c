@@ -23,7 +23,11 @@
 #include "log.h"
 #include "units.h"
 
-enum ctype { T_STR, T_BOOL, T_DUR, T_SIZE, T_COUNT, T_LEVEL, T_ENUM, T_LIST };
+/* T_PATH and T_PATHS (comma-separated) are strings whose relative paths are
+ * made relative to the config file's directory, not to wherever drishti was
+ * started: a unit, cron and a shell in another directory read the same
+ * files. */
+enum ctype { T_STR, T_PATH, T_PATHS, T_BOOL, T_DUR, T_SIZE, T_COUNT, T_LEVEL, T_ENUM, T_LIST };
 
 struct schema {
 	const char *section;        /* "reporter" for every reporter section */
@@ -39,9 +43,9 @@ struct schema {
 #define R(f) offsetof(struct config_reporter, f)
 static const struct schema schema[] = {
 	{ "agent", "name", T_STR, C(name), "(host name)", "name of this agent in every event", NULL },
-	{ "agent", "rules", T_STR, C(rules), "(./rules, then " DRISHTI_SHAREDIR "/rules)", "a directory of *.lua rule files, or comma-separated files", NULL },
-	{ "agent", "state", T_STR, C(state), "($XDG_STATE_HOME/drishti/state.db)", "the SQLite state file", NULL },
-	{ "agent", "log", T_STR, C(log), "stderr", "stderr | syslog | FILE", NULL },
+	{ "agent", "rules", T_PATHS, C(rules), "(the installed rules; ./rules in a source checkout)", "a directory of *.lua rule files, or comma-separated files", NULL },
+	{ "agent", "state", T_PATH, C(state), "($XDG_STATE_HOME/drishti/state.db)", "the SQLite state file", NULL },
+	{ "agent", "log", T_PATH, C(log), "stderr", "stderr | syslog | FILE", NULL },
 	{ "agent", "log_level", T_LEVEL, C(log_level), "info", "error | warn | info | debug", NULL },
 	{ "agent", "user", T_STR, C(user), "", "drop to this user when started as root (empty: stay)", NULL },
 	{ "agent", "watch", T_BOOL, C(watch), "true", "reload a rule file when it is saved", NULL },
@@ -49,26 +53,26 @@ static const struct schema schema[] = {
 	{ "store", "rollup", T_DUR, C(rollup_ms), "400d", "hourly roll-ups kept this long", NULL },
 	{ "store", "outbox_max", T_COUNT, C(outbox_max), "10000", "undelivered events kept per reporter; past it the oldest are dropped", NULL },
 	{ "store", "outbox_age", T_DUR, C(outbox_age_ms), "7d", "undelivered events older than this are dropped", NULL },
-	{ "output", "textfile", T_STR, C(textfile), "", "Prometheus textfile to write after each run (empty: none)", NULL },
+	{ "output", "textfile", T_PATH, C(textfile), "", "Prometheus textfile to write after each run (empty: none)", NULL },
 	{ "sandbox", "memory", T_SIZE, C(memory), "8M", "memory cap per rule file", NULL },
 	{ "sandbox", "instructions", T_COUNT, C(instructions), "10M", "Lua instructions per run of a check or report", NULL },
 	{ "sandbox", "timeout", T_DUR, C(timeout_ms), "30s", "wall clock per run, I/O waits included", NULL },
 	{ "sandbox", "cpu", T_DUR, C(cpu_ms), "2s", "CPU time per run, time inside C functions included (kernel-counted); 0s: no limit", NULL },
 	{ "sandbox", "kill_grace", T_DUR, C(kill_grace_ms), "1s", "past a run's timeout, its worker is killed (a run stuck where no budget reaches)", NULL },
-	{ "sandbox", "read_paths", T_STR, C(read_paths), "/var/log, /backups", "what fs.* and log.* may read; nothing else", NULL },
+	{ "sandbox", "read_paths", T_PATHS, C(read_paths), "/var/log, /backups", "what fs.* and log.* may read; nothing else", NULL },
 	{ "sandbox", "exec", T_STR, C(exec), "", "commands exec() may run (globs); empty: exec is off", NULL },
 	{ "reporter", "type", T_ENUM, R(type), NULL, "where events go", "webhook|slack|discord|ntfy|alertmanager|smtp|stdout|file" },
 	{ "reporter", "url", T_STR, R(url), "", "receiver URL (smtp://host:port or smtps:// for smtp)", NULL },
-	{ "reporter", "secret_file", T_STR, R(secret_file), "", "HMAC key file; must be mode 0600 or 0400", NULL },
-	{ "reporter", "ca_file", T_STR, R(ca_file), "", "CA bundle to verify the receiver with", NULL },
+	{ "reporter", "secret_file", T_PATH, R(secret_file), "", "HMAC key file; must be mode 0600 or 0400", NULL },
+	{ "reporter", "ca_file", T_PATH, R(ca_file), "", "CA bundle to verify the receiver with", NULL },
 	{ "reporter", "pin", T_STR, R(pin), "", "public-key pin, sha256//BASE64", NULL },
 	{ "reporter", "events", T_LIST, R(events), "alert, resolve, reminder, escalation, report, test", "events sent", "alert|resolve|reminder|escalation|report|test" },
 	{ "reporter", "min_severity", T_ENUM, R(min_severity), "warn", "least severity of alerts sent", "ok|warn|crit|unknown" },
 	{ "reporter", "from", T_STR, R(from), "", "smtp: sender address", NULL },
 	{ "reporter", "to", T_STR, R(to), "", "smtp: recipients, comma-separated", NULL },
 	{ "reporter", "username", T_STR, R(username), "", "smtp: login", NULL },
-	{ "reporter", "password_file", T_STR, R(password_file), "", "smtp: password file; must be mode 0600 or 0400", NULL },
-	{ "reporter", "path", T_STR, R(path), "", "file: where JSON lines are appended", NULL },
+	{ "reporter", "password_file", T_PATH, R(password_file), "", "smtp: password file; must be mode 0600 or 0400", NULL },
+	{ "reporter", "path", T_PATH, R(path), "", "file: where JSON lines are appended", NULL },
 	{ "reporter", "starttls", T_ENUM, R(starttls), "require", "smtp:// only: require | try | off (smtps:// is TLS from the start)", "require|try|off" },
 	{ "reporter", "resend", T_DUR, R(resend_ms), "1m", "alertmanager: re-send what is firing this often", NULL },
 	{ "reporter", "timeout", T_DUR, R(timeout_ms), "10s", "per delivery attempt", NULL },
@@ -95,6 +99,7 @@ struct parse {
 	char   *err;
 	size_t  errlen;
 	int     failed;
+	char    dir[PATH_MAX];      /* the config file's directory, absolute */
 };
 
 static void
@@ -286,6 +291,81 @@ cfg_reader(char *str, int num, void *stream)
 	return str;
 }
 
+/* One path made absolute against the config file's directory; "" and the
+ * log's own words stay as they are. */
+static int
+resolve_one(struct parse *p, const struct schema *s, const char *v, size_t n,
+    char *out, size_t outlen)
+{
+	int w;
+
+	if (n == 0 || v[0] == '/' || p->dir[0] == '\0' ||
+	    (strcmp(s->key, "log") == 0 && ((n == 6 && strncmp(v, "stderr", 6) == 0) ||
+	    (n == 6 && strncmp(v, "syslog", 6) == 0))))
+		w = snprintf(out, outlen, "%.*s", (int)n, v);
+	else {
+		while (n >= 2 && v[0] == '.' && v[1] == '/')
+			v += 2, n -= 2;
+		if (n == 1 && v[0] == '.')
+			n = 0;
+		w = snprintf(out, outlen, "%s%s%.*s", p->dir, n > 0 ? "/" : "", (int)n, v);
+	}
+	if (w < 0 || (size_t)w >= outlen) {
+		perr(p, s->key, "path too long");
+		return -1;
+	}
+	return 0;
+}
+
+static char *
+resolve_paths(struct parse *p, const struct schema *s, const char *v)
+{
+	size_t cap = strlen(v) + 1 + (s->type == T_PATHS ? 64 : 1) * (strlen(p->dir) + 2);
+	char *out = malloc(cap), one[PATH_MAX];
+	size_t len = 0;
+
+	if (out == NULL) {
+		perr(p, s->key, "out of memory");
+		return NULL;
+	}
+	out[0] = '\0';
+	if (s->type == T_PATH) {
+		if (resolve_one(p, s, v, strlen(v), one, sizeof one) < 0) {
+			free(out);
+			return NULL;
+		}
+		snprintf(out, cap, "%s", one);
+		return out;
+	}
+	for (const char *c = v; *c != '\0';) {
+		while (*c == ' ' || *c == '\t' || *c == ',')
+			c++;
+		size_t n = strcspn(c, ",");
+		const char *next = c + n;
+		while (n > 0 && (c[n - 1] == ' ' || c[n - 1] == '\t'))
+			n--;
+		if (n > 0) {
+			if (resolve_one(p, s, c, n, one, sizeof one) < 0) {
+				free(out);
+				return NULL;
+			}
+			size_t ol = strlen(one);
+			if (len + ol + 3 > cap) {
+				char *g = realloc(out, cap = (len + ol + 3) * 2);
+				if (g == NULL) {
+					free(out);
+					perr(p, s->key, "out of memory");
+					return NULL;
+				}
+				out = g;
+			}
+			len += (size_t)snprintf(out + len, cap - len, "%s%s", len ? ", " : "", one);
+		}
+		c = next;
+	}
+	return out;
+}
+
 static int
 set_value(struct parse *p, const struct schema *s, void *base, const char *v)
 {
@@ -293,6 +373,17 @@ set_value(struct parse *p, const struct schema *s, void *base, const char *v)
 	void *field = (char *)base + s->off;
 
 	switch (s->type) {
+	case T_PATH:
+	case T_PATHS: {
+		char *r = resolve_paths(p, s, v);
+		if (r == NULL)
+			return -1;
+		free(*(char **)field);
+		*(char **)field = r;
+		if (base == (void *)p->cfg && s->off == offsetof(struct config, rules))
+			p->cfg->rules_from = NULL;
+		return 0;
+	}
 	case T_STR:
 	case T_LEVEL:
 	case T_ENUM:
@@ -523,13 +614,48 @@ default_state(void)
 	return strdup(buf);
 }
 
-static char *
-default_rules(void)
+static bool
+is_dir(const char *path)
 {
 	struct stat st;
 
-	if (stat("rules", &st) == 0 && S_ISDIR(st.st_mode))
-		return strdup("rules");
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* With no rules key: the installed rules, found beside the binary
+ * (PREFIX/bin/drishti reads PREFIX/share/drishti/rules, so the Debian
+ * package, make install and a copied tree all work), else at the compiled-in
+ * place; ./rules only when the working directory is a drishti source
+ * checkout, so the rules loaded never depend on where a user stands. */
+static char *
+default_rules(const char **from)
+{
+	char exe[PATH_MAX], buf[PATH_MAX + 32];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+
+	*from = "installed";
+	if (n > 0) {
+		exe[n] = '\0';
+		char *sl = strrchr(exe, '/');
+		if (sl != NULL) {
+			*sl = '\0';
+			sl = strrchr(exe, '/');
+			if (sl != NULL && strcmp(sl, "/bin") == 0) {
+				*sl = '\0';
+				snprintf(buf, sizeof buf, "%s/share/drishti/rules", exe);
+				if (is_dir(buf))
+					return strdup(buf);
+			}
+		}
+	}
+	if (is_dir(DRISHTI_SHAREDIR "/rules"))
+		return strdup(DRISHTI_SHAREDIR "/rules");
+	if (is_dir("rules") && access("src/daemon.c", F_OK) == 0 &&
+	    access("cross/build.sh", F_OK) == 0 && realpath("rules", exe) != NULL) {
+		*from = "source checkout";
+		return strdup(exe);
+	}
+	*from = "installed, missing";
 	return strdup(DRISHTI_SHAREDIR "/rules");
 }
 
@@ -552,10 +678,36 @@ config_defaults(struct config *cfg, char *err, size_t errlen)
 		snprintf(host, sizeof host, "localhost");
 	host[sizeof host - 1] = '\0';
 	cfg->name = strdup(host);
-	cfg->rules = default_rules();
+	cfg->rules = default_rules(&cfg->rules_from);
 	cfg->state = default_state();
 	if (cfg->name == NULL || cfg->rules == NULL || cfg->state == NULL) {
 		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/* The directory relative paths in the file at path are taken from. */
+static int
+config_dir(const char *path, char *dir, size_t len, char *err, size_t errlen)
+{
+	char cwd[PATH_MAX];
+	const char *sl = strrchr(path, '/');
+	int n;
+
+	if (path[0] == '/')
+		n = snprintf(dir, len, "%.*s", sl == path ? 1 : (int)(sl - path), path);
+	else if (getcwd(cwd, sizeof cwd) == NULL) {
+		snprintf(err, errlen, "%s: cannot tell the working directory: %s", path,
+		    strerror(errno));
+		return -1;
+	} else if (sl == NULL)
+		n = snprintf(dir, len, "%s", cwd);
+	else
+		n = snprintf(dir, len, "%s%s%.*s", cwd, strcmp(cwd, "/") ? "/" : "",
+		    (int)(sl - path), path);
+	if (n < 0 || (size_t)n >= len) {
+		snprintf(err, errlen, "%s: path too long", path);
 		return -1;
 	}
 	return 0;
@@ -572,6 +724,10 @@ config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 		return -1;
 	}
 	cfg->path = strdup(path);
+	if (config_dir(path, p.dir, sizeof p.dir, err, errlen) < 0) {
+		config_free(cfg);
+		return -1;
+	}
 	/* read whole and bounded first: a FIFO, a device or a huge file is
 	 * refused here, and the parser below reads only memory */
 	char *text;
@@ -659,6 +815,8 @@ config_find(const char *given)
 		return "drishti.ini";
 	if (access("/etc/drishti/drishti.ini", F_OK) == 0)
 		return "/etc/drishti/drishti.ini";
+	if (access(DRISHTI_SYSCONFDIR "/drishti/drishti.ini", F_OK) == 0)
+		return DRISHTI_SYSCONFDIR "/drishti/drishti.ini";
 	return NULL;
 }
 

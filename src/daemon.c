@@ -670,7 +670,13 @@ reload(struct daemon *d)
 static void
 on_hup(struct loop *l, void *ud)
 {
+	char err[PATH_MAX + 64];
+
 	(void)l;
+	/* logrotate's postrotate sends SIGHUP: the log file first, so the
+	 * reload's own lines land in the new one */
+	if (log_reopen(err, sizeof err) < 0)
+		log_error("%s", err);
 	reload(ud);
 }
 

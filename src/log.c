@@ -1,10 +1,16 @@
 /* log.c — the agent's own log.  One line per event, prefixed with a level, to
- * stderr (the default, what systemd's journal collects), syslog, or a file
- * opened for append.  Each failure is logged once where it happens; callers
- * never log an error they only pass on. */
+ * stderr (the default), syslog, or a file opened for append.  On a terminal
+ * or in a file each line starts with its local time; when stderr is
+ * systemd's journal (JOURNAL_STREAM names it) the journal stamps the time
+ * and the line starts with a "<N>" priority prefix instead, which the
+ * journal reads as the line's level.  log_reopen (SIGHUP) opens the file
+ * again by name, so logrotate's rename is followed.  Each failure is logged
+ * once where it happens; callers never log an error they only pass on. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
 #include "log.h"
@@ -12,7 +18,9 @@
 
 static enum log_level cur_level = LOG_LVL_INFO;
 static FILE *log_file;          /* NULL: stderr */
+static char *log_path;          /* the file's name, for log_reopen */
 static int use_syslog;
+static int to_journal;          /* stderr is the journal's stream */
 static log_sink_fn sink;        /* a worker sends its log to the supervisor */
 
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
@@ -40,11 +48,28 @@ log_set_level(enum log_level level)
 	cur_level = level;
 }
 
+/* JOURNAL_STREAM is "DEV:INODE" of the stream systemd connected; it is
+ * inherited by children whose stderr may be elsewhere, so it counts only
+ * when it names our stderr. */
+static int
+stderr_is_journal(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	if (js == NULL || sscanf(js, "%llu:%llu", &dev, &ino) != 2 ||
+	    fstat(2, &st) < 0)
+		return 0;
+	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
 int
 log_open(const char *target, enum log_level level, char *err, size_t errlen)
 {
 	log_close();
 	cur_level = level;
+	to_journal = stderr_is_journal();
 	if (target == NULL || strcmp(target, "stderr") == 0)
 		return 0;
 	if (strcmp(target, "syslog") == 0) {
@@ -58,6 +83,24 @@ log_open(const char *target, enum log_level level, char *err, size_t errlen)
 		return -1;
 	}
 	setvbuf(log_file, NULL, _IOLBF, 0);
+	log_path = strdup(target);
+	return 0;
+}
+
+int
+log_reopen(char *err, size_t errlen)
+{
+	if (log_file == NULL || log_path == NULL)
+		return 0;
+	FILE *f = fopen(log_path, "ae");
+	if (f == NULL) {
+		/* keep writing to the old file: a line there beats none */
+		snprintf(err, errlen, "%s: cannot reopen log file: %m", log_path);
+		return -1;
+	}
+	setvbuf(f, NULL, _IOLBF, 0);
+	fclose(log_file);
+	log_file = f;
 	return 0;
 }
 
@@ -67,6 +110,8 @@ log_close(void)
 	if (log_file != NULL)
 		fclose(log_file);
 	log_file = NULL;
+	free(log_path);
+	log_path = NULL;
 	if (use_syslog)
 		closelog();
 	use_syslog = 0;
@@ -92,16 +137,22 @@ log_emit(enum log_level level, const char *fmt, va_list ap)
 		syslog(prio[level], "%s", msg);
 		return;
 	}
-	FILE *f = log_file != NULL ? log_file : stderr;
-	if (log_file != NULL) {
-		char ts[32];
-		time_t now = time(NULL);
-		struct tm tm;
-		localtime_r(&now, &tm);
-		strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S%z", &tm);
-		fprintf(f, "%s %s: %s\n", ts, level_names[level], msg);
-	} else
-		fprintf(f, "drishti: %s: %s\n", level_names[level], msg);
+	if (log_file == NULL && to_journal) {
+		fprintf(stderr, "<%d>drishti: %s: %s\n", prio[level], level_names[level], msg);
+		return;
+	}
+	char ts[40];
+	struct timespec now;
+	struct tm tm;
+	clock_gettime(CLOCK_REALTIME, &now);
+	localtime_r(&now.tv_sec, &tm);
+	size_t n = strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
+	n += (size_t)snprintf(ts + n, sizeof ts - n, ".%03ld", now.tv_nsec / 1000000);
+	strftime(ts + n, sizeof ts - n, "%z", &tm);
+	if (log_file != NULL)
+		fprintf(log_file, "%s %s: %s\n", ts, level_names[level], msg);
+	else
+		fprintf(stderr, "%s drishti: %s: %s\n", ts, level_names[level], msg);
 }
 
 #define LOG_FN(name, lvl)                               \

@@ -22,30 +22,33 @@ static const struct {
 	  "reloads the config and rules (a broken one is logged and the running set\n"
 	  "stays); a saved rule file is reloaded by itself when [agent] watch is\n"
 	  "true; SIGTERM or SIGINT let runs in flight finish, then exit 0.\n" },
-	{ "once", "once [-c FILE] [--json] [NAME...]",
+	{ "once", "once [-c FILE] [--json] [--list] [NAME...]",
 	  "Runs every check (or the named ones) once and prints a table, or one JSON\n"
 	  "object per line with --json.  Exit status: 0 all OK, 1 a WARN, 2 a CRIT,\n"
-	  "3 an UNKNOWN (the worst of them, by that number).\n" },
+	  "3 an UNKNOWN (the worst of them, by that number).  --list prints the\n"
+	  "check names and runs nothing.  With no [agent] rules set, stderr says\n"
+	  "which rules were loaded.\n" },
 	{ "lint", "lint [-c FILE] [PATH...]",
 	  "Loads the config and the rule files (or the files and directories given)\n"
 	  "without running a probe.  Every error is printed as FILE:LINE: message;\n"
 	  "exit 78 if there is any.\n" },
-	{ "report", "report [-c FILE] NAME [--format text|json|html] [--send]",
+	{ "report", "report [-c FILE] [--format text|json|html] [--send] [--list] NAME",
 	  "Builds the report NAME now, with the same history and probes as its\n"
 	  "scheduled run, and prints it as text (default), its JSON document, or a\n"
 	  "standalone HTML page with inline SVG charts (--format html > week.html).\n"
 	  "With --send it also goes through every reporter that takes reports, each\n"
 	  "receiver's answer printed.  Exit 0, or 1 when the build failed or a\n"
-	  "receiver refused it.\n" },
+	  "receiver refused it.  --list (with no NAME) prints the report names.\n" },
 	{ "status", "status [-c FILE] [--json]",
 	  "Every check's alert state (ok, pending, firing), since when, its last\n"
 	  "result and summary; how many alerts fire or wait; the outbox depth and\n"
 	  "dead events; quarantined rule files.  Reads the state file only.\n" },
-	{ "notify-test", "notify-test [-c FILE] REPORTER",
+	{ "notify-test", "notify-test [-c FILE] [--list] REPORTER",
 	  "Sends one test event (kind \"test\") through one reporter, signed like\n"
 	  "any other, and prints the receiver's answer.  Exit 0 when accepted.\n"
 	  "Every reporter type is delivered: webhook, slack, discord, ntfy, smtp,\n"
-	  "alertmanager, file and stdout.\n" },
+	  "alertmanager, file and stdout.  --list (with no REPORTER) prints the\n"
+	  "reporter names.\n" },
 	{ "version", "version", "Prints the version of drishti and of Lua.\n" },
 	{ "help", "help [COMMAND | config]",
 	  "Help on a command; `help config` prints every config key with its\n"
@@ -60,7 +63,7 @@ usage(FILE *out)
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		fprintf(out, "  drishti %s\n", commands[i].synopsis);
 	fprintf(out, "\nConfig: -c FILE, else $DRISHTI_CONFIG, else ./drishti.ini, else\n"
-	    "/etc/drishti/drishti.ini, else built-in defaults (rules from ./rules).\n"
+	    "/etc/drishti/drishti.ini, else built-in defaults (the installed rules).\n"
 	    "drishti help COMMAND tells more.\n");
 }
 

@@ -8,7 +8,7 @@
 # that dies halfway cannot pass.  TESTS="t_a t_b" runs only those.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-: "${DRISHTI:=$here/../build/drishti}"
+: "${DRISHTI:=$here/../drishti}"
 export DRISHTI
 results=$(mktemp)
 for t in "$here"/t_*.sh; do

@@ -2,7 +2,7 @@
 # and exit 78; `help config` is itself a valid config of the defaults; long
 # lines (4 KiB webhook URLs) are read whole.
 . "$TESTDIR/lib.sh"
-plan 57
+plan 64
 mkdir -p rules
 cat > rules/v.lua <<'LUA'
 check "v.len" { every = "1m", run = function()
@@ -162,6 +162,31 @@ expect_eq "./drishti.ini is read" "$(summary_of v.len)" "0 from_cwd"
 OUT=$(DRISHTI_CONFIG=env.ini "$D" once -c long.ini 2>&1)
 expect_eq "-c wins" "$(summary_of v.len)" "4000 s"
 rm drishti.ini
-# no file at all: the built-in defaults, rules from ./rules
+# no file at all: the built-in defaults.  ./rules is not read from any
+# directory one stands in: only from a source checkout
 OUT=$(env -u DRISHTI_CONFIG "$D" once 2>&1)
-expect_eq "built-in defaults" "$(summary_of v.len)" "0 nil"
+expect_not_in "built-in defaults outside a checkout do not read ./rules" "$OUT" '^v\.len '
+expect_in "once says which rules it used" "$OUT" '^drishti: rules: .* \(installed'
+mkdir -p src cross && touch src/daemon.c cross/build.sh
+OUT=$(env -u DRISHTI_CONFIG "$D" once 2>&1)
+expect_eq "built-in defaults in a source checkout read ./rules" "$(summary_of v.len)" "0 nil"
+expect_in "once says it took the checkout's rules" "$OUT" "^drishti: rules: $PWD/rules \(source checkout"
+rm -r src cross
+# installed rules are found beside the binary: PREFIX/bin -> PREFIX/share
+mkdir -p pfx/bin pfx/share/drishti/rules
+cp "$D" pfx/bin/drishti
+printf 'check "inst.x" { every = "1m", run = function() return ok("installed") end }\n' \
+    > pfx/share/drishti/rules/i.lua
+OUT=$(cd / && env -u DRISHTI_CONFIG "$SCRATCH/pfx/bin/drishti" once 2>&1)
+expect_eq "the installed rules beside the binary are the default" "$(summary_of inst.x)" "installed"
+# a relative path in a config file is relative to the file's directory,
+# wherever drishti is started from
+mkdir -p etc/d/rules.d
+cp rules/v.lua etc/d/rules.d/
+printf '[agent]\nrules = rules.d\nstate = ./st/state.db\nlog = st/agent.log\n[vars]\nshort = rel\n' > etc/d/rel.ini
+mkdir -p etc/d/st
+OUT=$(cd / && "$D" once -c "$SCRATCH/etc/d/rel.ini" 2>&1)
+expect_eq "relative rules and state are taken from the config's directory" "$(summary_of v.len)" "0 rel"
+OUT=$(cd etc && "$D" once -c d/rel.ini 2>&1)
+expect_eq "a relative -c path works the same" "$(summary_of v.len)" "0 rel"
+expect_eq "the log file went beside the config" "$(ls etc/d/st | grep -c '^agent.log$')" "1"
