@@ -174,14 +174,14 @@ test-deps: deps
 # t_sched asserts scheduling under CPU load, which emulation turns into a
 # test of qemu.
 CROSS_TESTS ?= t_cli t_config t_rules t_sandbox t_probes t_net t_workers t_daemon \
-               t_state t_delivery t_reporters t_reports t_playbook t_exec t_faults
+               t_state t_delivery t_reporters t_reports t_playbook t_exec t_faults t_logs
 QEMU_CPU_armhf := arm1176
 QEMU_CPU_arm64 := cortex-a53
 ifeq ($(SAN),1)
 test check: $(BIN) $(UNIT)
 	DRISHTI=$(abspath $(BIN)) UNITS=$(abspath $(BUILD)) SAN=1 bash tests/run.sh
 else ifeq ($(ARCH),$(HOST_ARCH))
-test check: all
+test check: all deb
 	UNITS=1 bash cross/build.sh $(ARCH) >/dev/null
 	DRISHTI=$(abspath $(STATIC)) UNITS=$(abspath build/$(ARCH)/obj) bash tests/run.sh
 else

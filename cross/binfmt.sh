@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# cross/binfmt.sh TARGET — lets the kernel run TARGET's binaries through
+# cross/binfmt.sh ARCH — lets the kernel run ARCH's binaries through
 # qemu-user-static (binfmt_misc), so a test can exec the binary and the
-# binary can exec itself.  x86_64 needs nothing.  Needs root once per boot.
+# binary can exec itself.  The machine's own architecture needs nothing.  Needs root once per boot.
 set -eu
 case $1 in
-aarch64) name=qemu-aarch64 ;;
-armhf) name=qemu-arm ;;
+aarch64|arm64) name=qemu-aarch64 ;;
+armhf|armel) name=qemu-arm ;;
 *) exit 0 ;;
 esac
 [ -e /proc/sys/fs/binfmt_misc/register ] ||

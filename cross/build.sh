@@ -191,3 +191,7 @@ LC_ALL=C ${TC}readelf -l "$W/drishti" 2>/dev/null | grep -q INTERP || static=yes
 printf '%s: %s, %d bytes (%s MiB), static: %s; dependencies %d s, drishti %d s\n' "$A" "$W/drishti" \
     "$size" "$(awk -v s="$size" 'BEGIN { printf "%.2f", s / 1048576 }')" "$static" $((t1 - t0)) $((t2 - t1))
 [ "$static" = yes ] || { echo "build.sh: $W/drishti is not static" >&2; exit 1; }
+# the size budget per target (issue 12): a Pi Zero's SD card and RAM
+case $A in amd64) max=2.0 ;; arm64) max=2.5 ;; armhf) max=1.8 ;; esac
+awk -v s="$size" -v m="$max" 'BEGIN { exit !(s <= m * 1048576) }' ||
+    { echo "build.sh: $W/drishti is over its budget of $max MiB" >&2; exit 1; }

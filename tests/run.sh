@@ -18,7 +18,10 @@ for t in "$here"/t_*.sh; do
 	scratch=$(mktemp -d "${TMPDIR:-/tmp}/drishti-$name.XXXXXX")
 	out="$scratch.out"
 	echo "# $name"
-	( cd "$scratch" && TESTDIR="$here" SCRATCH="$scratch" bash "$t" ) >"$out" 2>&1
+	# a test that leaves [agent] state unset gets a state file of its own,
+	# not the user's (two suites at once must not share one)
+	( cd "$scratch" && TESTDIR="$here" SCRATCH="$scratch" XDG_STATE_HOME="$scratch/.state" \
+	    bash "$t" ) >"$out" 2>&1
 	rc=$?
 	# shown only (grep finds nothing when all is well); the verdict is below
 	grep -E '^(not ok|#)' "$out" | grep -v '^# *$' || true

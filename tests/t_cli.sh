@@ -46,7 +46,7 @@ expect_exit 64 "-c without a file" -- "$D" lint -c
 expect_exit 64 "version takes no argument" -- "$D" version x
 expect_exit 64 "help on nothing known" -- "$D" help nothing
 expect_exit 0 "help" -- "$D" help
-expect_in "help lists once" "$OUT" 'drishti once \[-c FILE\] \[--json\] \[NAME...\]'
+expect_in "help lists once" "$OUT" 'drishti once \[-c FILE\] \[--json\] \[--list\] \[NAME...\]'
 expect_exit 0 "help once" -- "$D" help once
 expect_in "help once tells exit codes" "$OUT" '0 all OK, 1 a WARN, 2 a CRIT'
 expect_exit 0 "version" -- "$D" version
@@ -55,7 +55,7 @@ expect_exit 64 "report of an unknown report name" -- "$D" report -c c.ini nosuch
 expect_in "... names it" "$OUT" 'no report named "nosuch"'
 expect_exit 64 "report needs a name" -- "$D" report -c c.ini
 expect_exit 0 "help report" -- "$D" help report
-expect_in "help report names the formats" "$OUT" 'report \[-c FILE\] NAME \[--format text\|json\|html\] \[--send\]' 
+expect_in "help report names the formats" "$OUT" 'report \[-c FILE\] \[--format text\|json\|html\] \[--send\] \[--list\] NAME'
 expect_exit 64 "run takes no arguments" -- "$D" run -c c.ini extra
 
 # lint: ok, and a count

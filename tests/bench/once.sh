@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Benchmark: `drishti once` with the shipped rules (the playbook's daily
+# check: API, site, response time, log errors, last night's backup, disk,
+# plus host and scaling) against the playbook's bash script (daily.sh) doing
+# the same by hand, both against one local nginx, R runs each, one after the
+# other in the same run; then the idle PSS of `drishti run` with the shipped
+# rules.  Each binary given is measured: the static product and the dev
+# (glibc, shared libraries) build side by side.
+#   usage: tests/bench/once.sh BINARY [BINARY ...]     env: R=30 runs
+# Prints medians and ratios; asserts nothing: a measurement, not a test.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+R=${R:-30}
+[ $# -ge 1 ] || { echo "usage: once.sh BINARY [BINARY ...]" >&2; exit 64; }
+for t in nginx curl bc; do
+	command -v $t >/dev/null || { echo "bench: $t is missing (make bench-deps)"; exit 69; }
+done
+tmp=$(mktemp -d /tmp/drishti-once.XXXXXX)
+cleanup() { [ -f "$tmp/nginx.pid" ] && kill "$(cat "$tmp/nginx.pid")" 2>/dev/null; rm -rf "$tmp"; }
+trap cleanup EXIT
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+URL=http://127.0.0.1:$port
+cat > "$tmp/nginx.conf" <<NGX
+worker_processes 1;
+error_log $tmp/nginx.err;
+pid $tmp/nginx.pid;
+events { worker_connections 1024; }
+http { access_log off;
+  server { listen 127.0.0.1:$port; location / { return 200 "ok\n"; } } }
+NGX
+nginx -p "$tmp" -c "$tmp/nginx.conf" || exit 1
+for i in $(seq 50); do curl -s -o /dev/null "$URL/" && break; sleep 0.1; done
+mkdir -p "$tmp/backups"; seq 1 1000 | gzip > "$tmp/backups/db-1.sql.gz"
+for i in $(seq 200); do echo "INFO line $i"; done > "$tmp/app.log"
+cat > "$tmp/c.ini" <<INI
+[agent]
+rules = $top/rules
+state = $tmp/state.db
+log = $tmp/agent.log
+watch = false
+[sandbox]
+read_paths = $tmp, /var/log
+[vars]
+api_url = $URL/health
+site_url = $URL/
+app_log = $tmp/app.log
+backup_glob = $tmp/backups/db-*.sql.gz
+INI
+
+ms_now() { date +%s%N; }
+median() { sort -n | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+time_runs() {  # LABEL CMD... : R wall times in ms, median printed
+	local label=$1; shift
+	"$@" >/dev/null 2>&1    # warm the page cache
+	for i in $(seq "$R"); do
+		local t0; t0=$(ms_now); "$@" >/dev/null 2>&1; local t1; t1=$(ms_now)
+		echo "$(( (t1 - t0) / 1000 ))" | awk '{ printf "%.2f\n", $1 / 1000 }'
+	done | median > "$tmp/$label.med"
+}
+pss_idle() {  # BINARY: PSS in kB of `run` with the shipped rules, idle 10 s
+	"$1" run -c "$tmp/c.ini" >/dev/null 2>&1 & local pid=$!
+	sleep 10
+	local sum=0 p v
+	for p in $pid $(pgrep -P $pid); do
+		v=$(awk '/^Pss:/ {print $2}' /proc/$p/smaps_rollup 2>/dev/null); sum=$((sum + ${v:-0}))
+	done
+	kill -TERM $pid; wait $pid 2>/dev/null
+	echo "$sum"
+}
+
+echo "# drishti once (shipped rules, 9 checks) vs the playbook's bash script, $R runs each, $(nproc) cores"
+printf '%-44s %12s %10s %14s\n' "what" "median ms" "x bash" "idle PSS kB"
+time_runs bash "$here/daily.sh" "$URL" "$tmp/app.log" "$tmp/backups"
+bash_ms=$(cat "$tmp/bash.med")
+n=0
+for b in "$@"; do
+	n=$((n + 1))
+	checks=$("$b" once -c "$tmp/c.ini" 2>/dev/null | grep -cE ' (OK|WARN|CRIT|UNKNOWN) ')
+	time_runs "b$n" "$b" once -c "$tmp/c.ini"
+	ms=$(cat "$tmp/b$n.med")
+	kind=$(file -b "$(readlink -f "$b")" | grep -q 'statically linked' && echo static || echo dynamic)
+	printf '%-44s %12s %10s %14s\n' "drishti once, $kind ($checks checks)" "$ms" \
+	    "$(echo "scale=2; $ms / $bash_ms" | bc)" "$(pss_idle "$b")"
+done
+printf '%-44s %12s %10s %14s\n' "bash daily.sh (6 checks, curl x3, find, df)" "$bash_ms" "1.00" "-"
