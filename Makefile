@@ -152,7 +152,7 @@ deps:
 # mandoc, systemd-analyze) and, for another ARCH, qemu
 TEST_PKGS ?= pkg-config liblua5.4-dev libcurl4-openssl-dev libinih-dev libmbedtls-dev \
              libsqlite3-dev libcjson-dev zlib1g-dev python3 python3-aiosmtpd openssl sqlite3 \
-             mandoc lintian fakeroot systemd bash-completion file
+             mandoc man-db bsdextrautils lintian adduser systemd bash-completion file procps
 test-deps: deps
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(TEST_PKGS) \
 	    $(if $(filter $(ARCH),$(HOST_ARCH)),,qemu-user-static binfmt-support)
@@ -196,7 +196,10 @@ bench-deps:
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light monit bc curl \
 	    libcurl4-openssl-dev hyperfine
 
-bench: all
+# the static product and the dev build side by side in once.sh (the dev
+# build needs test-deps' libraries)
+bench: all dev
+	tests/bench/once.sh $(abspath $(STATIC)) $(abspath build/dev/drishti)
 	DRISHTI=$(abspath $(STATIC)) tests/bench/run.sh
 
 # ---- install: the same files in the same places as the Debian package -------

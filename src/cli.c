@@ -300,12 +300,20 @@ once_engine(struct once_ctx *o, struct config *cfg, const char *cmd)
 
 /* Where the rules came from when no config named them: said on stderr, so
  * a user sees which set ran (stdout stays the table or JSON). */
-static void
+static int
 rules_origin(const struct config *cfg)
 {
-	if (cfg->rules_from != NULL)
-		fprintf(stderr, "drishti: rules: %s (%s; no [agent] rules set)\n", cfg->rules,
-		    cfg->rules_from);
+	if (cfg->rules_from == NULL)
+		return 0;
+	if (strcmp(cfg->rules_from, "missing") == 0) {
+		fprintf(stderr, "drishti: no rules: none installed (%s, nor share/drishti/rules "
+		    "beside the binary) and this is not a source checkout; set [agent] rules "
+		    "in a config file (drishti help config)\n", cfg->rules);
+		return -1;
+	}
+	fprintf(stderr, "drishti: rules: %s (%s; no [agent] rules set)\n", cfg->rules,
+	    cfg->rules_from);
+	return 0;
 }
 
 /* --list: the names of the checks or reports, one a line, without running
@@ -346,7 +354,11 @@ cli_once(int argc, char **argv)
 		return EXIT_CONFIG;
 	if (list)
 		return list_rules(&cfg, RULE_CHECK);
-	rules_origin(&cfg);
+	if (rules_origin(&cfg) < 0) {
+		config_free(&cfg);
+		log_close();
+		return EXIT_CONFIG;
+	}
 	struct once_ctx o = { .names = argv + first, .nnames = argc - first };
 	if (once_engine(&o, &cfg, "once") < 0) {
 		config_free(&cfg);
@@ -541,8 +553,11 @@ cli_lint(int argc, char **argv)
 		return EXIT_USAGE;
 	if (cli_config(conf, &cfg) < 0)
 		return EXIT_CONFIG;
-	if (first == argc)
-		rules_origin(&cfg);
+	if (first == argc && rules_origin(&cfg) < 0) {
+		config_free(&cfg);
+		log_close();
+		return EXIT_CONFIG;
+	}
 	int bad = ruleset_load(&rs, &cfg, argv + first, (size_t)(argc - first), stderr, NULL) < 0;
 	for (size_t i = 0; i < rs.nfiles; i++) {
 		size_t c = 0, r = 0;

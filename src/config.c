@@ -655,7 +655,7 @@ default_rules(const char **from)
 		*from = "source checkout";
 		return strdup(exe);
 	}
-	*from = "installed, missing";
+	*from = "missing";
 	return strdup(DRISHTI_SHAREDIR "/rules");
 }
 

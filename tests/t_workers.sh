@@ -43,7 +43,8 @@ worker_of() {
 	for p in $(pgrep -x drishti-worker); do
 		# under qemu-user (the cross tests) the interpreter comes first
 		case "$(tr '\0' ' ' < /proc/$p/cmdline 2>/dev/null)" in
-		"drishti __worker $1 "|*" drishti __worker $1 ") echo "$p" ;;
+		# (the file's path is absolute: the config's directory is prepended)
+		"drishti __worker $1 "|*" drishti __worker $1 "|*"__worker /"*"/$1 ") echo "$p" ;;
 		esac
 	done
 }
