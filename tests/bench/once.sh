@@ -69,14 +69,16 @@ pss_idle() {  # BINARY: PSS in kB of `run` with the shipped rules, idle 10 s
 	echo "$sum"
 }
 
-echo "# drishti once (shipped rules, 9 checks) vs the playbook's bash script, $R runs each, $(nproc) cores"
+echo "# drishti once (shipped rules) vs the playbook's bash script, $R runs each, $(nproc) cores"
 printf '%-44s %12s %10s %14s\n' "what" "median ms" "x bash" "idle PSS kB"
 time_runs bash "$here/daily.sh" "$URL" "$tmp/app.log" "$tmp/backups"
 bash_ms=$(cat "$tmp/bash.med")
 n=0
 for b in "$@"; do
 	n=$((n + 1))
-	checks=$("$b" once -c "$tmp/c.ini" 2>/dev/null | grep -cE ' (OK|WARN|CRIT|UNKNOWN) ')
+	"$b" once -c "$tmp/c.ini" > "$tmp/once.out" 2>&1
+	checks=$(grep -cE ' (OK|WARN|CRIT|UNKNOWN) ' "$tmp/once.out")
+	[ -n "${SHOW:-}" ] && cat "$tmp/once.out"
 	time_runs "b$n" "$b" once -c "$tmp/c.ini"
 	ms=$(cat "$tmp/b$n.med")
 	kind=$(file -b "$(readlink -f "$b")" | grep -q 'statically linked' && echo static || echo dynamic)
