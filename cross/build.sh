@@ -173,7 +173,7 @@ if [ ! -d "$kinc" ]; then
 fi
 # the objects and the unit tests are built by the project's Makefile with
 # this toolchain (make's own dependency tracking: a changed .c recompiles)
-make -s -j"$J" -C "$top" BUILD="$W/obj" CC="$CC" OPT="-Os -g0" \
+MAKEFLAGS= make -s -j"$J" -C "$top" BUILD="$W/obj" CC="$CC" OPT="-Os -g0" \
     CFLAGS="-Os -ffunction-sections -fdata-sections" LDFLAGS="-static -Wl,--gc-sections" \
     DEP_CFLAGS="-I$P/include -idirafter $kinc" \
     LIBS="-L$P/lib -llua -linih -lcjson -lsqlite3 -lcurl -lmbedtls -lmbedx509 -lmbedcrypto -lz -lm" \

@@ -13,7 +13,9 @@ enum alert_event {                  /* stored: append only */
 	EV_ALERT = 1,               /* it fires */
 	EV_RESOLVE = 2,             /* it recovered */
 	EV_REMINDER = 3,            /* still firing, `repeat` later */
-	EV_ESCALATION = 4,          /* firing, and its status changed (WARN <-> CRIT ...) */
+	EV_ESCALATION = 4,          /* firing, WARN -> CRIT */
+	EV_DEESCALATION = 5,        /* firing, CRIT -> WARN */
+	EV_CHANGE = 6,              /* firing, to or from UNKNOWN */
 };
 
 struct alert_cfg {
@@ -36,6 +38,7 @@ struct alert {
 	uint64_t history;           /* bit i: run i ago failed (for flap) */
 	int     nhistory;
 	int64_t notified_ms;        /* the last alert, reminder or escalation */
+	int     owed;               /* it fired while silenced: the alert is owed */
 };
 
 struct alert_out {

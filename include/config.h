@@ -7,6 +7,8 @@
 #include <stdint.h>
 
 #define CONFIG_MAX_LINE 8192    /* long webhook URLs with tokens fit */
+/* what a reporter is sent when its config does not say */
+#define REPORTER_EVENTS_DEFAULT "alert, resolve, reminder, escalation, deescalation, change, report, test"
 
 struct config_var {
 	char *key;
@@ -23,6 +25,7 @@ struct config_reporter {
 	char   *pin;
 	char   *events;             /* comma list */
 	char   *min_severity;
+	char   *unknown;            /* send | drop: alerts on UNKNOWN */
 	char   *from;
 	char   *to;
 	char   *username;
@@ -31,6 +34,15 @@ struct config_reporter {
 	char   *starttls;           /* smtp: require try off */
 	int64_t resend_ms;          /* alertmanager */
 	int64_t timeout_ms;
+};
+
+/* [maintenance "NAME"]: a silence that recurs (cron, in local time) */
+struct config_maintenance {
+	char   *name;
+	int     line;
+	char   *cron;
+	int64_t duration_ms;
+	char   *checks;             /* comma list: globs on check names, or label=value */
 };
 
 struct config {
@@ -65,6 +77,9 @@ struct config {
 	/* [reporter "NAME"] */
 	struct config_reporter *reporters;
 	size_t  nreporters;
+	/* [maintenance "NAME"] */
+	struct config_maintenance *maint;
+	size_t  nmaint;
 };
 
 /* Fills cfg with the built-in defaults (DESIGN.md §3). */

@@ -36,6 +36,8 @@ struct eng_check {
 	double  planned;            /* when the timer was set to fire, monotonic */
 	struct alert alert;         /* kept by the daemon; loaded from the store */
 	int     alert_loaded;
+	int     judge_wait;         /* failing, judged once a dependency has answered */
+	double  judge_wait_since;   /* monotonic */
 	double  lateness;           /* of the last run: start - planned, seconds */
 	char   *doc;                /* a report: the document of the run just done
 	                             * (for hooks->result; freed after it) */

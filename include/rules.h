@@ -29,6 +29,8 @@ struct rule_decl {
 	bool     unknown_ignore;
 	char   **notify;            /* NULL: all reporters */
 	size_t   nnotify;
+	char   **depends;           /* checks whose failure silences this one's */
+	size_t   ndepends;
 	char   **labels;            /* key, value, key, value ... */
 	size_t   nlabels;           /* pairs */
 	char    *description;

@@ -9,7 +9,7 @@
 #include "result.h"
 #include "history.h"
 
-#define STORE_SCHEMA 4
+#define STORE_SCHEMA 5
 
 struct store;
 
@@ -46,10 +46,17 @@ void store_close(struct store *s);
  * other queued records in one transaction, made durable (fsync) at once when
  * the state changed or an event was raised.  A write that fails keeps the
  * record queued (store_trouble); -1 only when even memory fails (logged).
- * cursors (JSON, or NULL) are the check's log.count cursors after the run,
- * written in the same transaction. */
+ * x (or NULL): the check's log.count cursors after the run, written in the
+ * same transaction; its note; what mutes the event. */
+struct store_extra {
+	const char *cursors;        /* JSON, or NULL */
+	const char *note;           /* the check's note now ("blocked by x"), or NULL */
+	const char *muted;          /* the event is held back: by what (NULL: delivered) */
+	int alert_only;             /* r was recorded already: only the alert state */
+};
 int  store_record(struct store *s, const char *check, const struct result *r,
-    const struct alert *a, bool changed, const struct alert_out *ev, const char *cursors);
+    const struct alert *a, bool changed, const struct alert_out *ev,
+    const struct store_extra *x);
 /* The check's saved log cursors (JSON, malloc'd), the newest held in memory
  * first; NULL when none. */
 char *store_cursors(struct store *s, const char *check);
@@ -89,6 +96,7 @@ struct store_check {
 	enum status last_status;
 	const char *last_summary;
 	double last_ts, last_duration;
+	const char *note;           /* "" when none */
 };
 int  store_each_check(struct store *s, void (*fn)(const struct store_check *c, void *ud), void *ud);
 /* Events not yet delivered (outbox depth) and the oldest one's time. */
@@ -98,6 +106,23 @@ int  store_integrity_ok(struct store *s);
 int  store_file_state(struct store *s, const char *path, const char *state, const char *reason);
 int  store_each_file(struct store *s, void (*fn)(const char *path, const char *state,
     double since, const char *reason, void *ud), void *ud);
+
+/* ---- silences (drishti silence): written by the CLI, read by the agent ---- */
+struct store_silence {
+	int64_t id;
+	const char *pattern, *reason;
+	double  created, ends, removed;     /* removed: 0 while not */
+	int     announced;                  /* 0 new, 1 add said, 2 end said */
+};
+/* Adds one at once (its own transaction, fsynced): 0 with *id, -1 with err. */
+int  store_silence_add(struct store *s, const char *pattern, const char *reason, double ends,
+    int64_t *id, char *err, size_t errlen);
+/* Ends one now: 0, 1 when there is no such silence in force, -1 with err. */
+int  store_silence_rm(struct store *s, int64_t id, char *err, size_t errlen);
+/* all: every one ever; else those in force or not yet announced ended. */
+int  store_each_silence(struct store *s, bool all,
+    void (*fn)(const struct store_silence *si, void *ud), void *ud);
+int  store_silence_announced(struct store *s, int64_t id, int level);
 
 /* ---- the outbox: a cursor per reporter over the events ---- */
 struct store_event {
@@ -109,6 +134,7 @@ struct store_event {
 	char    summary[RESULT_SUMMARY_MAX];
 	double  since, at;
 	char    metrics[4096];          /* JSON object */
+	char    muted[160];             /* recorded, not delivered: why ("" for none) */
 	char   *doc;                    /* a report's document (malloc'd), or NULL */
 };
 void store_event_clear(struct store_event *ev);

@@ -3,7 +3,7 @@
 --
 --   mrr  revenue  infra_cost  tool_cost  users  active_users
 --
--- From [vars] (mrr = 2400, users = 310 ...), or from a JSON object with those
+-- business_every (1h) sets how often.  From [vars] (mrr = 2400, users = 310 ...), or from a JSON object with those
 -- keys that the operator's own app exports: vars.business_url (fetched; TLS
 -- verified) or vars.business_file (a file under [sandbox] read_paths).  A
 -- key in the JSON wins over the same var.  Revenue defaults to MRR.  Not
@@ -35,7 +35,7 @@ end
 
 if configured() then
   check "business.figures" {
-    every = "1h",
+    every = vars.business_every or "1h",
     description = "MRR, revenue, costs and users, recorded for the reports",
     run = function()
       local src, err = from_source()

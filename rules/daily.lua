@@ -26,6 +26,12 @@
 --   backup_glob      /backups/database/*.sql.gz
 --   backup_max_age   1d
 --   daily_cron       0 8 * * *
+--   api_every, site_every, latency_every, log_every, backup_every
+--                    how often each check runs (1m each: a log tail count
+--                    and a stat of the newest dump cost microseconds)
+-- Dependencies: daily.api_latency depends on daily.api, and so does
+-- daily.website when the site is served from the API's host and port: when
+-- the app is down, one page (daily.api) says so, not three.
 -- fs.* and log.* read only under [sandbox] read_paths: add the log's and the
 -- backups' directories there.
 
@@ -36,6 +42,15 @@ local function num(name, default)
 end
 
 local function parent(path) return (path:match("^(.*)/[^/]*$")) end
+local function every(name, default) return vars[name .. "_every"] or default end
+-- scheme://host:port, the port made explicit, so two URLs of one server match
+local function origin(url)
+  local scheme, host = url:lower():match("^(%a+)://([^/?#]+)")
+  if not scheme then return nil end
+  host = host:gsub("^.*@", "")
+  if not host:match(":%d+$") then host = host .. (scheme == "https" and ":443" or ":80") end
+  return scheme .. "://" .. host
+end
 
 local health_url = vars.api_health_url or (vars.api_url and vars.api_url:gsub("/+$", "") .. "/health")
 local app_log = vars.app_log or "/var/log/app.log"
@@ -56,10 +71,11 @@ cover("daily.log_errors", "Errors in the app log", "set [vars] app_log", have_lo
 cover("daily.backup", "Database backup", "set [vars] backup_glob", have_backups)
 cover("host.disk", "Disk space", nil, true)
 
-local function up_check(name, url, what)
+local function up_check(name, url, what, every_var, depends)
   check(name) {
-    every = "1m",
+    every = every(every_var, "1m"),
     after = 2,
+    depends = depends,
     description = what .. " answers HTTP 200 (" .. url .. ")",
     run = function()
       local r = http.get(url, { timeout = "10s", follow = true })
@@ -71,10 +87,11 @@ local function up_check(name, url, what)
 end
 
 if health_url then
-  up_check("daily.api", health_url, "API")
+  up_check("daily.api", health_url, "API", "api")
   check "daily.api_latency" {
-    every = "1m",
+    every = every("latency", "1m"),
     after = 3,
+    depends = "daily.api",
     description = "the API's /health answers within latency_max seconds",
     run = function()
       local max = num("latency_max", 2.0)
@@ -87,11 +104,14 @@ if health_url then
   }
 end
 
-if vars.site_url then up_check("daily.website", vars.site_url, "website") end
+if vars.site_url then
+  local same = health_url and origin(health_url) ~= nil and origin(health_url) == origin(vars.site_url)
+  up_check("daily.website", vars.site_url, "website", "site", same and "daily.api" or nil)
+end
 
 if have_log then
   check "daily.log_errors" {
-    every = "5m",
+    every = every("log", "1m"),
     description = "ERROR|FATAL lines among the last lines of the app log",
     run = function()
       local pattern = vars.log_pattern or "ERROR|FATAL"
@@ -108,7 +128,7 @@ end
 
 if have_backups then
   check "daily.backup" {
-    every = "1h",
+    every = every("backup", "1m"),
     description = "the newest database dump is recent, whole, and not shrunk",
     run = function()
       local max_age = duration(vars.backup_max_age or "1d")

@@ -4,6 +4,7 @@
 --   disk_path = "/"    disk_warn = 80   disk_crit = 90      (percent used)
 --   memory_warn = 85   memory_crit = 95                     (percent used)
 --   load_warn = 1.0    load_crit = 2.0  (5-minute load per core)
+--   disk_every = 1m    memory_every = 1m    load_every = 1m  (how often)
 -- The playbook's daily check calls a disk "low" past 80 % used.
 
 local function num(name, default)
@@ -15,7 +16,7 @@ end
 local function gib(bytes) return bytes / 2^30 end
 
 check "host.disk" {
-  every = "5m",
+  every = vars.disk_every or "1m",
   after = 2,
   description = "disk usage of the root file system (df's Use%)",
   run = function()
@@ -32,7 +33,7 @@ check "host.disk" {
 }
 
 check "host.memory" {
-  every = "1m",
+  every = vars.memory_every or "1m",
   after = 3,
   description = "memory in use (total minus available, as free(1) shows)",
   run = function()
@@ -47,7 +48,7 @@ check "host.memory" {
 }
 
 check "host.load" {
-  every = "1m",
+  every = vars.load_every or "1m",
   after = 5,
   description = "5-minute load average per CPU core",
   run = function()

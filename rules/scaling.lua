@@ -3,7 +3,8 @@
 -- api_response_time, host.lua's load, memory and disk, business.lua's mrr),
 -- so they warn about a trend, not a moment; with too little history they say
 -- so and stay OK (a fresh install is not a problem).  scaling.response needs
--- [vars] api_url, scaling.revenue an MRR source (business.lua).
+-- [vars] api_url, scaling.revenue an MRR source (business.lua); scaling_every
+-- (default 1h, 6h for disk and revenue) sets how often they run.
 --
 --   scaling.response  p95 response over 7 days above latency_max (2 s)
 --   scaling.load      load per core above 1.0 (the core count) over a day
@@ -26,7 +27,7 @@ local has_api = vars.api_url or vars.api_health_url
 local has_mrr = vars.mrr or vars.business_url or vars.business_file
 
 if has_api then check "scaling.response" {
-  every = "1h",
+  every = vars.scaling_every or "1h",
   description = "p95 response time over 7 days",
   run = function()
     local p95 = history.percentile("api_response_time", 95, "7d")
@@ -41,7 +42,7 @@ if has_api then check "scaling.response" {
 } end
 
 check "scaling.load" {
-  every = "1h",
+  every = vars.scaling_every or "1h",
   description = "load per core averaged over a day",
   run = function()
     local l = history.avg("load5_per_core", "24h")
@@ -55,7 +56,7 @@ check "scaling.load" {
 }
 
 check "scaling.memory" {
-  every = "1h",
+  every = vars.scaling_every or "1h",
   description = "memory in use averaged over a day",
   run = function()
     local m = history.avg("memory_used_pct", "24h")
@@ -81,7 +82,7 @@ local function fit(pts)
 end
 
 check "scaling.disk" {
-  every = "6h",
+  every = vars.scaling_every or "6h",
   description = "disk usage now and where the last 14 days' trend leads",
   run = function()
     local now_pct = history.last("disk_used_pct")
@@ -119,7 +120,7 @@ local MILESTONES = {
 }
 
 if has_mrr then check "scaling.revenue" {
-  every = "6h",
+  every = vars.scaling_every or "6h",
   description = "revenue milestones and the step each asks for",
   run = function()
     local mrr = history.last("mrr") or num("mrr", nil)

@@ -3,7 +3,7 @@
 -- warns when the MRR crosses a tier boundary (either way: yesterday's MRR in
 -- another tier than today's) and when tool spend passes tool_share_max
 -- (20 %) of revenue.  MRR and spend come from business.lua's metrics, else
--- [vars] mrr / tool_cost / revenue.  Records tier_recommended (1-4).
+-- [vars] mrr / tool_cost / revenue, tiers_every (1h).  Records tier_recommended (1-4).
 
 local TIERS = {
   { from = 0, name = "$0-1K", tools = {
@@ -48,7 +48,7 @@ end
 
 if vars.mrr or vars.business_url or vars.business_file then
   check "tiers.fit" {
-    every = "1h",
+    every = vars.tiers_every or "1h",
     unknown = "ignore",
     description = "the tool tier for the current MRR, and tool spend against revenue",
     run = function()

@@ -4,9 +4,9 @@
  * OK to PENDING; the alert fires when `after` failing runs came in a row, or
  * failing has lasted `after` (a duration), or with `flap = "M/N"` when M of
  * the last N runs failed.  A pass while PENDING goes back to OK and says
- * nothing (a blip is not an incident).  While FIRING, a change of status
- * (WARN <-> CRIT, or to or from UNKNOWN) is an escalation, `repeat` sends
- * reminders, and `recover` passing runs in a row resolve it.  No I/O here:
+ * nothing (a blip is not an incident).  While FIRING, a change of status is
+ * an escalation (WARN -> CRIT), a deescalation (CRIT -> WARN) or a change (to
+ * or from UNKNOWN, which is no severity), `repeat` sends reminders, and `recover` passing runs in a row resolve it.  No I/O here:
  * the caller stores the struct and the event in one transaction. */
 #include <string.h>
 #include "alert.h"
@@ -21,8 +21,9 @@ alert_state_name(enum alert_state s)
 const char *
 alert_event_name(enum alert_event e)
 {
-	static const char *const n[] = { "none", "alert", "resolve", "reminder", "escalation" };
-	return (unsigned)e <= EV_ESCALATION ? n[e] : "?";
+	static const char *const n[] = { "none", "alert", "resolve", "reminder", "escalation",
+		"deescalation", "change" };
+	return (unsigned)e <= EV_CHANGE ? n[e] : "?";
 }
 
 void
@@ -73,7 +74,8 @@ alert_step(struct alert *a, const struct alert_cfg *c, enum status st, int64_t n
 			a->fail_since_ms = now_ms;
 		if (a->state == AL_FIRING) {
 			if (st != a->status) {
-				out->event = EV_ESCALATION;
+				out->event = st == ST_UNKNOWN || a->status == ST_UNKNOWN ? EV_CHANGE :
+				    st == ST_CRIT ? EV_ESCALATION : EV_DEESCALATION;
 				out->previous = a->status;
 				out->status = st;
 				out->since_ms = a->since_ms;

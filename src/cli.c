@@ -20,6 +20,8 @@
 #include "log.h"
 #include "ruleset.h"
 #include "outbox.h"
+#include "units.h"
+#include "quiet.h"
 #include "store.h"
 
 int
@@ -587,7 +589,7 @@ cli_lint(int argc, char **argv)
 
 struct status_ctx {
 	int      json;
-	struct json *checks, *files;
+	struct json *checks, *files, *quiet;
 	int      firing, pending, n;
 	double   now;
 };
@@ -625,6 +627,8 @@ status_check(const struct store_check *c, void *ud)
 		json_add(o, "summary", json_new_string(c->last_summary ? c->last_summary : ""));
 		json_add(o, "last_run", json_new_number(c->last_ts));
 		json_add(o, "duration", json_new_number(c->last_duration));
+		json_add(o, "note", json_new_string(c->note ? c->note : ""));
+		json_add(o, "owed", json_new(c->alert.owed ? JSON_TRUE : JSON_FALSE));
 		json_add(x->checks, NULL, o);
 		return;
 	}
@@ -632,8 +636,66 @@ status_check(const struct store_check *c, void *ud)
 	fmt_ago(x->now - c->last_ts, last, sizeof last);
 	char sum[RESULT_SUMMARY_MAX * 4];
 	utf8_escape(sum, sizeof sum, c->last_summary ? c->last_summary : "");
-	printf("%-24s %-8s %-8s %-10s %-10s %s\n", c->check, alert_state_name(c->alert.state),
-	    result_status_name(c->last_status), since, last, sum);
+	printf("%-24s %-8s %-8s %-10s %-10s %s%s%s%s\n", c->check, alert_state_name(c->alert.state),
+	    result_status_name(c->last_status), since, last, sum,
+	    c->note && *c->note ? " [" : "", c->note ? c->note : "", c->note && *c->note ? "]" : "");
+}
+
+static void
+fmt_when(double t, char *out, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	localtime_r(&tt, &tm);
+	strftime(out, len, "%Y-%m-%d %H:%M", &tm);
+}
+
+static void
+status_silence(const struct store_silence *si, void *ud)
+{
+	struct status_ctx *x = ud;
+	char until[40];
+
+	if (si->removed > 0 || si->ends <= x->now)
+		return;
+	fmt_when(si->ends, until, sizeof until);
+	if (x->json) {
+		struct json *o = json_new(JSON_OBJECT);
+		json_add(o, "silence", json_new_number((double)si->id));
+		json_add(o, "pattern", json_new_string(si->pattern));
+		json_add(o, "reason", json_new_string(si->reason));
+		json_add(o, "ends", json_new_number(si->ends));
+		json_add(x->quiet, NULL, o);
+	} else
+		printf("silence #%lld: %s until %s%s%s%s\n", (long long)si->id, si->pattern, until,
+		    *si->reason ? " (" : "", si->reason, *si->reason ? ")" : "");
+}
+
+/* silences in force, and each maintenance window: open until, or next */
+static void
+status_quiet(struct store *st, const struct config *cfg, struct status_ctx *x)
+{
+	char when[40];
+
+	store_each_silence(st, false, status_silence, x);
+	for (size_t i = 0; i < cfg->nmaint; i++) {
+		int open;
+		double at = quiet_window_at(&cfg->maint[i], x->now, &open);
+		if (at > 0)
+			fmt_when(at, when, sizeof when);
+		else
+			snprintf(when, sizeof when, "never");
+		if (x->json) {
+			struct json *o = json_new(JSON_OBJECT);
+			json_add(o, "maintenance", json_new_string(cfg->maint[i].name));
+			json_add(o, "checks", json_new_string(cfg->maint[i].checks));
+			json_add(o, "open", json_new(open ? JSON_TRUE : JSON_FALSE));
+			json_add(o, open ? "closes" : "opens", json_new_number(at));
+			json_add(x->quiet, NULL, o);
+		} else
+			printf("maintenance \"%s\" (%s): %s %s\n", cfg->maint[i].name,
+			    cfg->maint[i].checks, open ? "open until" : "next", when);
+	}
 }
 
 static void
@@ -725,6 +787,9 @@ cli_status(int argc, char **argv)
 		json_add(o, "agent", ag);
 		store_each_file(st, status_file, &x);
 		json_add(o, "files", x.files);
+		x.quiet = json_new(JSON_ARRAY);
+		status_quiet(st, &cfg, &x);
+		json_add(o, "quiet", x.quiet);
 		char *s = json_print(o, false);
 		if (s != NULL)
 			printf("%s\n", s);
@@ -751,11 +816,170 @@ cli_status(int argc, char **argv)
 			printf("agent: running (pid %ld); state file: %s; what it holds is delivered"
 			    " from memory, and this table may be behind\n", pid, note);
 		store_each_file(st, status_file, &x);
+		status_quiet(st, &cfg, &x);
 	}
 	store_close(st);
 	config_free(&cfg);
 	log_close();
 	return rc < 0 ? EXIT_UNAVAILABLE : 0;
+}
+
+/* ---- silence ------------------------------------------------------------------------- */
+
+static void
+silence_row(const struct store_silence *si, void *ud)
+{
+	struct status_ctx *x = ud;
+	char made[40], until[40];
+	const char *state = si->removed > 0 ? "removed" : si->ends <= x->now ? "ended" : "active";
+
+	if (!x->n && si->removed > 0)
+		return;
+	if (!x->n && si->ends <= x->now)
+		return;
+	fmt_when(si->created, made, sizeof made);
+	fmt_when(si->removed > 0 ? si->removed : si->ends, until, sizeof until);
+	if (x->json) {
+		struct json *o = json_new(JSON_OBJECT);
+		json_add(o, "id", json_new_number((double)si->id));
+		json_add(o, "pattern", json_new_string(si->pattern));
+		json_add(o, "reason", json_new_string(si->reason));
+		json_add(o, "created", json_new_number(si->created));
+		json_add(o, "ends", json_new_number(si->ends));
+		json_add(o, "state", json_new_string(state));
+		json_add(x->checks, NULL, o);
+		return;
+	}
+	char reason[600];
+	utf8_escape(reason, sizeof reason, si->reason);
+	printf("%-5lld %-24s %-8s %-17s %-17s %s\n", (long long)si->id, si->pattern, state, made,
+	    until, reason);
+	x->firing++;
+}
+
+/* drishti silence add PATTERN DURATION [--reason TEXT] | list [--all] [--json] | rm ID:
+ * written to the state file, where the running agent finds them within a
+ * second (and says each add and end as an event of kind "silence"). */
+int
+cli_silence(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "reason", required_argument, NULL, 'r' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "all", no_argument, NULL, 'a' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *conf = NULL, *reason = "", *usage = "usage: drishti silence add [-c FILE]"
+	    " PATTERN DURATION [--reason TEXT]\n       drishti silence list [-c FILE] [--all]"
+	    " [--json]\n       drishti silence rm [-c FILE] ID\n";
+	int ch, json = 0, all = 0;
+	struct config cfg;
+	char err[1024];
+
+	optind = 1;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "c:r:h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': conf = optarg; break;
+		case 'r': reason = optarg; break;
+		case 'j': json = 1; break;
+		case 'a': all = 1; break;
+		case 'h': printf("%s", usage); return 0;
+		default:
+			fprintf(stderr, "drishti silence: bad option \"%s\"\n%s", argv[optind - 1], usage);
+			return EXIT_USAGE;
+		}
+	}
+	const char *op = optind < argc ? argv[optind] : "";
+	int nargs = argc - optind - 1;
+	if (!((strcmp(op, "add") == 0 && nargs == 2) || (strcmp(op, "list") == 0 && nargs == 0) ||
+	    (strcmp(op, "rm") == 0 && nargs == 1))) {
+		fprintf(stderr, "drishti silence: %s\n%s", *op ? "wrong arguments" : "add, list or rm?",
+		    usage);
+		return EXIT_USAGE;
+	}
+	int64_t dur = 0, id = 0;
+	if (strcmp(op, "add") == 0) {
+		const char *pat = argv[optind + 1];
+		if (units_duration(argv[optind + 2], &dur, err, sizeof err) < 0 || dur < 1000) {
+			fprintf(stderr, "drishti silence add: %s\n",
+			    dur < 1000 && err[0] == '\0' ? "a silence lasts at least 1s" : err);
+			return EXIT_USAGE;
+		}
+		if (*pat == '\0' || strlen(pat) > 200 || strlen(reason) > 200 ||
+		    !utf8_valid(pat, strlen(pat)) || !utf8_valid(reason, strlen(reason))) {
+			fprintf(stderr, "drishti silence add: the pattern and the reason are 1 to 200"
+			    " bytes of UTF-8\n");
+			return EXIT_USAGE;
+		}
+	} else if (strcmp(op, "rm") == 0) {
+		char *end;
+		id = strtoll(argv[optind + 1], &end, 10);
+		if (*end != '\0' || id <= 0) {
+			fprintf(stderr, "drishti silence rm: \"%s\" is not a silence id\n",
+			    argv[optind + 1]);
+			return EXIT_USAGE;
+		}
+	}
+	if (cli_config(conf, &cfg) < 0)
+		return EXIT_CONFIG;
+	struct store *st = NULL;
+	int rc = 0;
+	bool ro = strcmp(op, "list") == 0;
+	if (ro && access(cfg.state, F_OK) < 0) {
+		printf(json ? "[]\n" : "no silences (no state file yet)\n");
+		goto out;
+	}
+	if (store_open(&st, cfg.state, ro, NULL, err, sizeof err) < 0) {
+		fprintf(stderr, "drishti silence: %s\n", err);
+		rc = EXIT_UNAVAILABLE;
+		goto out;
+	}
+	struct status_ctx x = { .json = json, .now = (double)time(NULL), .n = all };
+	if (strcmp(op, "add") == 0) {
+		char until[40];
+		if (store_silence_add(st, argv[optind + 1], reason, x.now + (double)dur / 1000.0, &id,
+		    err, sizeof err) < 0) {
+			fprintf(stderr, "drishti silence add: %s\n", err);
+			rc = EXIT_UNAVAILABLE;
+		} else {
+			fmt_when(x.now + (double)dur / 1000.0, until, sizeof until);
+			printf("silence #%lld on %s until %s\n", (long long)id, argv[optind + 1], until);
+		}
+	} else if (strcmp(op, "rm") == 0) {
+		int r = store_silence_rm(st, id, err, sizeof err);
+		if (r < 0) {
+			fprintf(stderr, "drishti silence rm: %s\n", err);
+			rc = EXIT_UNAVAILABLE;
+		} else if (r == 1) {
+			fprintf(stderr, "drishti silence rm: no silence #%lld in force\n", (long long)id);
+			rc = 1;
+		} else
+			printf("silence #%lld removed\n", (long long)id);
+	} else {
+		if (json)
+			x.checks = json_new(JSON_ARRAY);
+		else
+			printf("%-5s %-24s %-8s %-17s %-17s %s\n", "ID", "PATTERN", "STATE", "MADE",
+			    "UNTIL", "REASON");
+		store_each_silence(st, true, silence_row, &x);
+		if (json) {
+			char *js = json_print(x.checks, false);
+			if (js != NULL)
+				printf("%s\n", js);
+			free(js);
+			json_free(x.checks);
+		} else if (x.firing == 0)
+			printf("(none in force)\n");
+	}
+out:
+	if (st != NULL)
+		store_close(st);
+	config_free(&cfg);
+	log_close();
+	return rc;
 }
 
 int

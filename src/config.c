@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "config.h"
+#include "cron.h"
 #include "file.h"
 #include "log.h"
 #include "units.h"
@@ -41,6 +42,7 @@ struct schema {
 
 #define C(f) offsetof(struct config, f)
 #define R(f) offsetof(struct config_reporter, f)
+#define M(f) offsetof(struct config_maintenance, f)
 static const struct schema schema[] = {
 	{ "agent", "name", T_STR, C(name), "(host name)", "name of this agent in every event", NULL },
 	{ "agent", "rules", T_PATHS, C(rules), "(the installed rules; ./rules in a source checkout)", "a directory of *.lua rule files, or comma-separated files", NULL },
@@ -66,8 +68,9 @@ static const struct schema schema[] = {
 	{ "reporter", "secret_file", T_PATH, R(secret_file), "", "HMAC key file; must be mode 0600 or 0400", NULL },
 	{ "reporter", "ca_file", T_PATH, R(ca_file), "", "CA bundle to verify the receiver with", NULL },
 	{ "reporter", "pin", T_STR, R(pin), "", "public-key pin, sha256//BASE64", NULL },
-	{ "reporter", "events", T_LIST, R(events), "alert, resolve, reminder, escalation, report, test", "events sent", "alert|resolve|reminder|escalation|report|test" },
-	{ "reporter", "min_severity", T_ENUM, R(min_severity), "warn", "least severity of alerts sent", "ok|warn|crit|unknown" },
+	{ "reporter", "events", T_LIST, R(events), REPORTER_EVENTS_DEFAULT, "events sent (silence: silences added, removed, ended)", "alert|resolve|reminder|escalation|deescalation|change|report|test|silence" },
+	{ "reporter", "min_severity", T_ENUM, R(min_severity), "warn", "least severity of alerts sent, OK < WARN < CRIT (crit: CRIT only)", "ok|warn|crit|unknown" },
+	{ "reporter", "unknown", T_ENUM, R(unknown), "send", "alerts on UNKNOWN (a check that could not tell): send or drop", "send|drop" },
 	{ "reporter", "from", T_STR, R(from), "", "smtp: sender address", NULL },
 	{ "reporter", "to", T_STR, R(to), "", "smtp: recipients, comma-separated", NULL },
 	{ "reporter", "username", T_STR, R(username), "", "smtp: login", NULL },
@@ -76,9 +79,13 @@ static const struct schema schema[] = {
 	{ "reporter", "starttls", T_ENUM, R(starttls), "require", "smtp:// only: require | try | off (smtps:// is TLS from the start)", "require|try|off" },
 	{ "reporter", "resend", T_DUR, R(resend_ms), "1m", "alertmanager: re-send what is firing this often", NULL },
 	{ "reporter", "timeout", T_DUR, R(timeout_ms), "10s", "per delivery attempt", NULL },
+	{ "maintenance", "cron", T_STR, M(cron), NULL, "when each window opens (5 fields, local time)", NULL },
+	{ "maintenance", "duration", T_DUR, M(duration_ms), NULL, "how long it stays open", NULL },
+	{ "maintenance", "checks", T_STR, M(checks), NULL, "what it silences: globs on check names, or label=value, comma-separated", NULL },
 };
 #undef C
 #undef R
+#undef M
 #define NSCHEMA (sizeof schema / sizeof schema[0])
 
 static const char *const sections[] = { "agent", "store", "output", "sandbox", "vars" };
@@ -94,6 +101,7 @@ struct parse {
 	size_t  linecap;
 	char    section[128];       /* current section as written, "" before any */
 	struct config_reporter *rep;/* current reporter section, or NULL */
+	struct config_maintenance *mnt; /* current maintenance section, or NULL */
 	char  **seen;               /* "section\nkey" and "[section" already read */
 	size_t  nseen;
 	char   *err;
@@ -167,18 +175,19 @@ valid_name(const char *s, bool dots)
 
 /* A reporter section is written [reporter "NAME"] or [reporter.NAME]. */
 static int
-reporter_name(const char *sec, char *name, size_t len)
+section_name(const char *sec, const char *kind, char *name, size_t len)
 {
 	const char *q;
+	size_t kl = strlen(kind);
 
-	if (strncmp(sec, "reporter.", 9) == 0)
-		q = sec + 9;
-	else if (strncmp(sec, "reporter", 8) == 0) {
-		q = sec + 8;
+	if (strncmp(sec, kind, kl) == 0 && sec[kl] == '.')
+		q = sec + kl + 1;
+	else if (strncmp(sec, kind, kl) == 0) {
+		q = sec + kl;
 		while (*q == ' ' || *q == '\t')
 			q++;
 		size_t l = strlen(q);
-		if (q == sec + 8 || l < 3 || q[0] != '"' || q[l - 1] != '"' || l - 2 >= len)
+		if (q == sec + kl || l < 3 || q[0] != '"' || q[l - 1] != '"' || l - 2 >= len)
 			return -1;
 		memcpy(name, q + 1, l - 2);
 		name[l - 2] = '\0';
@@ -198,8 +207,34 @@ section_begin(struct parse *p, const char *sec)
 
 	snprintf(p->section, sizeof p->section, "%s", sec);
 	p->rep = NULL;
+	p->mnt = NULL;
+	if (strncmp(sec, "maintenance", 11) == 0) {
+		if (section_name(sec, "maintenance", name, sizeof name) < 0) {
+			perr(p, NULL, "bad maintenance section: write [maintenance \"NAME\"], "
+			    "NAME of letters, digits, . _ -");
+			return;
+		}
+		for (size_t i = 0; i < p->cfg->nmaint; i++)
+			if (strcmp(p->cfg->maint[i].name, name) == 0) {
+				perr(p, NULL, "duplicate maintenance window \"%s\" (first at line %d)",
+				    name, p->cfg->maint[i].line);
+				return;
+			}
+		struct config_maintenance *m = realloc(p->cfg->maint,
+		    (p->cfg->nmaint + 1) * sizeof *m);
+		if (m == NULL) {
+			perr(p, NULL, "out of memory");
+			return;
+		}
+		p->cfg->maint = m;
+		p->mnt = &m[p->cfg->nmaint++];
+		memset(p->mnt, 0, sizeof *p->mnt);
+		p->mnt->name = strdup(name);
+		p->mnt->line = p->lineno;
+		return;
+	}
 	if (strncmp(sec, "reporter", 8) == 0) {
-		if (reporter_name(sec, name, sizeof name) < 0) {
+		if (section_name(sec, "reporter", name, sizeof name) < 0) {
 			perr(p, NULL, "bad reporter section: write [reporter \"NAME\"] "
 			    "or [reporter.NAME], NAME of letters, digits, . _ -");
 			return;
@@ -242,7 +277,7 @@ section_begin(struct parse *p, const char *sec)
 			return;
 		}
 	perr(p, NULL, "unknown section (known: agent, store, output, sandbox, "
-	    "vars, reporter \"NAME\")");
+	    "vars, reporter \"NAME\", maintenance \"NAME\")");
 }
 
 /* inih's reader: one whole line per call, counted and checked. */
@@ -500,8 +535,9 @@ cfg_handler(void *user, const char *section, const char *key, const char *value)
 		p->cfg->nvars++;
 		return 1;
 	}
-	const char *sname = p->rep != NULL ? "reporter" : section;
-	void *base = p->rep != NULL ? (void *)p->rep : (void *)p->cfg;
+	const char *sname = p->rep != NULL ? "reporter" : p->mnt != NULL ? "maintenance" : section;
+	void *base = p->rep != NULL ? (void *)p->rep : p->mnt != NULL ? (void *)p->mnt :
+	    (void *)p->cfg;
 	for (size_t i = 0; i < NSCHEMA; i++)
 		if (strcmp(schema[i].section, sname) == 0 && strcmp(schema[i].key, key) == 0)
 			return set_value(p, &schema[i], base, value) == 0;
@@ -539,6 +575,29 @@ check_secret(const char *path, const char *user, char *err, size_t errlen)
 		snprintf(err, errlen, "%s is owned by uid %u; refused: owner must be root or the agent's user",
 		    path, (unsigned)st.st_uid);
 		return -1;
+	}
+	return 0;
+}
+
+static int
+check_maintenance(const struct config *cfg, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < cfg->nmaint; i++) {
+		const struct config_maintenance *m = &cfg->maint[i];
+		const char *need = m->cron == NULL ? "cron" : m->duration_ms <= 0 ? "duration" :
+		    m->checks == NULL || *m->checks == '\0' ? "checks" : NULL;
+		char e[160];
+		struct cron cr;
+		if (need != NULL) {
+			snprintf(err, errlen, "%s:%d: [maintenance \"%s\"] %s: missing (required)",
+			    cfg->path, m->line, m->name, need);
+			return -1;
+		}
+		if (cron_parse(m->cron, &cr, e, sizeof e) < 0) {
+			snprintf(err, errlen, "%s:%d: [maintenance \"%s\"] cron: %s", cfg->path,
+			    m->line, m->name, e);
+			return -1;
+		}
 	}
 	return 0;
 }
@@ -767,7 +826,8 @@ config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 	for (size_t i = 0; i < p.nseen; i++)
 		free(p.seen[i]);
 	free(p.seen);
-	if (!p.failed && check_reporters(cfg, err, errlen) < 0)
+	if (!p.failed && (check_reporters(cfg, err, errlen) < 0 ||
+	    check_maintenance(cfg, err, errlen) < 0))
 		p.failed = 1;
 	if (p.failed) {
 		config_free(cfg);
@@ -787,12 +847,18 @@ config_free(struct config *cfg)
 		if (strcmp(s->section, "reporter") == 0) {
 			for (size_t r = 0; r < cfg->nreporters; r++)
 				free(*(char **)(void *)((char *)&cfg->reporters[r] + s->off));
+		} else if (strcmp(s->section, "maintenance") == 0) {
+			for (size_t m = 0; m < cfg->nmaint; m++)
+				free(*(char **)(void *)((char *)&cfg->maint[m] + s->off));
 		} else
 			free(*(char **)(void *)((char *)cfg + s->off));
 	}
 	for (size_t r = 0; r < cfg->nreporters; r++)
 		free(cfg->reporters[r].name);
 	free(cfg->reporters);
+	for (size_t m = 0; m < cfg->nmaint; m++)
+		free(cfg->maint[m].name);
+	free(cfg->maint);
 	for (size_t i = 0; i < cfg->nvars; i++) {
 		free(cfg->vars[i].key);
 		free(cfg->vars[i].value);
@@ -844,11 +910,16 @@ config_help(FILE *out)
 			if (strcmp(s->section, "reporter") == 0) {
 				fprintf(out, "\n[vars]\n; NAME = VALUE, read-only in rules as vars.NAME\n");
 				fprintf(out, "\n; [reporter \"NAME\"]  (also [reporter.NAME]); one section per receiver\n");
-			} else
+			} else if (strcmp(s->section, "maintenance") == 0)
+				fprintf(out, "\n; [maintenance \"NAME\"]  a silence that recurs: alerts of the checks it\n"
+				    "; names are recorded, not sent, while it is open (drishti status shows\n"
+				    "; the next one), e.g. cron = 0 3 * * sun, duration = 30m, checks = daily.*\n");
+			else
 				fprintf(out, "\n[%s]\n", s->section);
 			cur = s->section;
 		}
-		bool rep = strcmp(s->section, "reporter") == 0;
+		bool rep = strcmp(s->section, "reporter") == 0 ||
+		    strcmp(s->section, "maintenance") == 0;
 		const char *c = rep || (s->def != NULL && s->def[0] == '(') ? "; " : "";
 		fprintf(out, "%s%-13s = %s", c, s->key, s->def ? s->def : "(required)");
 		fprintf(out, "%*s; %s%s%s\n", 2, "", s->help,

@@ -30,6 +30,7 @@
 #include "log.h"
 #include "loop.h"
 #include "outbox.h"
+#include "quiet.h"
 #include "report.h"
 #include "store.h"
 #include "textfile.h"
@@ -81,11 +82,20 @@ struct daemon {
 	 * schedule; their results go through the same alert path */
 	struct eng_check *ac[64];
 	int     nac;
+	/* quiet time: silences (the state file) and maintenance windows */
+	struct quiet quiet;
+	int64_t said[256][2];       /* silence id, announced level: not said twice */
+	int     nsaid;
 };
 
 #define HEALTH_EVERY 1.0        /* seconds between looks at the state file */
 
 static void reload(struct daemon *d);
+static void judge(struct daemon *d, struct eng_check *c, const struct result *r,
+    int64_t now_ms, const char *cursors, int alert_only);
+static void judge_waiting(struct daemon *d, struct eng_check *c, int64_t now_ms);
+static void on_textfile(struct loop *l, void *ud);
+static double wall_now(void);
 
 /* ---- systemd notify --------------------------------------------------------- */
 
@@ -219,34 +229,177 @@ on_result(struct engine *e, struct eng_check *c, const struct result *r, void *u
 		    result_status_name(r->status), r->summary, r->duration * 1000);
 	if (d->store == NULL)
 		return;
+	judge(d, c, r, now_ms, c->cursors_new, 0);
+}
+
+/* ---- judging a run: dependencies, quiet time, the alert ------------------------------------ */
+
+static bool
+failing(const struct eng_check *c, enum status st)
+{
+	return st == ST_WARN || st == ST_CRIT || (st == ST_UNKNOWN && !c->d.unknown_ignore);
+}
+
+static void
+load_alert(struct daemon *d, struct eng_check *c, int64_t now_ms)
+{
 	/* the alert state lives in the store: a restart or reload picks it up */
 	if (!c->alert_loaded) {
 		if (store_alert_get(d->store, c->d.name, &c->alert) != 0)
 			alert_init(&c->alert, now_ms);
 		c->alert_loaded = 1;
 	}
-	struct alert_cfg ac = { .after_count = c->d.after_count, .after_ms = c->d.after_ms,
-	    .recover = c->d.recover, .flap_fails = c->d.flap_fails,
-	    .flap_window = c->d.flap_window, .repeat_ms = c->d.repeat_ms,
-	    .unknown_ignore = c->d.unknown_ignore };
+}
+
+enum dep_verdict { DEP_FREE, DEP_BLOCKED, DEP_WAIT };
+
+/* A failing check whose dependency fails is blocked: the dependency's
+ * alert speaks for both.  A dependency that is running now, or whose last
+ * answer is older than this run, is asked first (run now if need be): the
+ * order two results of one outage come in must not decide what pages. */
+static enum dep_verdict
+dependency(struct daemon *d, struct eng_check *c, const struct result *r, const char **who)
+{
+	enum dep_verdict v = DEP_FREE;
+
+	for (size_t i = 0; i < c->d.ndepends && d->e != NULL; i++) {
+		struct eng_check *p = engine_find(d->e, c->d.depends[i]);
+		if (p == NULL)
+			continue;
+		load_alert(d, p, (int64_t)(r->started * 1000));
+		if (p->alert.state != AL_OK || (p->has_last && failing(p, p->last.status))) {
+			*who = p->d.name;
+			return DEP_BLOCKED;
+		}
+		if (p->in_flight) {
+			*who = p->d.name;
+			v = DEP_WAIT;
+		} else if (!p->has_last || p->last.started + p->last.duration < r->started) {
+			if (engine_run_now(d->e, p) == 0) {
+				*who = p->d.name;
+				v = DEP_WAIT;
+			}
+		}
+	}
+	return v;
+}
+
+/* One run's verdict on the check's alert.  alert_only: the run was
+ * recorded already (a judgement that waited for a dependency). */
+static void
+judge(struct daemon *d, struct eng_check *c, const struct result *r, int64_t now_ms,
+    const char *cursors, int alert_only)
+{
+	char note[300] = "", why[200] = "";
+	const char *who = NULL;
 	struct alert_out ev;
-	bool changed = alert_step(&c->alert, &ac, r->status, now_ms, &ev);
-	/* held in memory if need be */
-	store_record(d->store, c->d.name, r, &c->alert, changed, &ev, c->cursors_new);
+	bool changed = false;
+
+	load_alert(d, c, now_ms);
+	memset(&ev, 0, sizeof ev);
+	enum dep_verdict dv = failing(c, r->status) ? dependency(d, c, r, &who) : DEP_FREE;
+	if (dv == DEP_WAIT && !alert_only) {
+		c->judge_wait = 1;
+		c->judge_wait_since = loop_now(d->loop);
+		snprintf(note, sizeof note, "waiting for %s", who);
+	} else if (dv == DEP_BLOCKED) {
+		/* its own streak starts again once the dependency is back (one
+		 * that fired before stays firing, silent, until it resolves) */
+		if (c->alert.state != AL_FIRING && (c->alert.state == AL_PENDING ||
+		    c->alert.fails > 0)) {
+			alert_init(&c->alert, now_ms);
+			changed = true;
+		}
+		snprintf(note, sizeof note, "blocked by %s", who);
+	} else
+		changed = alert_step(&c->alert, &(struct alert_cfg){ .after_count = c->d.after_count,
+		    .after_ms = c->d.after_ms, .recover = c->d.recover,
+		    .flap_fails = c->d.flap_fails, .flap_window = c->d.flap_window,
+		    .repeat_ms = c->d.repeat_ms, .unknown_ignore = c->d.unknown_ignore },
+		    r->status, now_ms, &ev);
+	/* quiet time: the event is recorded, not delivered; an alert that fired
+	 * in it is owed, and goes out if the check still fails when it ends */
+	const char *muted = NULL;
+	if (quiet_match(&d->quiet, &c->d, (double)now_ms / 1000.0, why, sizeof why)) {
+		if (note[0] == '\0')
+			snprintf(note, sizeof note, "silenced: %s", why);
+		if (ev.event == EV_ALERT) {
+			c->alert.owed = 1;
+			changed = true;
+			muted = why;
+		} else if (ev.event == EV_RESOLVE && !c->alert.owed) {
+			/* its alert went out: so does its resolve */
+		} else if (ev.event != EV_NONE) {
+			if (ev.event == EV_RESOLVE)
+				c->alert.owed = 0;
+			muted = why;
+		}
+	} else if (ev.event == EV_RESOLVE && c->alert.owed) {
+		/* the alert was never sent (the window ended this very second) */
+		c->alert.owed = 0;
+		muted = "its alert was never sent";
+	}
+	store_record(d->store, c->d.name, r, &c->alert, changed, &ev,
+	    &(struct store_extra){ .cursors = cursors, .note = note[0] ? note : NULL,
+	    .muted = muted, .alert_only = alert_only });
 	/* the runs of this loop iteration are committed together, next round */
 	if (store_pending(d->store) && d->commit_t == NULL)
 		d->commit_t = loop_timer_at(d->loop, loop_now(d->loop), on_commit, d);
 	if (ev.event != EV_NONE) {
-		outbox_kick(d->outbox);
+		if (muted == NULL && d->outbox != NULL)
+			outbox_kick(d->outbox);
 		if (ev.event == EV_RESOLVE)
-			log_info("alert \"%s\": resolved (was %s)", c->d.name,
-			    result_status_name(ev.previous));
+			log_info("alert \"%s\": resolved (was %s)%s%s", c->d.name,
+			    result_status_name(ev.previous), muted ? "; not sent: " : "",
+			    muted ? muted : "");
 		else
-			log_warn("alert \"%s\": %s %s: %s", c->d.name, alert_event_name(ev.event),
-			    result_status_name(ev.status), r->summary);
+			log_warn("alert \"%s\": %s %s: %s%s%s", c->d.name, alert_event_name(ev.event),
+			    result_status_name(ev.status), r->summary, muted ? "; not sent: " : "",
+			    muted ? muted : "");
 	}
 	if (d->text_t == NULL && d->cfg->textfile != NULL && *d->cfg->textfile != '\0')
 		d->text_t = loop_timer_at(d->loop, loop_update_now(d->loop) + 1.0, on_textfile, d);
+	if (!alert_only)
+		judge_waiting(d, c, now_ms);
+}
+
+/* c has just been judged: the checks that waited on it are judged now, on
+ * their latest result (engine.c sets last after this hook returns, so a
+ * dependent's own last is its run that waited). */
+static void
+judge_waiting(struct daemon *d, struct eng_check *c, int64_t now_ms)
+{
+	for (size_t i = 0; d->e != NULL && i < engine_count(d->e); i++) {
+		struct eng_check *w = engine_check(d->e, i);
+		if (!w->judge_wait || w == c || !w->has_last)
+			continue;
+		for (size_t k = 0; k < w->d.ndepends; k++)
+			if (strcmp(w->d.depends[k], c->d.name) == 0) {
+				w->judge_wait = 0;
+				judge(d, w, &w->last, now_ms, NULL, 1);
+				break;
+			}
+	}
+}
+
+/* Waits that outlived their dependency's answer (it was killed, it never
+ * ran): the check is judged on its own. */
+static void
+judge_stale(struct daemon *d)
+{
+	double now = loop_now(d->loop);
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	for (size_t i = 0; d->e != NULL && i < engine_count(d->e); i++) {
+		struct eng_check *w = engine_check(d->e, i);
+		double limit = (double)(w->d.timeout_ms ? w->d.timeout_ms : d->cfg->timeout_ms) /
+		    1000.0 + 5;
+		if (w->judge_wait && w->has_last && now - w->judge_wait_since > limit) {
+			w->judge_wait = 0;
+			judge(d, w, &w->last, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, NULL, 1);
+		}
+	}
 }
 
 /* The check that stands for a rule file: rules:NAME.lua. */
@@ -319,6 +472,111 @@ agent_checks_free(struct daemon *d)
 	d->nac = 0;
 }
 
+/* ---- quiet time, every second ---------------------------------------------------------- */
+
+static int
+said_level(struct daemon *d, int64_t id)
+{
+	for (int i = 0; i < d->nsaid; i++)
+		if (d->said[i][0] == id)
+			return (int)d->said[i][1];
+	return -1;
+}
+
+static void
+said_set(struct daemon *d, int64_t id, int level)
+{
+	for (int i = 0; i < d->nsaid; i++)
+		if (d->said[i][0] == id) {
+			d->said[i][1] = level;
+			return;
+		}
+	if (d->nsaid == (int)(sizeof d->said / sizeof d->said[0])) {
+		memmove(d->said, d->said + 1, sizeof d->said - sizeof d->said[0]);
+		d->nsaid--;
+	}
+	d->said[d->nsaid][0] = id;
+	d->said[d->nsaid++][1] = level;
+}
+
+/* Each silence's add and end are events (kind "silence") of their own, said
+ * once: the state file remembers, and so do we (a file that refuses the
+ * note must not make us say it every second). */
+static void
+announce(struct daemon *d, double now)
+{
+	char msg[700], when[40];
+
+	for (size_t i = 0; i < d->quiet.nsil; i++) {
+		const struct quiet_silence *s = &d->quiet.sil[i];
+		int have = s->announced > said_level(d, s->id) ? s->announced : said_level(d, s->id);
+		int ended = s->removed > 0 || s->ends <= now;
+		int want = ended ? 2 : 1;
+		if (have >= want)
+			continue;
+		if (have < 1 && !ended) {
+			time_t t = (time_t)s->ends;
+			struct tm tm;
+			localtime_r(&t, &tm);
+			strftime(when, sizeof when, "%Y-%m-%d %H:%M", &tm);
+			snprintf(msg, sizeof msg, "silence #%lld on %s until %s%s%s%s", (long long)s->id,
+			    s->pattern, when, *s->reason ? " (" : "", s->reason, *s->reason ? ")" : "");
+		} else
+			snprintf(msg, sizeof msg, "silence #%lld on %s %s%s%s%s", (long long)s->id,
+			    s->pattern, s->removed > 0 ? "removed" : "ended", *s->reason ? " (" : "",
+			    s->reason, *s->reason ? ")" : "");
+		log_info("%s", msg);
+		store_event(d->store, "silence", NULL, ST_OK, msg);
+		if (d->outbox != NULL)
+			outbox_kick(d->outbox);
+		said_set(d, s->id, want);
+		store_silence_announced(d->store, s->id, want);
+	}
+}
+
+/* An alert that fired in quiet time and still fires when it ends goes out
+ * now, once; one that recovered meanwhile says nothing. */
+static void
+pay_owed(struct daemon *d, struct eng_check *c, double now)
+{
+	char why[200];
+
+	if (!c->alert_loaded || !c->alert.owed || c->alert.state != AL_FIRING || !c->has_last ||
+	    quiet_match(&d->quiet, &c->d, now, why, sizeof why))
+		return;
+	struct alert_out ev = { .event = EV_ALERT, .status = c->alert.status,
+	    .previous = ST_OK, .since_ms = c->alert.since_ms };
+	c->alert.owed = 0;
+	c->alert.notified_ms = (int64_t)(now * 1000);
+	store_record(d->store, c->d.name, &c->last, &c->alert, true, &ev,
+	    &(struct store_extra){ .alert_only = 1 });
+	if (d->outbox != NULL)
+		outbox_kick(d->outbox);
+	log_warn("alert \"%s\": alert %s: %s (quiet time over)", c->d.name,
+	    result_status_name(c->alert.status), c->last.summary);
+}
+
+static double
+wall_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void
+quiet_tick(struct daemon *d)
+{
+	double now = wall_now();
+	if (quiet_refresh(&d->quiet, d->store, d->cfg, now) < 0)
+		return;
+	announce(d, now);
+	for (size_t i = 0; d->e != NULL && i < engine_count(d->e); i++)
+		pay_owed(d, engine_check(d->e, i), now);
+	for (int i = 0; i < d->nac; i++)
+		pay_owed(d, d->ac[i], now);
+}
+
 /* The state file: retries what waits for it (with the store's backoff) and
  * turns its trouble into the check drishti.state, which pages like any. */
 static void
@@ -330,6 +588,8 @@ on_health(struct loop *l, void *ud)
 	d->health_t = loop_timer_at(l, loop_update_now(l) + HEALTH_EVERY, on_health, d);
 	if (d->store == NULL)
 		return;
+	quiet_tick(d);
+	judge_stale(d);
 	if (store_pending(d->store))
 		store_commit(d->store);
 	const char *t = store_trouble(d->store, NULL, &held);
@@ -600,6 +860,7 @@ on_loaded(struct engine *e, int nerrors, void *ud)
 		if (strcmp(d->ncfg->state, d->cfg->state) != 0)
 			log_warn("[agent] state changed; still using %s until a restart", d->cfg->state);
 		d->cfg = d->ncfg;
+		quiet_refresh(&d->quiet, d->store, d->cfg, wall_now());
 		/* the reporters follow the new config (the old one is freed with
 		 * the old engine); each picks up at its cursor in the store, and a
 		 * send cut off here is sent again */
@@ -838,6 +1099,7 @@ cli_run(int argc, char **argv)
 		d.exit_code = EXIT_CONFIG;
 	}
 	if (d.outbox != NULL) {
+		quiet_refresh(&d.quiet, d.store, d.cfg, wall_now());
 		d.e = start_engine(&d, d.cfg);
 		if (d.cfg->watch)
 			watch_rules(&d);
@@ -864,6 +1126,7 @@ cli_run(int argc, char **argv)
 	outbox_free(d.outbox);
 	store_close(d.store);           /* commits what is pending */
 	agent_checks_free(&d);
+	quiet_free(&d.quiet);
 	if (d.lock_fd >= 0)
 		close(d.lock_fd);
 	if (d.ino >= 0)

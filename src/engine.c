@@ -24,6 +24,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "depends.h"
 #include "engine.h"
 #include "log.h"
 #include "loop.h"
@@ -307,6 +308,28 @@ worker_gone(struct eng_worker *w)
 	}
 }
 
+/* A loaded file leaves the set: its checks go, its worker stops. */
+static void
+drop_worker(struct engine *e, struct eng_worker *w)
+{
+	w->loaded_ok = 0;
+	for (uint32_t k = 0; k < w->ndecls; k++) {
+		struct eng_check *c = w->decls[k];
+		for (size_t n = 0; n < e->nchecks; n++)
+			if (e->checks[n] == c) {
+				memmove(e->checks + n, e->checks + n + 1,
+				    (e->nchecks - n - 1) * sizeof *e->checks);
+				e->nchecks--;
+				break;
+			}
+		rules_decl_clear(&c->d);
+		free(c->cursors);
+		free(c);
+	}
+	w->ndecls = 0;
+	worker_gone(w);
+}
+
 /* Names are unique across rule files (alerts and history key on them), as
  * lint has it: the first file in path order keeps a name; a later file that
  * declares it again does not load, with lint's own message. */
@@ -335,23 +358,52 @@ drop_duplicates(struct engine *e)
 		if (dups == 0)
 			continue;
 		e->load_errors += dups;
-		w->loaded_ok = 0;
-		/* its checks leave the set */
-		for (uint32_t k = 0; k < w->ndecls; k++) {
-			struct eng_check *c = w->decls[k];
-			for (size_t n = 0; n < e->nchecks; n++)
-				if (e->checks[n] == c) {
-					memmove(e->checks + n, e->checks + n + 1,
-					    (e->nchecks - n - 1) * sizeof *e->checks);
-					e->nchecks--;
-					break;
-				}
-			rules_decl_clear(&c->d);
-			free(c->cursors);
-			free(c);
+		drop_worker(e, w);
+	}
+}
+
+struct dep_ctx {
+	struct engine *e;
+	struct eng_check **checks;
+	int bad;
+};
+
+static void
+depends_bad(void *ud, size_t i, const char *msg)
+{
+	struct dep_ctx *x = ud;
+	struct eng_worker *w = x->checks[i]->w;
+
+	if (x->e->hooks.load_error != NULL)
+		x->e->hooks.load_error(x->e->hooks.ud, w->path, msg);
+	x->e->load_errors++;
+	w->loaded_ok = -1;          /* dropped below, once every error is said */
+	x->bad++;
+}
+
+/* What depends names must be checks of the set, without a cycle (lint's
+ * check and message): a file that breaks it does not load, as with a name
+ * declared twice; its going may leave another's depends dangling, so again
+ * until nothing changes. */
+static void
+drop_bad_depends(struct engine *e)
+{
+	for (int round = 0; round < 64; round++) {
+		struct depends_item *it = calloc(e->nchecks ? e->nchecks : 1, sizeof *it);
+		struct dep_ctx x = { .e = e, .checks = e->checks };
+		if (it == NULL)
+			return;
+		for (size_t i = 0; i < e->nchecks; i++) {
+			it[i].d = &e->checks[i]->d;
+			it[i].file = e->checks[i]->file;
 		}
-		w->ndecls = 0;
-		worker_gone(w);
+		depends_check(it, e->nchecks, depends_bad, &x);
+		free(it);
+		if (x.bad == 0)
+			return;
+		for (size_t i = 0; i < e->nworkers; i++)
+			if (e->workers[i]->loaded_ok == -1)
+				drop_worker(e, e->workers[i]);
 	}
 }
 
@@ -362,6 +414,7 @@ all_loaded_maybe(struct engine *e)
 		return;
 	e->loading = -1;            /* report once */
 	drop_duplicates(e);
+	drop_bad_depends(e);
 	/* a file that loads is "ok" only once the whole set has been seen */
 	for (size_t i = 0; i < e->nworkers && e->hooks.file_state != NULL; i++)
 		if (e->workers[i]->loaded_ok)

@@ -49,6 +49,14 @@ static const struct {
 	  "Every reporter type is delivered: webhook, slack, discord, ntfy, smtp,\n"
 	  "alertmanager, file and stdout.  --list (with no REPORTER) prints the\n"
 	  "reporter names.\n" },
+	{ "silence", "silence add|list|rm [-c FILE] [PATTERN DURATION [--reason TEXT] | ID]",
+	  "Quiet time.  `silence add PATTERN DURATION` (PATTERN a glob on check\n"
+	  "names, or label=value) holds back the alerts of the checks it takes for\n"
+	  "DURATION: they are recorded and shown in status, not sent; one still\n"
+	  "failing when the silence ends is sent then, once.  `silence list` shows\n"
+	  "those in force (--all: every one), `silence rm ID` ends one.  The running\n"
+	  "agent follows within a second; each add and end is an event (kind\n"
+	  "\"silence\").  [maintenance] sections in the config recur the same way.\n" },
 	{ "version", "version", "Prints the version of drishti and of Lua.\n" },
 	{ "help", "help [COMMAND | config]",
 	  "Help on a command; `help config` prints every config key with its\n"
@@ -133,6 +141,8 @@ main(int argc, char **argv)
 		return cli_lint(argc - 1, argv + 1);
 	if (strcmp(cmd, "report") == 0)
 		return cli_report(argc - 1, argv + 1);
+	if (strcmp(cmd, "silence") == 0)
+		return cli_silence(argc - 1, argv + 1);
 	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0)
 		return cmd_help(argc - 1, argv + 1);
 	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {

@@ -161,15 +161,27 @@ wants(const struct rep *r, const struct store_event *ev, outbox_decl_fn decl, vo
 	if (!listed)
 		return 0;
 	/* Alertmanager routes alerts; a report is no alert */
-	if (strcmp(r->cfg->type, "alertmanager") == 0 && strcmp(ev->kind, "report") == 0)
+	if (strcmp(r->cfg->type, "alertmanager") == 0 &&
+	    (strcmp(ev->kind, "report") == 0 || strcmp(ev->kind, "silence") == 0))
 		return 0;
-	/* severity: a resolve is as severe as what it resolves */
+	/* held back by a silence or a maintenance window: recorded, not sent */
+	if (ev->muted[0] != '\0')
+		return 0;
+	/* severity: a resolve is as severe as what it resolves.  UNKNOWN is
+	 * no severity (the check could not tell): it has its own switch, and
+	 * min_severity ranks OK < WARN < CRIT only */
 	enum status sev = strcmp(ev->kind, "resolve") == 0 ? ev->previous : ev->status;
 	enum status min = ST_WARN;
 	if (r->cfg->min_severity != NULL)
 		result_status_parse(r->cfg->min_severity, &min);
-	if (strcmp(ev->kind, "report") != 0 && sev < min)
-		return 0;
+	if (strcmp(ev->kind, "report") != 0 && strcmp(ev->kind, "silence") != 0 &&
+	    strcmp(ev->kind, "test") != 0) {
+		if (sev == ST_UNKNOWN) {
+			if (r->cfg->unknown != NULL && strcmp(r->cfg->unknown, "drop") == 0)
+				return 0;
+		} else if (sev < min)
+			return 0;
+	}
 	const struct rule_decl *d = ev->check[0] && decl ? decl(ud, ev->check) : NULL;
 	if (d != NULL && d->notify != NULL) {
 		for (size_t i = 0; i < d->nnotify; i++)
@@ -474,7 +486,7 @@ outbox_new(struct loop *l, struct store *s, const struct config *cfg, outbox_dec
 {
 	struct outbox *o = calloc(1, sizeof *o);
 	static struct config_reporter builtin = { .name = "stdout", .type = "stdout",
-	    .events = "alert, resolve, reminder, escalation, report, test", .min_severity = "warn" };
+	    .events = REPORTER_EVENTS_DEFAULT, .min_severity = "warn" };
 
 	if (o == NULL)
 		return NULL;

@@ -80,13 +80,20 @@ body_json(const struct reporter_ctx *c, const struct store_event *ev, const stru
 static void
 headline(const struct reporter_ctx *c, const struct store_event *ev, char *buf, size_t len)
 {
-	const char *what = strcmp(ev->kind, "escalation") == 0 ? "changed" : ev->kind;
+	static const char *const said[][2] = { { "escalation", "escalated" },
+		{ "deescalation", "de-escalated" }, { "change", "changed" } };
+	const char *what = ev->kind;
+	for (size_t i = 0; i < sizeof said / sizeof said[0]; i++)
+		if (strcmp(ev->kind, said[i][0]) == 0)
+			what = said[i][1];
 
 	if (strcmp(ev->kind, "resolve") == 0)
 		snprintf(buf, len, "[%s] RESOLVED %s (was %s): %s", c->agent,
 		    ev->check[0] ? ev->check : "agent", upper[ev->previous & 3], ev->summary);
 	else if (strcmp(ev->kind, "report") == 0)
 		snprintf(buf, len, "[%s] Report %s", c->agent, ev->summary);
+	else if (strcmp(ev->kind, "silence") == 0)
+		snprintf(buf, len, "[%s] Silence: %s", c->agent, ev->summary);
 	else
 		snprintf(buf, len, "[%s] %s %s: %s (%s)", c->agent, upper[ev->status & 3],
 		    ev->check[0] ? ev->check : "agent", ev->summary, what);
@@ -282,6 +289,14 @@ am_alert(struct json *arr, const struct reporter_ctx *c, const struct store_even
 	json_add(arr, NULL, a);
 }
 
+/* escalation, deescalation, change: a firing alert's status moved */
+static int
+is_change(const char *kind)
+{
+	return strcmp(kind, "escalation") == 0 || strcmp(kind, "deescalation") == 0 ||
+	    strcmp(kind, "change") == 0;
+}
+
 /* One event in Alertmanager's terms.  Severity is part of the identity (it
  * is what routes a page), so an escalation also ends the alert of the old
  * severity, or it would linger until Alertmanager's resolve_timeout. */
@@ -295,8 +310,7 @@ am_event(struct json *arr, const struct reporter_ctx *c, const struct store_even
 		/* one-off events: shown for an hour, then gone by themselves */
 		am_alert(arr, c, ev, d, ev->status, ev->at + 3600);
 	else {
-		if (strcmp(ev->kind, "escalation") == 0 && ev->previous != ev->status &&
-		    ev->previous != ST_OK)
+		if (is_change(ev->kind) && ev->previous != ev->status && ev->previous != ST_OK)
 			am_alert(arr, c, ev, d, ev->previous, ev->at);
 		am_alert(arr, c, ev, d, ev->status, 0);
 	}

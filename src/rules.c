@@ -35,6 +35,7 @@
 #define MAX_NAME 128
 #define MAX_LABELS 32
 #define MAX_NOTIFY 32
+#define MAX_DEPENDS 32
 #define MAX_CURSORS 256
 
 struct cursor {
@@ -199,7 +200,7 @@ cursor_add(struct rule_file *f, const char *key)
 
 static const char *const check_keys[] = { "every", "cron", "jitter", "timeout",
 	"after", "recover", "flap", "repeat", "unknown", "notify", "labels",
-	"description", "run", NULL };
+	"depends", "description", "run", NULL };
 static const char *const report_keys[] = { "every", "cron", "notify",
 	"description", "build", NULL };
 
@@ -345,6 +346,44 @@ get_notify(lua_State *L, struct dctx *c)
 	lua_pop(L, 1);
 }
 
+/* depends = "daily.api" or { "a", "b" }: names only here; that they exist
+ * and make no cycle is known once every file is loaded (ruleset.c). */
+static void
+get_depends(lua_State *L, struct dctx *c)
+{
+	int t = lua_getfield(L, 1, "depends");
+
+	if (t == LUA_TNIL) {
+		lua_pop(L, 1);
+		return;
+	}
+	if (t == LUA_TSTRING) {
+		lua_createtable(L, 1, 0);
+		lua_insert(L, -2);
+		lua_rawseti(L, -2, 1);
+	} else if (t != LUA_TTABLE) {
+		derr(c, "depends", "want a check name or a list of them");
+		lua_pop(L, 1);
+		return;
+	}
+	lua_Integer n = (lua_Integer)lua_rawlen(L, -1);
+	if (n > MAX_DEPENDS) {
+		derr(c, "depends", "more than %d checks", MAX_DEPENDS);
+		n = MAX_DEPENDS;
+	}
+	c->d->depends = calloc((size_t)n + 1, sizeof *c->d->depends);
+	for (lua_Integer i = 1; i <= n && c->d->depends != NULL; i++) {
+		if (lua_rawgeti(L, -1, i) != LUA_TSTRING)
+			derr(c, "depends", "entry %lld is not a check name", (long long)i);
+		else if (strcmp(lua_tostring(L, -1), c->d->name) == 0)
+			derr(c, "depends", "a check cannot depend on itself");
+		else
+			c->d->depends[c->d->ndepends++] = strdup(lua_tostring(L, -1));
+		lua_pop(L, 1);
+	}
+	lua_pop(L, 1);
+}
+
 static void
 get_labels(lua_State *L, struct dctx *c)
 {
@@ -387,6 +426,9 @@ rules_decl_clear(struct rule_decl *d)
 	for (size_t i = 0; i < d->nnotify; i++)
 		free(d->notify[i]);
 	free(d->notify);
+	for (size_t i = 0; i < d->ndepends; i++)
+		free(d->depends[i]);
+	free(d->depends);
 	for (size_t i = 0; i < 2 * d->nlabels; i++)
 		free(d->labels[i]);
 	free(d->labels);
@@ -448,6 +490,7 @@ l_decl_body(lua_State *L)
 	d.description = get_string(L, &c, "description", 1024);
 	get_notify(L, &c);
 	if (kind == RULE_CHECK) {
+		get_depends(L, &c);
 		get_duration(L, &c, "jitter", &d.jitter_ms);
 		if (has_every && d.jitter_ms >= d.every_ms && d.every_ms > 0)
 			derr(&c, "jitter", "must be shorter than every");

@@ -4,6 +4,7 @@
  * may name; with none configured, the built-in "stdout" reporter. */
 #include <stdlib.h>
 #include <string.h>
+#include "depends.h"
 #include "ruleset.h"
 
 static void
@@ -12,6 +13,34 @@ print_error(void *ud, const char *msg)
 	struct ruleset *rs = ud;
 	fprintf(rs->errout, "%s\n", msg);
 	rs->nerrors++;
+}
+
+static void
+depends_error(void *ud, size_t i, const char *msg)
+{
+	(void)i;
+	print_error(ud, msg);
+}
+
+/* depends across every loaded file (lint's message, which run and once
+ * repeat for the file that does not load) */
+static void
+check_depends(struct ruleset *rs)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < rs->nfiles; i++)
+		n += rules_count(rs->files[i]);
+	struct depends_item *it = calloc(n ? n : 1, sizeof *it);
+	if (it == NULL)
+		return;
+	n = 0;
+	for (size_t i = 0; i < rs->nfiles; i++)
+		for (size_t k = 0; k < rules_count(rs->files[i]); k++) {
+			it[n].d = rules_get(rs->files[i], k);
+			it[n++].file = rules_path(rs->files[i]);
+		}
+	depends_check(it, n, depends_error, rs);
+	free(it);
 }
 
 int
@@ -89,6 +118,7 @@ ruleset_load(struct ruleset *rs, const struct config *cfg, char *const *paths,
 			rs->files[rs->nfiles++] = f;
 	}
 	rules_paths_free(found, nfound);
+	check_depends(rs);
 	return rs->nerrors > 0 ? -1 : 0;
 }
 

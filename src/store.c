@@ -49,6 +49,9 @@ struct qrec {
 	enum status st, prev;
 	char    *summary, *metrics, *doc;
 	char    *cursors;           /* the check's log cursors after the run (JSON) */
+	char    *note;              /* the check's note after the run ("blocked by ...") */
+	char    *muted;             /* the event is recorded, not delivered: why */
+	int      alert_only;        /* res is the last run, already recorded */
 	double   since, at;
 	struct qrec *next;
 };
@@ -189,8 +192,23 @@ static const char *const schema_v4[] = {
 	NULL,
 };
 
+/* v5: quiet time.  Silences (drishti silence add), an alert owed to the
+ * receivers because it fired while silenced, a note on a check (blocked by
+ * a dependency, silenced until ...), and events recorded but not delivered
+ * (muted: the silence or window that held them). */
+static const char *const schema_v5[] = {
+	"ALTER TABLE alerts ADD COLUMN owed INTEGER NOT NULL DEFAULT 0",
+	"ALTER TABLE alerts ADD COLUMN note TEXT",
+	"ALTER TABLE events ADD COLUMN muted TEXT",
+	"CREATE TABLE IF NOT EXISTS silences (id INTEGER PRIMARY KEY, pattern TEXT NOT NULL,"
+	" reason TEXT NOT NULL, created REAL NOT NULL, ends REAL NOT NULL, removed REAL,"
+	" announced INTEGER NOT NULL DEFAULT 0)",
+	NULL,
+};
+
 /* Forward migrations: migrations[v] takes a version-v file to v+1. */
-static const char *const *const migrations[] = { schema_v1, schema_v2, schema_v3, schema_v4 };
+static const char *const *const migrations[] = { schema_v1, schema_v2, schema_v3, schema_v4,
+	schema_v5 };
 
 static int
 exec(struct store *s, const char *sql)
@@ -372,11 +390,14 @@ prepare_all(struct store *s)
 	    prep(s, &s->get_roll, "SELECT n, ok, warn, crit, unknown, sum, min, max, hist FROM rollups"
 	    " WHERE kind = ? AND name = ? AND hour = ?") < 0 ||
 	    prep(s, &s->put_roll, "INSERT OR REPLACE INTO rollups VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)") < 0 ||
-	    prep(s, &s->put_alert, "INSERT OR REPLACE INTO alerts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)") < 0 ||
+	    prep(s, &s->put_alert, "INSERT OR REPLACE INTO alerts (check_name, state, status,"
+	    " since_ms, fail_since_ms, fails, passes, history, nhistory, notified_ms, last_status,"
+	    " last_summary, last_ts, last_duration, owed, note)"
+	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)") < 0 ||
 	    prep(s, &s->get_alert, "SELECT state, status, since_ms, fail_since_ms, fails, passes,"
-	    " history, nhistory, notified_ms FROM alerts WHERE check_name = ?") < 0 ||
+	    " history, nhistory, notified_ms, owed FROM alerts WHERE check_name = ?") < 0 ||
 	    prep(s, &s->ins_event, "INSERT INTO events (seq, id, kind, check_name, status, previous,"
-	    " summary, since, at, metrics, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)") < 0) {
+	    " summary, since, at, metrics, doc, muted) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)") < 0) {
 		finalize_all(s);
 		return -1;
 	}
@@ -794,6 +815,8 @@ qrec_free(struct qrec *q)
 	free(q->metrics);
 	free(q->doc);
 	free(q->cursors);
+	free(q->note);
+	free(q->muted);
 	free(q);
 }
 
@@ -884,6 +907,8 @@ put_event(struct store *s, const struct qrec *q)
 		sqlite3_bind_text(e, 10, q->metrics, -1, SQLITE_STATIC);
 	if (q->doc)
 		sqlite3_bind_text(e, 11, q->doc, -1, SQLITE_STATIC);
+	if (q->muted)
+		sqlite3_bind_text(e, 12, q->muted, -1, SQLITE_STATIC);
 	return step_done(s, e);
 }
 
@@ -934,6 +959,8 @@ put_run(struct store *s, const struct qrec *qr)
 	double ts = r->started;
 	sqlite3_stmt *q = s->ins_run;
 
+	if (qr->alert_only)
+		goto alert;
 	sqlite3_bind_text(q, 1, check, -1, SQLITE_STATIC);
 	sqlite3_bind_double(q, 2, ts);
 	sqlite3_bind_int(q, 3, r->status);
@@ -952,6 +979,7 @@ put_run(struct store *s, const struct qrec *qr)
 		if (step_done(s, q) < 0 || roll(s, RK_METRIC, m->name, ts, ST_OK, m->value) < 0)
 			return -1;
 	}
+alert:;
 	const struct alert *a = &qr->alert;
 	q = s->put_alert;
 	sqlite3_bind_text(q, 1, check, -1, SQLITE_STATIC);
@@ -968,6 +996,9 @@ put_run(struct store *s, const struct qrec *qr)
 	sqlite3_bind_text(q, 12, r->summary, -1, SQLITE_STATIC);
 	sqlite3_bind_double(q, 13, ts);
 	sqlite3_bind_double(q, 14, r->duration);
+	sqlite3_bind_int(q, 15, a->owed);
+	if (qr->note != NULL)
+		sqlite3_bind_text(q, 16, qr->note, -1, SQLITE_STATIC);
 	if (step_done(s, q) < 0)
 		return -1;
 	return qr->cursors != NULL ? put_cursors(s, check, qr->cursors) : 0;
@@ -1019,8 +1050,13 @@ later:
 
 int
 store_record(struct store *s, const char *check, const struct result *r,
-    const struct alert *a, bool changed, const struct alert_out *ev, const char *cursors)
+    const struct alert *a, bool changed, const struct alert_out *ev,
+    const struct store_extra *x)
 {
+	static const struct store_extra none;
+	if (x == NULL)
+		x = &none;
+	const char *cursors = x->cursors;
 	struct qrec *q = NULL;
 	size_t rl = offsetof(struct result, metrics) +
 	    (size_t)(r->nmetrics > 0 ? r->nmetrics : 0) * sizeof(struct metric);
@@ -1045,6 +1081,10 @@ store_record(struct store *s, const char *check, const struct result *r,
 	}
 	memcpy(q->res, r, rl);
 	q->alert = *a;
+	q->alert_only = x->alert_only;
+	if ((x->note != NULL && (q->note = strdup(x->note)) == NULL) ||
+	    (x->muted != NULL && ev->event != EV_NONE && (q->muted = strdup(x->muted)) == NULL))
+		log_error("%s: out of memory; a note of \"%s\" is lost", s->path, check);
 	if (cursors != NULL && (q->cursors = strdup(cursors)) == NULL)
 		log_error("%s: out of memory; the log cursors of \"%s\" are not saved", s->path,
 		    check);
@@ -1154,6 +1194,7 @@ store_alert_get(struct store *s, const char *check, struct alert *a)
 		a->history = (uint64_t)sqlite3_column_int64(q, 6);
 		a->nhistory = sqlite3_column_int(q, 7);
 		a->notified_ms = sqlite3_column_int64(q, 8);
+		a->owed = sqlite3_column_int(q, 9);
 		found = 1;
 	}
 	sqlite3_reset(q);
@@ -1386,8 +1427,8 @@ store_each_check(struct store *s, void (*fn)(const struct store_check *c, void *
 	sqlite3_stmt *q;
 
 	if (sqlite3_prepare_v2(s->db, "SELECT check_name, state, status, since_ms, fail_since_ms,"
-	    " fails, passes, last_status, last_summary, last_ts, last_duration FROM alerts"
-	    " ORDER BY check_name", -1, &q, NULL) != SQLITE_OK) {
+	    " fails, passes, last_status, last_summary, last_ts, last_duration, owed,"
+	    " coalesce(note, '') FROM alerts ORDER BY check_name", -1, &q, NULL) != SQLITE_OK) {
 		log_error("%s: %s", s->path, sqlite3_errmsg(s->db));
 		return -1;
 	}
@@ -1405,6 +1446,8 @@ store_each_check(struct store *s, void (*fn)(const struct store_check *c, void *
 		c.last_summary = (const char *)sqlite3_column_text(q, 8);
 		c.last_ts = sqlite3_column_double(q, 9);
 		c.last_duration = sqlite3_column_double(q, 10);
+		c.alert.owed = sqlite3_column_int(q, 11);
+		c.note = (const char *)sqlite3_column_text(q, 12);
 		fn(&c, ud);
 	}
 	sqlite3_finalize(q);
@@ -1696,6 +1739,7 @@ queued_after(struct store *s, int64_t after, struct store_event *ev)
 		ev->since = r->since;
 		ev->at = r->at;
 		snprintf(ev->metrics, sizeof ev->metrics, "%s", r->metrics ? r->metrics : "{}");
+		snprintf(ev->muted, sizeof ev->muted, "%s", r->muted ? r->muted : "");
 		free(ev->doc);
 		ev->doc = NULL;
 		if (r->doc != NULL && (ev->doc = strdup(r->doc)) == NULL)
@@ -1714,7 +1758,8 @@ store_event_after(struct store *s, int64_t after, struct store_event *ev)
 	/* the file first; what it has not taken yet is in memory, after it */
 	if (s->db == NULL || sqlite3_prepare_v2(s->db, "SELECT seq, id, kind,"
 	    " coalesce(check_name, ''), status, previous, summary, coalesce(since, 0), at,"
-	    " coalesce(metrics, '{}'), doc FROM events WHERE seq > ? ORDER BY seq LIMIT 1", -1, &q,
+	    " coalesce(metrics, '{}'), doc, coalesce(muted, '') FROM events WHERE seq > ?"
+	    " ORDER BY seq LIMIT 1", -1, &q,
 	    NULL) != SQLITE_OK)
 		return queued_after(s, after, ev);
 	sqlite3_bind_int64(q, 1, after);
@@ -1729,6 +1774,7 @@ store_event_after(struct store *s, int64_t after, struct store_event *ev)
 		ev->since = sqlite3_column_double(q, 7);
 		ev->at = sqlite3_column_double(q, 8);
 		snprintf(ev->metrics, sizeof ev->metrics, "%s", sqlite3_column_text(q, 9));
+		snprintf(ev->muted, sizeof ev->muted, "%s", sqlite3_column_text(q, 11));
 		free(ev->doc);
 		ev->doc = NULL;
 		if (sqlite3_column_type(q, 10) == SQLITE_TEXT &&
@@ -1892,9 +1938,10 @@ store_each_active(struct store *s, double resolved_after,
 		return -1;
 	/* firing now; then resolved lately and not firing again */
 	if (sqlite3_prepare_v2(s->db, "SELECT check_name, status, since_ms / 1000.0, 0,"
-	    " coalesce(last_summary, '') FROM alerts WHERE state = 2 UNION ALL"
+	    " coalesce(last_summary, '') FROM alerts WHERE state = 2 AND owed = 0 UNION ALL"
 	    " SELECT e.check_name, e.previous, coalesce(e.since, e.at), e.at, e.summary FROM events e"
-	    " WHERE e.kind = 'resolve' AND e.at > ? AND e.seq = (SELECT max(seq) FROM events"
+	    " WHERE e.kind = 'resolve' AND e.muted IS NULL AND e.at > ?"
+	    " AND e.seq = (SELECT max(seq) FROM events"
 	    " WHERE kind = 'resolve' AND check_name = e.check_name) AND NOT EXISTS (SELECT 1"
 	    " FROM alerts a WHERE a.check_name = e.check_name AND a.state = 2)",
 	    -1, &q, NULL) != SQLITE_OK) {
@@ -1911,6 +1958,116 @@ store_each_active(struct store *s, double resolved_after,
 	}
 	sqlite3_finalize(q);
 	return 0;
+}
+
+/* ---- silences -------------------------------------------------------------------- */
+
+static int
+silence_write(struct store *s, sqlite3_stmt *q, char *err, size_t errlen)
+{
+	int rc = sqlite3_step(q);
+	if (rc != SQLITE_DONE) {
+		snprintf(err, errlen, "%s: %s", s->path, sqlite3_errmsg(s->db));
+		return -1;
+	}
+	return 0;
+}
+
+int
+store_silence_add(struct store *s, const char *pattern, const char *reason, double ends,
+    int64_t *id, char *err, size_t errlen)
+{
+	sqlite3_stmt *q = NULL;
+
+	if (!writable(s)) {
+		snprintf(err, errlen, "%s: not writable (%s)", s->path,
+		    s->cause[0] ? s->cause : "read-only");
+		return -1;
+	}
+	if (sync_mode(s, 1) < 0 || sqlite3_prepare_v2(s->db, "INSERT INTO silences (pattern,"
+	    " reason, created, ends) VALUES (?, ?, ?, ?)", -1, &q, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", s->path, sqlite3_errmsg(s->db));
+		sqlite3_finalize(q);
+		return -1;
+	}
+	sqlite3_bind_text(q, 1, pattern, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, reason, -1, SQLITE_STATIC);
+	sqlite3_bind_double(q, 3, now_s());
+	sqlite3_bind_double(q, 4, ends);
+	int rc = silence_write(s, q, err, errlen);
+	sqlite3_finalize(q);
+	if (rc == 0)
+		*id = sqlite3_last_insert_rowid(s->db);
+	return rc;
+}
+
+int
+store_silence_rm(struct store *s, int64_t id, char *err, size_t errlen)
+{
+	sqlite3_stmt *q = NULL;
+
+	if (!writable(s)) {
+		snprintf(err, errlen, "%s: not writable (%s)", s->path,
+		    s->cause[0] ? s->cause : "read-only");
+		return -1;
+	}
+	if (sync_mode(s, 1) < 0 || sqlite3_prepare_v2(s->db, "UPDATE silences SET removed = ?"
+	    " WHERE id = ? AND removed IS NULL AND ends > ?", -1, &q, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", s->path, sqlite3_errmsg(s->db));
+		sqlite3_finalize(q);
+		return -1;
+	}
+	double now = now_s();
+	sqlite3_bind_double(q, 1, now);
+	sqlite3_bind_int64(q, 2, id);
+	sqlite3_bind_double(q, 3, now);
+	int rc = silence_write(s, q, err, errlen);
+	sqlite3_finalize(q);
+	if (rc == 0 && sqlite3_changes(s->db) == 0)
+		return 1;
+	return rc;
+}
+
+int
+store_each_silence(struct store *s, bool all,
+    void (*fn)(const struct store_silence *si, void *ud), void *ud)
+{
+	sqlite3_stmt *q;
+
+	if (s->db == NULL || sqlite3_prepare_v2(s->db, all ?
+	    "SELECT id, pattern, reason, created, ends, coalesce(removed, 0), announced"
+	    " FROM silences ORDER BY id" :
+	    "SELECT id, pattern, reason, created, ends, coalesce(removed, 0), announced"
+	    " FROM silences WHERE announced < 2 OR (removed IS NULL AND ends > ?) ORDER BY id",
+	    -1, &q, NULL) != SQLITE_OK)
+		return -1;
+	if (!all)
+		sqlite3_bind_double(q, 1, now_s());
+	while (sqlite3_step(q) == SQLITE_ROW) {
+		struct store_silence si = { .id = sqlite3_column_int64(q, 0),
+		    .pattern = (const char *)sqlite3_column_text(q, 1),
+		    .reason = (const char *)sqlite3_column_text(q, 2),
+		    .created = sqlite3_column_double(q, 3), .ends = sqlite3_column_double(q, 4),
+		    .removed = sqlite3_column_double(q, 5), .announced = sqlite3_column_int(q, 6) };
+		fn(&si, ud);
+	}
+	sqlite3_finalize(q);
+	return 0;
+}
+
+int
+store_silence_announced(struct store *s, int64_t id, int level)
+{
+	sqlite3_stmt *q;
+
+	if (!writable(s) || sqlite3_prepare_v2(s->db, "UPDATE silences SET announced = ?"
+	    " WHERE id = ?", -1, &q, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int(q, 1, level);
+	sqlite3_bind_int64(q, 2, id);
+	int rc = sqlite3_step(q) == SQLITE_DONE ? 0 : -1;
+	sqlite3_finalize(q);
+	return rc;
 }
 
 long

@@ -70,6 +70,10 @@ worker_decl_encode(const struct rule_decl *d)
 	for (size_t i = 0; i < d->nlabels; i++)
 		json_add(lb, d->labels[2 * i], json_new_string(d->labels[2 * i + 1]));
 	json_add(o, "labels", lb);
+	struct json *dp = json_new(JSON_ARRAY);
+	for (size_t i = 0; i < d->ndepends; i++)
+		json_add(dp, NULL, json_new_string(d->depends[i]));
+	json_add(o, "depends", dp);
 	char *s = json_print(o, false);
 	json_free(o);
 	return s;
@@ -128,6 +132,16 @@ worker_decl_decode(const char *s, size_t len, struct rule_decl *d)
 		for (const struct json *c = json_child(v); d->notify && c; c = json_next(c))
 			if (json_type(c) == JSON_STRING)
 				d->notify[d->nnotify++] = strdup(json_string(c));
+	}
+	v = json_get(o, "depends");
+	if (v != NULL && json_type(v) == JSON_ARRAY) {
+		size_t n = 0;
+		for (const struct json *c = json_child(v); c != NULL; c = json_next(c))
+			n++;
+		d->depends = n > 0 ? calloc(n + 1, sizeof *d->depends) : NULL;
+		for (const struct json *c = json_child(v); d->depends && c; c = json_next(c))
+			if (json_type(c) == JSON_STRING)
+				d->depends[d->ndepends++] = strdup(json_string(c));
 	}
 	v = json_get(o, "labels");
 	if (v != NULL && json_type(v) == JSON_OBJECT) {

@@ -20,7 +20,7 @@ for p in drishti.1 drishti.ini.5 drishti-rules.7; do
 		not_ok "mandoc is missing (make test-deps)"
 	fi
 done
-render() { mandoc -T ascii "$MAN/$1" 2>/dev/null | col -b | tr -s ' \n' ' '; }
+render() { mandoc -T ascii -O width=1000 "$MAN/$1" 2>/dev/null | col -b | tr -s ' \t\n' '   '; }
 # every command's synopsis in `drishti help` is in drishti(1)'s SYNOPSIS
 page=$(render drishti.1 | sed 's/ \.\.\./.../g')
 missing=
@@ -90,6 +90,7 @@ else
 fi
 
 # ---- make install / uninstall into a DESTDIR ------------------------------------
+missing=
 dest=$SCRATCH/dest
 if make -s -C "$TOP" SAN= install DESTDIR="$dest" >inst.out 2>&1; then ok "make install DESTDIR"; else
 	not_ok "make install DESTDIR"; sed 's/^/#   /' inst.out | tail -5; fi

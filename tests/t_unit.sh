@@ -2,7 +2,7 @@
 # the alert state machine.  Their exit status counts (run.sh fails a script
 # that exits non-zero).
 . "$TESTDIR/lib.sh"
-plan 59         # unit_cron 32, unit_alert 27
+plan 61         # unit_cron 32, unit_alert 29
 rc=0
 for t in unit_cron unit_alert; do
 	u="${UNITS:-$(dirname "$D")}/$t"

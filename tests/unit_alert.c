@@ -1,7 +1,8 @@
 /* unit_alert.c — table tests of the alert state machine: a sequence of run
  * statuses in, the events out, one character per run.
  *   runs:   O ok, W warn, C crit, U unknown
- *   events: . none, A alert, R resolve, M reminder, E escalation
+ *   events: . none, A alert, R resolve, M reminder, E escalation (WARN -> CRIT),
+ *           D deescalation (CRIT -> WARN), X change (to or from UNKNOWN)
  * Each case also runs with the state saved and restored (a restart) after
  * every step: the events must not change. */
 #include <stdio.h>
@@ -26,8 +27,8 @@ static const struct tcase cases[] = {
 	  "WWOWWOWWO", ".........", AL_OK },
 	{ "recover = 2: one pass is not enough", { .after_count = 1, .recover = 2 }, 60000,
 	  "COCOOO", "A...R.", AL_OK },
-	{ "escalation WARN -> CRIT and back", { .after_count = 1, .recover = 1 }, 60000,
-	  "WWCCWO", "A.E.ER", AL_OK },
+	{ "escalation WARN -> CRIT, deescalation back", { .after_count = 1, .recover = 1 }, 60000,
+	  "WWCCWO", "A.E.DR", AL_OK },
 	{ "repeat = 3m: reminders while firing", { .after_count = 1, .recover = 1, .repeat_ms = 180000 }, 60000,
 	  "CCCCCCCO", "A..M..MR", AL_OK },
 	{ "after = 5m as a duration", { .after_ms = 300000, .recover = 1 }, 60000,
@@ -40,8 +41,10 @@ static const struct tcase cases[] = {
 	  "UUO", ".AR", AL_OK },
 	{ "unknown = ignore: UNKNOWN changes nothing", { .after_count = 2, .recover = 1, .unknown_ignore = true }, 60000,
 	  "UUUWUWUO", ".....A.R", AL_OK },
-	{ "UNKNOWN while firing escalates, both ways", { .after_count = 1, .recover = 1 }, 60000,
-	  "CUCO", "AEER", AL_OK },
+	{ "UNKNOWN while firing is a change, both ways", { .after_count = 1, .recover = 1 }, 60000,
+	  "CUCO", "AXXR", AL_OK },
+	{ "UNKNOWN to WARN is a change, not an escalation", { .after_count = 1, .recover = 1 }, 60000,
+	  "UWCWO", "AXEDR", AL_OK },
 	{ "still firing at the end", { .after_count = 2, .recover = 1 }, 60000,
 	  "OCCC", "..A.", AL_FIRING },
 };
@@ -49,7 +52,7 @@ static const struct tcase cases[] = {
 static char
 ev_char(enum alert_event e)
 {
-	return ".ARME"[e];
+	return ".ARMEDX"[e];
 }
 
 static enum status
