@@ -32,6 +32,10 @@ struct config_reporter {
 	char   *password_file;
 	char   *path;               /* type = file */
 	char   *starttls;           /* smtp: require try off */
+	char   *tmpl;               /* webhook: body template file */
+	char   *method;             /* webhook: POST | PUT */
+	char  **headers;            /* webhook: "HName: value" or "FName: FILE" */
+	size_t  nheaders;
 	int64_t resend_ms;          /* alertmanager */
 	int64_t timeout_ms;
 };

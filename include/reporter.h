@@ -9,7 +9,8 @@
 #include "rules.h"
 #include "store.h"
 
-#define REPORTER_HEADERS 8
+#define REPORTER_HEADERS 24
+#define REPORTER_TEMPLATE_MAX (64 * 1024)   /* a body template file */
 
 struct reporter_ctx {
 	const struct config_reporter *cfg;
@@ -17,6 +18,9 @@ struct reporter_ctx {
 	const unsigned char *secret;        /* HMAC key (webhook), or NULL */
 	size_t      secret_len;
 	const char *password;               /* smtp, or NULL */
+	const char *tmpl;                   /* webhook: body template, or NULL */
+	const char *const *headers;         /* webhook: "Name: value", sent as is */
+	size_t      nheaders;
 };
 
 struct reporter_msg {
@@ -37,6 +41,9 @@ void reporter_msg_free(struct reporter_msg *m);
  * answer, else 0), 2 refused for good.  err describes a failure. */
 int  reporter_outcome(const struct config_reporter *rc, const struct http_response *r,
     double *retry_after, char *err, size_t errlen);
+/* A body template's placeholders are all known: 0, or -1 with err naming
+ * the line and the placeholder. */
+int  reporter_template_check(const char *tmpl, char *err, size_t errlen);
 /* The types that send over the network (not stdout or file). */
 int  reporter_is_remote(const char *type);
 

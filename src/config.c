@@ -28,7 +28,10 @@
  * made relative to the config file's directory, not to wherever drishti was
  * started: a unit, cron and a shell in another directory read the same
  * files. */
-enum ctype { T_STR, T_PATH, T_PATHS, T_BOOL, T_DUR, T_SIZE, T_COUNT, T_LEVEL, T_ENUM, T_LIST };
+/* T_REPEAT: a reporter key that may be given many times (header =), kept as
+ * a list by its own code; the schema row is its documentation. */
+enum ctype { T_STR, T_PATH, T_PATHS, T_BOOL, T_DUR, T_SIZE, T_COUNT, T_LEVEL, T_ENUM, T_LIST,
+	T_REPEAT };
 
 struct schema {
 	const char *section;        /* "reporter" for every reporter section */
@@ -63,16 +66,20 @@ static const struct schema schema[] = {
 	{ "sandbox", "kill_grace", T_DUR, C(kill_grace_ms), "1s", "past a run's timeout, its worker is killed (a run stuck where no budget reaches)", NULL },
 	{ "sandbox", "read_paths", T_PATHS, C(read_paths), "/var/log, /backups", "what fs.* and log.* may read; nothing else", NULL },
 	{ "sandbox", "exec", T_STR, C(exec), "", "commands exec() may run (globs); empty: exec is off", NULL },
-	{ "reporter", "type", T_ENUM, R(type), NULL, "where events go", "webhook|slack|discord|ntfy|alertmanager|smtp|stdout|file" },
-	{ "reporter", "url", T_STR, R(url), "", "receiver URL (smtp://host:port or smtps:// for smtp)", NULL },
-	{ "reporter", "secret_file", T_PATH, R(secret_file), "", "HMAC key file; must be mode 0600 or 0400", NULL },
+	{ "reporter", "type", T_ENUM, R(type), NULL, "where events go", "webhook|slack|discord|ntfy|alertmanager|smtp|telegram|pushover|gotify|pagerduty|stdout|file" },
+	{ "reporter", "url", T_STR, R(url), "", "receiver URL (smtp://host:port or smtps:// for smtp; telegram, pushover and pagerduty default to the service's own)", NULL },
+	{ "reporter", "secret_file", T_PATH, R(secret_file), "", "webhook: HMAC key; telegram: bot token; pushover, gotify: app token; pagerduty: routing key.  Mode 0600 or 0400", NULL },
 	{ "reporter", "ca_file", T_PATH, R(ca_file), "", "CA bundle to verify the receiver with", NULL },
 	{ "reporter", "pin", T_STR, R(pin), "", "public-key pin, sha256//BASE64", NULL },
 	{ "reporter", "events", T_LIST, R(events), REPORTER_EVENTS_DEFAULT, "events sent (silence: silences added, removed, ended)", "alert|resolve|reminder|escalation|deescalation|change|report|test|silence" },
 	{ "reporter", "min_severity", T_ENUM, R(min_severity), "warn", "least severity of alerts sent, OK < WARN < CRIT (crit: CRIT only)", "ok|warn|crit|unknown" },
 	{ "reporter", "unknown", T_ENUM, R(unknown), "send", "alerts on UNKNOWN (a check that could not tell): send or drop", "send|drop" },
 	{ "reporter", "from", T_STR, R(from), "", "smtp: sender address", NULL },
-	{ "reporter", "to", T_STR, R(to), "", "smtp: recipients, comma-separated", NULL },
+	{ "reporter", "to", T_STR, R(to), "", "smtp: recipients, comma-separated; telegram: chat id; pushover: user key", NULL },
+	{ "reporter", "template", T_PATH, R(tmpl), "", "webhook: a body template file, {{check}} {{status}} {{summary}} {{text}} ... JSON-escaped", NULL },
+	{ "reporter", "method", T_ENUM, R(method), "POST", "webhook: POST or PUT", "POST|PUT" },
+	{ "reporter", "header", T_REPEAT, 0, "", "webhook: a header \"Name: value\" sent with each request; repeatable", NULL },
+	{ "reporter", "header_file", T_REPEAT, 0, "", "webhook: \"Name: FILE\", the header's value read from FILE (mode 0600 or 0400); repeatable", NULL },
 	{ "reporter", "username", T_STR, R(username), "", "smtp: login", NULL },
 	{ "reporter", "password_file", T_PATH, R(password_file), "", "smtp: password file; must be mode 0600 or 0400", NULL },
 	{ "reporter", "path", T_PATH, R(path), "", "file: where JSON lines are appended", NULL },
@@ -258,7 +265,7 @@ section_begin(struct parse *p, const char *sec)
 		p->rep->line = p->lineno;
 		for (size_t i = 0; i < NSCHEMA; i++) {
 			const struct schema *s = &schema[i];
-			if (strcmp(s->section, "reporter") != 0 || s->def == NULL)
+			if (strcmp(s->section, "reporter") != 0 || s->def == NULL || s->type == T_REPEAT)
 				continue;
 			char *base = (char *)p->rep;
 			if (s->type == T_DUR) {
@@ -408,6 +415,8 @@ set_value(struct parse *p, const struct schema *s, void *base, const char *v)
 	void *field = (char *)base + s->off;
 
 	switch (s->type) {
+	case T_REPEAT:
+		return -1;          /* add_header takes these */
 	case T_PATH:
 	case T_PATHS: {
 		char *r = resolve_paths(p, s, v);
@@ -501,6 +510,55 @@ set_value(struct parse *p, const struct schema *s, void *base, const char *v)
 	return -1;
 }
 
+/* header = Name: value (header_file = Name: FILE): the name a token, the
+ * value one line; kept in order, "F" before a file's, "H" before a value */
+static int
+add_header(struct parse *p, const char *key, const char *value)
+{
+	struct config_reporter *r = p->rep;
+	const char *colon = strchr(value, ':');
+	bool file = strcmp(key, "header_file") == 0;
+
+	if (colon == NULL || colon == value) {
+		perr(p, key, "want \"Name: %s\"", file ? "FILE" : "value");
+		return 0;
+	}
+	for (const char *c = value; c < colon; c++)
+		if (!isalnum((unsigned char)*c) && strchr("!#$%&'*+-.^_`|~", *c) == NULL) {
+			perr(p, key, "a header name is letters, digits and -");
+			return 0;
+		}
+	for (const char *c = value; *c; c++)
+		if ((unsigned char)*c < 0x20 && *c != '\t') {
+			perr(p, key, "control characters in a header");
+			return 0;
+		}
+	if (r->nheaders >= 16) {
+		perr(p, key, "more than 16 headers");
+		return 0;
+	}
+	const char *v = colon + 1;
+	while (*v == ' ' || *v == '\t')
+		v++;
+	char path[PATH_MAX];
+	static const struct schema pathkey = { "reporter", "header_file", T_PATH, 0, NULL, NULL, NULL };
+	if (file && resolve_one(p, &pathkey, v, strlen(v), path, sizeof path) < 0)
+		return 0;
+	size_t len = (size_t)(colon - value) + strlen(file ? path : v) + 4;
+	char *h = malloc(len), **list = realloc(r->headers, (r->nheaders + 1) * sizeof *list);
+	if (list != NULL)
+		r->headers = list;
+	if (h == NULL || list == NULL) {
+		free(h);
+		perr(p, key, "out of memory");
+		return 0;
+	}
+	snprintf(h, len, "%c%.*s: %s", file ? 'F' : 'H', (int)(colon - value), value,
+	    file ? path : v);
+	r->headers[r->nheaders++] = h;
+	return 1;
+}
+
 static int
 cfg_handler(void *user, const char *section, const char *key, const char *value)
 {
@@ -513,8 +571,10 @@ cfg_handler(void *user, const char *section, const char *key, const char *value)
 		perr(p, NULL, "key \"%s\" outside any section", key);
 		return 0;
 	}
+	bool repeat = p->rep != NULL && (strcmp(key, "header") == 0 ||
+	    strcmp(key, "header_file") == 0);
 	snprintf(sk, sizeof sk, "%s\n%s", p->section, key);
-	if (seen_add(p, sk) < 0) {
+	if (!repeat && seen_add(p, sk) < 0) {
 		perr(p, key, "duplicate key");
 		return 0;
 	}
@@ -535,6 +595,8 @@ cfg_handler(void *user, const char *section, const char *key, const char *value)
 		p->cfg->nvars++;
 		return 1;
 	}
+	if (p->rep != NULL && (strcmp(key, "header") == 0 || strcmp(key, "header_file") == 0))
+		return add_header(p, key, value);
 	const char *sname = p->rep != NULL ? "reporter" : p->mnt != NULL ? "maintenance" : section;
 	void *base = p->rep != NULL ? (void *)p->rep : p->mnt != NULL ? (void *)p->mnt :
 	    (void *)p->cfg;
@@ -610,9 +672,26 @@ check_reporters(struct config *cfg, char *err, size_t errlen)
 	for (size_t i = 0; i < cfg->nreporters; i++) {
 		struct config_reporter *r = &cfg->reporters[i];
 		const char *need = NULL;
+		/* the services with one address of their own */
+		static const char *const home[][2] = {
+			{ "telegram", "https://api.telegram.org" },
+			{ "pushover", "https://api.pushover.net/1/messages.json" },
+			{ "pagerduty", "https://events.pagerduty.com/v2/enqueue" },
+		};
+		for (size_t k = 0; r->type != NULL && k < sizeof home / sizeof home[0]; k++)
+			if (strcmp(r->type, home[k][0]) == 0 && *r->url == '\0') {
+				free(r->url);
+				r->url = strdup(home[k][1]);
+			}
 		if (r->type == NULL)
 			need = "type";
-		else if (strcmp(r->type, "smtp") == 0) {
+		else if (strcmp(r->type, "telegram") == 0 || strcmp(r->type, "pushover") == 0) {
+			if (*r->secret_file == '\0') need = "secret_file";
+			else if (*r->to == '\0') need = "to";
+		} else if (strcmp(r->type, "gotify") == 0 || strcmp(r->type, "pagerduty") == 0) {
+			if (*r->url == '\0') need = "url";
+			else if (*r->secret_file == '\0') need = "secret_file";
+		} else if (strcmp(r->type, "smtp") == 0) {
 			if (*r->url == '\0') need = "url";
 			else if (*r->from == '\0') need = "from";
 			else if (*r->to == '\0') need = "to";
@@ -627,7 +706,11 @@ check_reporters(struct config *cfg, char *err, size_t errlen)
 			return -1;
 		}
 		const char *bad = NULL, *key = NULL;
-		if (r->pin && *r->pin && strncmp(r->pin, "sha256//", 8) != 0) {
+		if (strcmp(r->type, "webhook") != 0 && (r->nheaders > 0 || *r->tmpl != '\0' ||
+		    strcmp(r->method, "POST") != 0)) {
+			key = r->nheaders > 0 ? "header" : *r->tmpl ? "template" : "method";
+			bad = "only for type = webhook";
+		} else if (r->pin && *r->pin && strncmp(r->pin, "sha256//", 8) != 0) {
 			key = "pin";
 			bad = "must be sha256//BASE64 of the receiver's public key (see docs/config.md)";
 		} else if (strcmp(r->type, "smtp") == 0 && strncmp(r->url, "smtp://", 7) != 0 &&
@@ -644,6 +727,13 @@ check_reporters(struct config *cfg, char *err, size_t errlen)
 			    r->name, key, bad);
 			return -1;
 		}
+		for (size_t k = 0; k < r->nheaders; k++)
+			if (r->headers[k][0] == 'F' &&
+			    check_secret(strchr(r->headers[k], ':') + 2, cfg->user, e, sizeof e) < 0) {
+				snprintf(err, errlen, "%s:%d: [reporter \"%s\"] header_file: %s",
+				    cfg->path, r->line, r->name, e);
+				return -1;
+			}
 		const char *files[][2] = { { "secret_file", r->secret_file },
 		    { "password_file", r->password_file } };
 		for (size_t k = 0; k < 2; k++)
@@ -842,7 +932,7 @@ config_free(struct config *cfg)
 	for (size_t i = 0; i < NSCHEMA; i++) {
 		const struct schema *s = &schema[i];
 		if (s->type == T_BOOL || s->type == T_DUR || s->type == T_SIZE ||
-		    s->type == T_COUNT)
+		    s->type == T_COUNT || s->type == T_REPEAT)
 			continue;
 		if (strcmp(s->section, "reporter") == 0) {
 			for (size_t r = 0; r < cfg->nreporters; r++)
@@ -853,8 +943,12 @@ config_free(struct config *cfg)
 		} else
 			free(*(char **)(void *)((char *)cfg + s->off));
 	}
-	for (size_t r = 0; r < cfg->nreporters; r++)
+	for (size_t r = 0; r < cfg->nreporters; r++) {
 		free(cfg->reporters[r].name);
+		for (size_t h = 0; h < cfg->reporters[r].nheaders; h++)
+			free(cfg->reporters[r].headers[h]);
+		free(cfg->reporters[r].headers);
+	}
 	free(cfg->reporters);
 	for (size_t m = 0; m < cfg->nmaint; m++)
 		free(cfg->maint[m].name);
@@ -921,7 +1015,8 @@ config_help(FILE *out)
 		bool rep = strcmp(s->section, "reporter") == 0 ||
 		    strcmp(s->section, "maintenance") == 0;
 		const char *c = rep || (s->def != NULL && s->def[0] == '(') ? "; " : "";
-		fprintf(out, "%s%-13s = %s", c, s->key, s->def ? s->def : "(required)");
+		fprintf(out, "%s%-13s = %s", c, s->key, s->type == T_REPEAT ? "(repeatable)" :
+		    s->def ? s->def : "(required)");
 		fprintf(out, "%*s; %s%s%s\n", 2, "", s->help,
 		    s->choices ? ": " : "", s->choices ? s->choices : "");
 	}

@@ -38,13 +38,23 @@
 #define BOUND_EVERY 10.0            /* seconds between checks of the outbox bounds */
 #define AM_BATCH 64                 /* alerts in one re-send POST */
 
+/* What a reporter reads from files at start: its secret (HMAC key or
+ * token), its SMTP password, its body template and its headers with the
+ * values of header_file read in.  Kept here, wiped when it goes. */
+struct rep_files {
+	unsigned char *secret;
+	size_t  secret_len;
+	char   *password;
+	char   *tmpl;
+	char   *headers[16];        /* "Name: value" */
+	size_t  nheaders;
+};
+
 struct rep {
 	struct outbox *o;
 	char   *name;
 	const struct config_reporter *cfg;
-	unsigned char *secret;
-	size_t  secret_len;
-	char   *password;
+	struct rep_files f;
 	int     busy;
 	int     in_pump;            /* finish() from inside pump(): no recursion */
 	int     outcome;            /* notify-test: how the one send went */
@@ -139,6 +149,80 @@ read_secret(const char *path, unsigned char **out, size_t *len, char *err, size_
 	return 0;
 }
 
+static void
+rep_unload(struct rep_files *f)
+{
+	if (f->secret != NULL) {
+		crypto_wipe(f->secret, f->secret_len);
+		free(f->secret);
+	}
+	if (f->password != NULL) {
+		crypto_wipe(f->password, strlen(f->password));
+		free(f->password);
+	}
+	free(f->tmpl);
+	for (size_t i = 0; i < f->nheaders; i++) {
+		crypto_wipe(f->headers[i], strlen(f->headers[i]));
+		free(f->headers[i]);
+	}
+	memset(f, 0, sizeof *f);
+}
+
+static int
+rep_load(const struct config_reporter *rc, struct rep_files *f, char *err, size_t errlen)
+{
+	char e[400];
+	size_t pl, tl;
+
+	memset(f, 0, sizeof *f);
+	if ((rc->secret_file && *rc->secret_file &&
+	    read_secret(rc->secret_file, &f->secret, &f->secret_len, e, sizeof e) < 0) ||
+	    (rc->password_file && *rc->password_file &&
+	    read_secret(rc->password_file, (unsigned char **)&f->password, &pl, e, sizeof e) < 0))
+		goto fail;
+	if (rc->tmpl != NULL && *rc->tmpl != '\0') {
+		if (file_read(rc->tmpl, REPORTER_TEMPLATE_MAX, &f->tmpl, &tl, e, sizeof e) < 0 ||
+		    reporter_template_check(f->tmpl, e, sizeof e) < 0)
+			goto fail;
+	}
+	for (size_t i = 0; i < rc->nheaders && i < 16; i++) {
+		const char *h = rc->headers[i];
+		if (h[0] == 'H')
+			f->headers[f->nheaders] = strdup(h + 1);
+		else {
+			/* "FName: FILE": the value is the file's, a secret */
+			const char *colon = strchr(h, ':');
+			unsigned char *v = NULL;
+			size_t vl;
+			if (read_secret(colon + 2, &v, &vl, e, sizeof e) < 0)
+				goto fail;
+			if (memchr(v, '\n', vl) != NULL || memchr(v, '\r', vl) != NULL) {
+				crypto_wipe(v, vl);
+				free(v);
+				snprintf(e, sizeof e, "%s: a header value is one line", colon + 2);
+				goto fail;
+			}
+			size_t len = (size_t)(colon - h) + vl + 2;
+			f->headers[f->nheaders] = malloc(len);
+			if (f->headers[f->nheaders] != NULL)
+				snprintf(f->headers[f->nheaders], len, "%.*s: %s", (int)(colon - h - 1),
+				    h + 1, (char *)v);
+			crypto_wipe(v, vl);
+			free(v);
+		}
+		if (f->headers[f->nheaders] == NULL) {
+			snprintf(e, sizeof e, "out of memory");
+			goto fail;
+		}
+		f->nheaders++;
+	}
+	return 0;
+fail:
+	snprintf(err, errlen, "reporter \"%s\": %s", rc->name, e);
+	rep_unload(f);
+	return -1;
+}
+
 /* ---- which events a reporter gets -------------------------------------------- */
 
 static int
@@ -161,7 +245,9 @@ wants(const struct rep *r, const struct store_event *ev, outbox_decl_fn decl, vo
 	if (!listed)
 		return 0;
 	/* Alertmanager routes alerts; a report is no alert */
-	if (strcmp(r->cfg->type, "alertmanager") == 0 &&
+	/* Alertmanager and PagerDuty route incidents; a report or a silence
+	 * is none */
+	if ((strcmp(r->cfg->type, "alertmanager") == 0 || strcmp(r->cfg->type, "pagerduty") == 0) &&
 	    (strcmp(ev->kind, "report") == 0 || strcmp(ev->kind, "silence") == 0))
 		return 0;
 	/* held back by a silence or a maintenance window: recorded, not sent */
@@ -318,8 +404,9 @@ send_event(struct rep *r)
 	}
 	if (http_ready(o) < 0)
 		return -1;
-	struct reporter_ctx c = { .cfg = r->cfg, .agent = o->cfg->name, .secret = r->secret,
-	    .secret_len = r->secret_len, .password = r->password };
+	struct reporter_ctx c = { .cfg = r->cfg, .agent = o->cfg->name, .secret = r->f.secret,
+	    .secret_len = r->f.secret_len, .password = r->f.password, .tmpl = r->f.tmpl,
+	    .headers = (const char *const *)r->f.headers, .nheaders = r->f.nheaders };
 	struct reporter_msg m;
 	const struct rule_decl *d = decl_of(o, &r->ev);
 	if (reporter_build(&c, &r->ev, &d, 1, &m, err, sizeof err) < 0) {
@@ -506,12 +593,7 @@ outbox_new(struct loop *l, struct store *s, const struct config *cfg, outbox_dec
 		r->o = o;
 		r->cfg = cfg->nreporters ? &cfg->reporters[i] : &builtin;
 		r->name = r->cfg->name;
-		size_t pl;
-		if ((r->cfg->secret_file && *r->cfg->secret_file &&
-		    read_secret(r->cfg->secret_file, &r->secret, &r->secret_len, err, errlen) < 0) ||
-		    (r->cfg->password_file && *r->cfg->password_file &&
-		    read_secret(r->cfg->password_file, (unsigned char **)&r->password, &pl, err,
-		    errlen) < 0)) {
+		if (rep_load(r->cfg, &r->f, err, errlen) < 0) {
 			o->nreps++;
 			outbox_free(o);
 			return NULL;
@@ -548,14 +630,7 @@ outbox_free(struct outbox *o)
 		http_cancel(r->resend_x);
 		loop_timer_cancel(o->loop, r->retry_t);
 		loop_timer_cancel(o->loop, r->resend_t);
-		if (r->secret != NULL) {
-			crypto_wipe(r->secret, r->secret_len);
-			free(r->secret);
-		}
-		if (r->password != NULL) {
-			crypto_wipe(r->password, strlen(r->password));
-			free(r->password);
-		}
+		rep_unload(&r->f);
 		store_event_clear(&r->ev);
 	}
 	loop_timer_cancel(o->loop, o->poll_t);
@@ -574,15 +649,9 @@ send_now(struct loop *l, const struct config *cfg, const struct config_reporter 
 	struct outbox o = { .loop = l, .cfg = cfg };
 	struct rep r = { .o = &o, .cfg = rc, .name = rc->name };
 	char err[512];
-	size_t pl;
 
-	if ((rc->secret_file && *rc->secret_file &&
-	    read_secret(rc->secret_file, &r.secret, &r.secret_len, err, sizeof err) < 0) ||
-	    (rc->password_file && *rc->password_file &&
-	    read_secret(rc->password_file, (unsigned char **)&r.password, &pl, err,
-	    sizeof err) < 0)) {
-		fprintf(stderr, "drishti: reporter \"%s\": %s\n", rc->name, err);
-		free(r.secret);
+	if (rep_load(rc, &r.f, err, sizeof err) < 0) {
+		fprintf(stderr, "drishti: %s\n", err);
 		return 78;
 	}
 	r.ev = *ev;
@@ -591,14 +660,7 @@ send_now(struct loop *l, const struct config *cfg, const struct config_reporter 
 		loop_run(l);
 	printf("%s: %s\n", rc->name, r.answer[0] ? r.answer : "no answer");
 	fflush(stdout);
-	if (r.password != NULL) {
-		crypto_wipe(r.password, strlen(r.password));
-		free(r.password);
-	}
-	if (r.secret != NULL) {
-		crypto_wipe(r.secret, r.secret_len);
-		free(r.secret);
-	}
+	rep_unload(&r.f);
 	if (o.http_ready)
 		http_shutdown();
 	return r.outcome == 0 ? 0 : 1;

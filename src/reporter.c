@@ -8,10 +8,22 @@
  *   alertmanager  POST /api/v2/alerts: the check's labels are the alert's
  *                 identity; endsAt on resolve; the outbox re-sends what is
  *                 firing so Alertmanager never times it out by itself
+ *   telegram      Bot API sendMessage: POST URL/botTOKEN/sendMessage,
+ *                 {chat_id, text}
+ *   pushover      POST /1/messages.json, {token, user, title, message,
+ *                 priority}: 1 for CRIT, 0 WARN and UNKNOWN, -1 resolves
+ *   gotify        POST URL/message, X-Gotify-Key, {title, message, priority}:
+ *                 8 CRIT, 5 WARN and UNKNOWN, 2 resolves
+ *   pagerduty     Events API v2: POST /v2/enqueue, {routing_key,
+ *                 event_action trigger|resolve, dedup_key agent/check,
+ *                 payload {summary, source, severity, component}}
+ *   webhook with a template: the template file with {{placeholders}}
+ *                 filled, JSON-escaped; the configured headers and method
  *
  * A report event carries its document: a webhook receives it as "report",
  * people get it rendered as text (report.c).  Everything here is built from
  * the stored event alone, so a retry sends the same thing. */
+#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -316,6 +328,239 @@ am_event(struct json *arr, const struct reporter_ctx *c, const struct store_even
 	}
 }
 
+/* ---- templates ------------------------------------------------------------------ */
+
+/* The placeholders a template may use: one table, for the check at load
+ * time and the fill at send time. */
+static const char *const placeholders[] = { "check", "status", "STATUS", "previous", "kind",
+	"summary", "agent", "id", "at", "since", "text", "description", NULL };
+
+static int
+placeholder(const char *name, size_t n)
+{
+	for (int i = 0; placeholders[i] != NULL; i++)
+		if (strlen(placeholders[i]) == n && strncmp(placeholders[i], name, n) == 0)
+			return i;
+	return -1;
+}
+
+int
+reporter_template_check(const char *t, char *err, size_t errlen)
+{
+	int line = 1;
+
+	for (const char *p = t; *p; p++) {
+		if (*p == '\n')
+			line++;
+		if (p[0] != '{' || p[1] != '{')
+			continue;
+		const char *q = p + 2, *e = strstr(q, "}}");
+		while (*q == ' ')
+			q++;
+		size_t n = e ? strcspn(q, " }") : 0;
+		if (e == NULL || placeholder(q, n) < 0) {
+			snprintf(err, errlen, "template line %d: unknown placeholder \"%.*s\" (known: "
+			    "check status STATUS previous kind summary agent id at since text description)",
+			    line, e ? (int)(e - p + 2) : 12, p);
+			return -1;
+		}
+		p = e + 1;
+	}
+	return 0;
+}
+
+static void
+utc_iso(double t, char *out, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	gmtime_r(&tt, &tm);
+	strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* The value of placeholder i for ev, raw. */
+static void
+fill_value(int i, const struct reporter_ctx *c, const struct store_event *ev,
+    const struct rule_decl *d, char *out, size_t len)
+{
+	switch (i) {
+	case 0: snprintf(out, len, "%s", ev->check[0] ? ev->check : c->agent); break;
+	case 1: snprintf(out, len, "%s", lower[ev->status & 3]); break;
+	case 2: snprintf(out, len, "%s", upper[ev->status & 3]); break;
+	case 3: snprintf(out, len, "%s", lower[ev->previous & 3]); break;
+	case 4: snprintf(out, len, "%s", ev->kind); break;
+	case 5: snprintf(out, len, "%s", ev->summary); break;
+	case 6: snprintf(out, len, "%s", c->agent); break;
+	case 7: snprintf(out, len, "%s", ev->id); break;
+	case 8: utc_iso(ev->at, out, len); break;
+	case 9: if (ev->since > 0) utc_iso(ev->since, out, len); else out[0] = '\0'; break;
+	case 10: headline(c, ev, out, len); break;
+	default: snprintf(out, len, "%s", d && d->description ? d->description : ""); break;
+	}
+}
+
+/* tmpl with each {{name}} replaced: JSON-escaped for a body, %-escaped for
+ * a URL. */
+static char *
+fill(const char *tmpl, int for_url, const struct reporter_ctx *c, const struct store_event *ev,
+    const struct rule_decl *d)
+{
+	char *out = NULL, raw[RESULT_SUMMARY_MAX + 512];
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+
+	if (f == NULL)
+		return NULL;
+	for (const char *p = tmpl; *p; p++) {
+		const char *q = p + 2, *e = p[0] == '{' && p[1] == '{' ? strstr(q, "}}") : NULL;
+		while (e != NULL && *q == ' ')
+			q++;
+		int i = e ? placeholder(q, strcspn(q, " }")) : -1;
+		if (i < 0) {
+			fputc(*p, f);
+			continue;
+		}
+		fill_value(i, c, ev, d, raw, sizeof raw);
+		if (for_url) {
+			for (const unsigned char *r = (const unsigned char *)raw; *r; r++)
+				if (isalnum(*r) || strchr("-._~", *r))
+					fputc(*r, f);
+				else
+					fprintf(f, "%%%02X", *r);
+		} else {
+			struct json *j = json_new_string(raw);
+			char *js = j ? json_print(j, false) : NULL;
+			if (js != NULL && strlen(js) >= 2)
+				fwrite(js + 1, 1, strlen(js) - 2, f);
+			free(js);
+			json_free(j);
+		}
+		p = e + 1;
+	}
+	if (fclose(f) != 0) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+/* ---- the services ---------------------------------------------------------------- */
+
+static int
+is_alertish(const struct store_event *ev)
+{
+	return strcmp(ev->kind, "report") != 0 && strcmp(ev->kind, "test") != 0 &&
+	    strcmp(ev->kind, "silence") != 0;
+}
+
+static char *
+print_free(struct json *b)
+{
+	char *s = json_print(b, false);
+	json_free(b);
+	return s;
+}
+
+static char *
+telegram_body(const struct reporter_ctx *c, const char *text)
+{
+	struct json *b = json_new(JSON_OBJECT);
+	json_add(b, "chat_id", json_new_string(c->cfg->to));
+	/* Telegram takes at most 4096 characters */
+	char *cut = strlen(text) > 4000 ? strndup(text, 4000) : NULL;
+	if (cut != NULL) {
+		size_t l = strlen(cut);
+		while (l > 0 && ((unsigned char)cut[l - 1] & 0xC0) == 0x80)
+			l--;
+		if (l > 0 && (unsigned char)cut[l - 1] >= 0xC0)
+			l--;
+		cut[l] = '\0';
+	}
+	json_add(b, "text", json_new_string(cut ? cut : text));
+	json_add(b, "disable_web_page_preview", json_new(JSON_TRUE));
+	free(cut);
+	return print_free(b);
+}
+
+static char *
+pushover_body(const struct reporter_ctx *c, const struct store_event *ev, const char *text)
+{
+	struct json *b = json_new(JSON_OBJECT);
+	char title[250];
+	int resolve = strcmp(ev->kind, "resolve") == 0;
+	int prio = !is_alertish(ev) || resolve ? -1 : ev->status == ST_CRIT ? 1 : 0;
+
+	snprintf(title, sizeof title, "drishti %s %s", resolve ? "resolved" : upper[ev->status & 3],
+	    ev->check[0] ? ev->check : c->agent);
+	json_add(b, "token", json_new_string((const char *)c->secret));
+	json_add(b, "user", json_new_string(c->cfg->to));
+	json_add(b, "title", json_new_string(title));
+	json_add(b, "message", json_new_string(text));
+	json_add(b, "priority", json_new_number(prio));
+	json_add(b, "timestamp", json_new_number(floor(ev->at)));
+	return print_free(b);
+}
+
+static char *
+gotify_body(const struct reporter_ctx *c, const struct store_event *ev, const char *text)
+{
+	struct json *b = json_new(JSON_OBJECT);
+	char title[250];
+	int resolve = strcmp(ev->kind, "resolve") == 0;
+	int prio = !is_alertish(ev) ? 4 : resolve ? 2 : ev->status == ST_CRIT ? 8 : 5;
+
+	snprintf(title, sizeof title, "drishti %s %s", resolve ? "resolved" : upper[ev->status & 3],
+	    ev->check[0] ? ev->check : c->agent);
+	json_add(b, "title", json_new_string(title));
+	json_add(b, "message", json_new_string(text));
+	json_add(b, "priority", json_new_number(prio));
+	return print_free(b);
+}
+
+static char *
+pagerduty_body(const struct reporter_ctx *c, const struct store_event *ev,
+    const struct rule_decl *d)
+{
+	static const char *const sev[] = { "info", "warning", "critical", "error" };
+	struct json *b = json_new(JSON_OBJECT);
+	char key[400], head[RESULT_SUMMARY_MAX + 512], when[40];
+	int resolve = strcmp(ev->kind, "resolve") == 0;
+
+	/* one incident per agent and check: the alert opens it, the resolve
+	 * closes it, escalations and reminders update it */
+	snprintf(key, sizeof key, "%s/%s", c->agent, ev->check[0] ? ev->check :
+	    strcmp(ev->kind, "test") == 0 ? ev->id : ev->kind);
+	json_add(b, "routing_key", json_new_string((const char *)c->secret));
+	json_add(b, "event_action", json_new_string(resolve ? "resolve" : "trigger"));
+	json_add(b, "dedup_key", json_new_string(key));
+	if (!resolve) {
+		struct json *p = json_new(JSON_OBJECT), *cd = json_new(JSON_OBJECT);
+		char e[64];
+		headline(c, ev, head, sizeof head);
+		if (strlen(head) > 1000)
+			head[1000] = '\0';
+		json_add(p, "summary", json_new_string(head));
+		json_add(p, "source", json_new_string(c->agent));
+		json_add(p, "severity", json_new_string(!is_alertish(ev) ? "info" :
+		    sev[ev->status & 3]));
+		utc_iso(ev->at, when, sizeof when);
+		json_add(p, "timestamp", json_new_string(when));
+		if (ev->check[0])
+			json_add(p, "component", json_new_string(ev->check));
+		json_add(cd, "kind", json_new_string(ev->kind));
+		json_add(cd, "status", json_new_string(lower[ev->status & 3]));
+		json_add(cd, "event_id", json_new_string(ev->id));
+		struct json *m = json_parse(ev->metrics, strlen(ev->metrics), e, sizeof e);
+		if (m != NULL)
+			json_add(cd, "metrics", m);
+		if (d != NULL && d->description != NULL)
+			json_add(cd, "description", json_new_string(d->description));
+		json_add(p, "custom_details", cd);
+		json_add(b, "payload", p);
+	}
+	return print_free(b);
+}
+
 /* ---- the request ---------------------------------------------------------------- */
 
 static int
@@ -391,8 +636,58 @@ reporter_build(const struct reporter_ctx *c, const struct store_event *evs,
 		m->rq.starttls = strcmp(rc->starttls ? rc->starttls : "require", "off") == 0 ? 0 :
 		    strcmp(rc->starttls, "try") == 0 ? 1 : 2;
 	} else if (is(c, "webhook")) {
-		m->body = body_json(c, ev, d);
-		if (m->body == NULL || add_header(m, "%sapplication/json%s", "Content-Type: ", NULL) < 0)
+		int typed = 0;
+		for (size_t i = 0; i < c->nheaders; i++)
+			typed |= strncasecmp(c->headers[i], "content-type:", 13) == 0;
+		m->body = c->tmpl != NULL ? fill(c->tmpl, 0, c, ev, d) : body_json(c, ev, d);
+		if (m->body == NULL || (!typed &&
+		    add_header(m, "%sapplication/json%s", "Content-Type: ", NULL) < 0))
+			goto oom;
+		for (size_t i = 0; i < c->nheaders; i++)
+			if (add_header(m, "%s%s", c->headers[i], NULL) < 0)
+				goto oom;
+		if (rc->method != NULL && strcmp(rc->method, "PUT") == 0)
+			m->rq.method = "PUT";
+		if (strstr(rc->url, "{{") != NULL) {
+			/* a URL that names the event (Matrix's transaction id) */
+			m->hdr[REPORTER_HEADERS - 1] = fill(rc->url, 1, c, ev, d);
+			if (m->hdr[REPORTER_HEADERS - 1] == NULL)
+				goto oom;
+			m->rq.url = m->hdr[REPORTER_HEADERS - 1];
+		}
+	} else if (is(c, "telegram") || is(c, "pushover") || is(c, "gotify") ||
+	    is(c, "pagerduty")) {
+		char *text = human_text(c, ev);
+		if (text == NULL)
+			goto oom;
+		if (is(c, "telegram")) {
+			m->body = telegram_body(c, text);
+			size_t ul = strlen(rc->url) + c->secret_len + 32;
+			m->hdr[REPORTER_HEADERS - 1] = malloc(ul);
+			if (m->hdr[REPORTER_HEADERS - 1] != NULL)
+				snprintf(m->hdr[REPORTER_HEADERS - 1], ul, "%s%sbot%s/sendMessage", rc->url,
+				    rc->url[strlen(rc->url) - 1] == '/' ? "" : "/", (const char *)c->secret);
+			m->rq.url = m->hdr[REPORTER_HEADERS - 1];
+		} else if (is(c, "pushover"))
+			m->body = pushover_body(c, ev, text);
+		else if (is(c, "gotify")) {
+			m->body = gotify_body(c, ev, text);
+			size_t ul = strlen(rc->url) + 16;
+			m->hdr[REPORTER_HEADERS - 1] = malloc(ul);
+			if (m->hdr[REPORTER_HEADERS - 1] != NULL)
+				snprintf(m->hdr[REPORTER_HEADERS - 1], ul, "%s%s", rc->url,
+				    strstr(rc->url, "/message") ? "" :
+				    rc->url[strlen(rc->url) - 1] == '/' ? "message" : "/message");
+			m->rq.url = m->hdr[REPORTER_HEADERS - 1];
+			if (add_header(m, "X-Gotify-Key: %s%s", (const char *)c->secret, NULL) < 0) {
+				free(text);
+				goto oom;
+			}
+		} else
+			m->body = pagerduty_body(c, ev, d);
+		free(text);
+		if (m->body == NULL || m->rq.url == NULL ||
+		    add_header(m, "%sapplication/json%s", "Content-Type: ", NULL) < 0)
 			goto oom;
 	} else {
 		/* people read these: text, in the shape each service takes */
@@ -427,7 +722,8 @@ reporter_build(const struct reporter_ctx *c, const struct store_event *evs,
 	if (add_header(m, "X-Drishti-Event-Id: %s%s", ev->id, NULL) < 0 ||
 	    add_header(m, "X-Drishti-Timestamp: %s%s", ts, NULL) < 0)
 		goto oom;
-	if (c->secret != NULL) {
+	if (c->secret != NULL && !is(c, "telegram") && !is(c, "pushover") && !is(c, "gotify") &&
+	    !is(c, "pagerduty")) {
 		size_t ml = strlen(ts) + 1 + m->rq.body_len;
 		char *msg = malloc(ml + 1), hex[65];
 		if (msg == NULL)

@@ -18,7 +18,7 @@ bad() {
 	expect_eq "bad config $name message" "$OUT" "${want//FILE/$f}"
 }
 
-bad unknown_section 'FILE:3: [agnet]: unknown section (known: agent, store, output, sandbox, vars, reporter "NAME")' <<'INI'
+bad unknown_section 'FILE:3: [agnet]: unknown section (known: agent, store, output, sandbox, vars, reporter "NAME", maintenance "NAME")' <<'INI'
 [agent]
 name = x
 [agnet]
@@ -75,7 +75,7 @@ type = stdout
 [reporter.ops]
 type = stdout
 INI
-bad bad_reporter_type 'FILE:2: [reporter "ops"] type: bad value "pager" (one of: webhook|slack|discord|ntfy|alertmanager|smtp|stdout|file)' <<'INI'
+bad bad_reporter_type 'FILE:2: [reporter "ops"] type: bad value "pager" (one of: webhook|slack|discord|ntfy|alertmanager|smtp|telegram|pushover|gotify|pagerduty|stdout|file)' <<'INI'
 [reporter "ops"]
 type = pager
 INI
@@ -83,7 +83,7 @@ bad reporter_missing_url 'FILE:1: [reporter "ops"] url: missing (required for ty
 [reporter "ops"]
 type = webhook
 INI
-bad reporter_bad_event 'FILE:4: [reporter "ops"] events: bad value "alert, page" (one or more of: alert|resolve|reminder|escalation|report|test)' <<'INI'
+bad reporter_bad_event 'FILE:4: [reporter "ops"] events: bad value "alert, page" (one or more of: alert|resolve|reminder|escalation|deescalation|change|report|test|silence)' <<'INI'
 [reporter "ops"]
 type = webhook
 url = https://hooks.example.com/x
@@ -150,7 +150,7 @@ expect_exit 78 "help config + a duplicate section is refused" -- "$D" lint -c he
 sed -i "s|^\[agent\]|[agent]\nrules = rules|" help.ini
 expect_exit 0 "help config output is a valid config" -- "$D" lint -c help.ini
 expect_in "help config lists a key with its help" "$(cat help.ini)" '^timeout += 30s +; wall clock per run'
-expect_in "help config lists reporter keys" "$(cat help.ini)" '^; secret_file += +; HMAC key file'
+expect_in "help config lists reporter keys" "$(cat help.ini)" '^; secret_file += +; webhook: HMAC key'
 
 # the lookup order: -c, then $DRISHTI_CONFIG, then ./drishti.ini
 printf '[agent]\nrules = rules\n[vars]\nshort = from_env\n' > env.ini
