@@ -53,6 +53,7 @@ struct store_extra {
 	const char *note;           /* the check's note now ("blocked by x"), or NULL */
 	const char *muted;          /* the event is held back: by what (NULL: delivered) */
 	int alert_only;             /* r was recorded already: only the alert state */
+	double next_at;             /* when the check runs next, unix seconds (0: unknown) */
 };
 int  store_record(struct store *s, const char *check, const struct result *r,
     const struct alert *a, bool changed, const struct alert_out *ev,
@@ -97,6 +98,7 @@ struct store_check {
 	const char *last_summary;
 	double last_ts, last_duration;
 	const char *note;           /* "" when none */
+	double next_at;             /* its next run, unix seconds (0: not known) */
 };
 int  store_each_check(struct store *s, void (*fn)(const struct store_check *c, void *ud), void *ud);
 /* Events not yet delivered (outbox depth) and the oldest one's time. */

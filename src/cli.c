@@ -594,6 +594,22 @@ struct status_ctx {
 	double   now;
 };
 
+/* "in 42s", "in 5m", "in 3h", "due" */
+static void
+fmt_in(double secs, char *buf, size_t len)
+{
+	if (secs < 1)
+		snprintf(buf, len, "due");
+	else if (secs < 120)
+		snprintf(buf, len, "in %.0fs", secs);
+	else if (secs < 7200)
+		snprintf(buf, len, "in %.0fm", secs / 60);
+	else if (secs < 172800)
+		snprintf(buf, len, "in %.0fh", secs / 3600);
+	else
+		snprintf(buf, len, "in %.0fd", secs / 86400);
+}
+
 static void
 fmt_ago(double secs, char *buf, size_t len)
 {
@@ -628,6 +644,8 @@ status_check(const struct store_check *c, void *ud)
 		json_add(o, "last_run", json_new_number(c->last_ts));
 		json_add(o, "duration", json_new_number(c->last_duration));
 		json_add(o, "note", json_new_string(c->note ? c->note : ""));
+		json_add(o, "next_run", c->next_at > 0 ? json_new_number(c->next_at) :
+		    json_new(JSON_NULL));
 		json_add(o, "owed", json_new(c->alert.owed ? JSON_TRUE : JSON_FALSE));
 		json_add(x->checks, NULL, o);
 		return;
@@ -636,8 +654,12 @@ status_check(const struct store_check *c, void *ud)
 	fmt_ago(x->now - c->last_ts, last, sizeof last);
 	char sum[RESULT_SUMMARY_MAX * 4];
 	utf8_escape(sum, sizeof sum, c->last_summary ? c->last_summary : "");
-	printf("%-24s %-8s %-8s %-10s %-10s %s%s%s%s\n", c->check, alert_state_name(c->alert.state),
-	    result_status_name(c->last_status), since, last, sum,
+	char next[32] = "-";
+	if (c->next_at > 0)
+		fmt_in(c->next_at - x->now, next, sizeof next);
+	printf("%-24s %-8s %-8s %-10s %-10s %-10s %s%s%s%s\n", c->check,
+	    alert_state_name(c->alert.state), result_status_name(c->last_status), since, last, next,
+	    sum,
 	    c->note && *c->note ? " [" : "", c->note ? c->note : "", c->note && *c->note ? "]" : "");
 }
 
@@ -759,8 +781,8 @@ cli_status(int argc, char **argv)
 		x.checks = json_new(JSON_ARRAY);
 		x.files = json_new(JSON_ARRAY);
 	} else
-		printf("%-24s %-8s %-8s %-10s %-10s %s\n", "CHECK", "ALERT", "LAST", "SINCE",
-		    "LAST RUN", "SUMMARY");
+		printf("%-24s %-8s %-8s %-10s %-10s %-10s %s\n", "CHECK", "ALERT", "LAST", "SINCE",
+		    "LAST RUN", "NEXT RUN", "SUMMARY");
 	int rc = store_each_check(st, status_check, &x);
 	store_outbox(st, &depth, &oldest, &dead);
 	long pid;

@@ -339,9 +339,11 @@ judge(struct daemon *d, struct eng_check *c, const struct result *r, int64_t now
 		c->alert.owed = 0;
 		muted = "its alert was never sent";
 	}
+	/* the engine armed the next run before this one ended: for status */
+	double next_at = c->timer != NULL ? wall_now() + (c->planned - loop_now(d->loop)) : 0;
 	store_record(d->store, c->d.name, r, &c->alert, changed, &ev,
 	    &(struct store_extra){ .cursors = cursors, .note = note[0] ? note : NULL,
-	    .muted = muted, .alert_only = alert_only });
+	    .muted = muted, .alert_only = alert_only, .next_at = next_at });
 	/* the runs of this loop iteration are committed together, next round */
 	if (store_pending(d->store) && d->commit_t == NULL)
 		d->commit_t = loop_timer_at(d->loop, loop_now(d->loop), on_commit, d);

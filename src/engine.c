@@ -1074,6 +1074,12 @@ engine_schedule(struct engine *e, struct engine *prev)
 			c->sched.due = old->sched.due;  /* keep its place on the grid */
 		c->planned = sched_start_at(&c->sched);
 		c->timer = loop_timer_at(e->loop, c->planned, on_due, c);
+		/* a check whose schedule changed runs at once (one on `every`
+		 * starts its new grid now anyway; a cron one would wait for its
+		 * next minute, with nothing to show for the new schedule) */
+		if (old != NULL && c->d.kind == RULE_CHECK && c->d.cron != NULL &&
+		    (old->d.cron == NULL || strcmp(old->d.cron, c->d.cron) != 0))
+			engine_run_now(e, c);
 	}
 }
 

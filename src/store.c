@@ -52,6 +52,7 @@ struct qrec {
 	char    *note;              /* the check's note after the run ("blocked by ...") */
 	char    *muted;             /* the event is recorded, not delivered: why */
 	int      alert_only;        /* res is the last run, already recorded */
+	double   next_at;           /* the check's next run, unix seconds (0: none) */
 	double   since, at;
 	struct qrec *next;
 };
@@ -199,6 +200,7 @@ static const char *const schema_v4[] = {
 static const char *const schema_v5[] = {
 	"ALTER TABLE alerts ADD COLUMN owed INTEGER NOT NULL DEFAULT 0",
 	"ALTER TABLE alerts ADD COLUMN note TEXT",
+	"ALTER TABLE alerts ADD COLUMN next_at REAL",
 	"ALTER TABLE events ADD COLUMN muted TEXT",
 	"CREATE TABLE IF NOT EXISTS silences (id INTEGER PRIMARY KEY, pattern TEXT NOT NULL,"
 	" reason TEXT NOT NULL, created REAL NOT NULL, ends REAL NOT NULL, removed REAL,"
@@ -392,8 +394,8 @@ prepare_all(struct store *s)
 	    prep(s, &s->put_roll, "INSERT OR REPLACE INTO rollups VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)") < 0 ||
 	    prep(s, &s->put_alert, "INSERT OR REPLACE INTO alerts (check_name, state, status,"
 	    " since_ms, fail_since_ms, fails, passes, history, nhistory, notified_ms, last_status,"
-	    " last_summary, last_ts, last_duration, owed, note)"
-	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)") < 0 ||
+	    " last_summary, last_ts, last_duration, owed, note, next_at)"
+	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)") < 0 ||
 	    prep(s, &s->get_alert, "SELECT state, status, since_ms, fail_since_ms, fails, passes,"
 	    " history, nhistory, notified_ms, owed FROM alerts WHERE check_name = ?") < 0 ||
 	    prep(s, &s->ins_event, "INSERT INTO events (seq, id, kind, check_name, status, previous,"
@@ -999,6 +1001,8 @@ alert:;
 	sqlite3_bind_int(q, 15, a->owed);
 	if (qr->note != NULL)
 		sqlite3_bind_text(q, 16, qr->note, -1, SQLITE_STATIC);
+	if (qr->next_at > 0)
+		sqlite3_bind_double(q, 17, qr->next_at);
 	if (step_done(s, q) < 0)
 		return -1;
 	return qr->cursors != NULL ? put_cursors(s, check, qr->cursors) : 0;
@@ -1082,6 +1086,7 @@ store_record(struct store *s, const char *check, const struct result *r,
 	memcpy(q->res, r, rl);
 	q->alert = *a;
 	q->alert_only = x->alert_only;
+	q->next_at = x->next_at;
 	if ((x->note != NULL && (q->note = strdup(x->note)) == NULL) ||
 	    (x->muted != NULL && ev->event != EV_NONE && (q->muted = strdup(x->muted)) == NULL))
 		log_error("%s: out of memory; a note of \"%s\" is lost", s->path, check);
@@ -1428,7 +1433,8 @@ store_each_check(struct store *s, void (*fn)(const struct store_check *c, void *
 
 	if (sqlite3_prepare_v2(s->db, "SELECT check_name, state, status, since_ms, fail_since_ms,"
 	    " fails, passes, last_status, last_summary, last_ts, last_duration, owed,"
-	    " coalesce(note, '') FROM alerts ORDER BY check_name", -1, &q, NULL) != SQLITE_OK) {
+	    " coalesce(note, ''), coalesce(next_at, 0) FROM alerts ORDER BY check_name", -1, &q,
+	    NULL) != SQLITE_OK) {
 		log_error("%s: %s", s->path, sqlite3_errmsg(s->db));
 		return -1;
 	}
@@ -1448,6 +1454,7 @@ store_each_check(struct store *s, void (*fn)(const struct store_check *c, void *
 		c.last_duration = sqlite3_column_double(q, 10);
 		c.alert.owed = sqlite3_column_int(q, 11);
 		c.note = (const char *)sqlite3_column_text(q, 12);
+		c.next_at = sqlite3_column_double(q, 13);
 		fn(&c, ud);
 	}
 	sqlite3_finalize(q);

@@ -7,7 +7,7 @@
 # a check that recovered inside one: nothing; their own events); and a
 # maintenance window over a failure: nothing delivered inside it.
 . "$TESTDIR/lib.sh"
-plan 31
+plan 34
 pids=
 trap 'for p in $pids $apid; do kill $p 2>/dev/null; done; true' EXIT
 
@@ -248,4 +248,26 @@ expect_eq "a maintenance window over a failure: nothing delivered inside it" \
 OUT=$("$D" status -c c.ini 2>&1)
 expect_in "status shows the window open" "$OUT" '^maintenance "always" \(m\.\*, team=none\): open until '
 expect_in "help config documents [maintenance]" "$("$D" help config)" '^; \[maintenance "NAME"\]'
+kill -TERM $agent; wait $agent 2>/dev/null
+
+# ---- intervals from [vars]; status shows the next run; a changed schedule
+# runs at once on reload, an unchanged one keeps its place ----------------------------
+mkdir -p sc && cd sc
+mkdir -p rules
+cat > rules/k.lua <<'LUA'
+check "k.var" { every = vars.k_every or "1h", run = function() return ok("var") end }
+check "k.fixed" { every = "1h", run = function() return ok("fixed") end }
+LUA
+printf '[agent]\nrules = rules\nstate = state.db\nlog = agent.log\nlog_level = debug\nwatch = false\n[vars]\nk_every = 1h\n' > c.ini
+"$D" run -c c.ini 2>run.err & pids="$pids $!"; agent=$!
+wait_for 30 sh -c 'grep -q "check \"k.var\": - -> OK" agent.log && grep -q "check \"k.fixed\": - -> OK" agent.log'
+OUT=$("$D" status -c c.ini 2>&1)
+expect_in "status shows each check's next run" "$OUT" '^k\.fixed +ok +OK .* in (59|60)m +fixed'
+sed -i 's/^k_every = 1h/k_every = 2h/' c.ini
+kill -HUP $agent
+wait_for 30 grep -q 'reloaded' agent.log
+wait_for 30 sh -c '[ $(grep -c "check \"k.var\"" agent.log) -ge 2 ]'
+sleep 1
+expect_eq "on reload the check whose every changed ran at once" "$(grep -c 'check "k.var"' agent.log)" "2"
+expect_eq "and the unchanged one kept its place" "$(grep -c 'check "k.fixed"' agent.log)" "1"
 kill -TERM $agent; wait $agent 2>/dev/null
