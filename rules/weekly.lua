@@ -91,8 +91,18 @@ report "weekly" {
       r:item("Uptime", "not checked: set [vars] api_url")
     end
     if vars.site_url then
+      -- daily.website depends on daily.api when both are one server: an
+      -- outage of it is the API's, and its action item is said once
+      local function origin(url)
+        local scheme, host = (url or ""):lower():match("^(%a+)://([^/?#]+)")
+        if not scheme then return nil end
+        host = host:gsub("^.*@", "")
+        if not host:match(":%d+$") then host = host .. (scheme == "https" and ":443" or ":80") end
+        return scheme .. "://" .. host
+      end
+      local shared = api and origin(api) ~= nil and origin(api) == origin(vars.site_url)
       item("Website uptime", history.uptime("daily.website", "7d"), { target = num("uptime_target", 0.999), format = "pct" },
-        "Website uptime below target")
+        not shared and "Website uptime below target" or nil)
     end
 
     r:section("Users")
