@@ -37,6 +37,8 @@ struct eng_check {
 	struct alert alert;         /* kept by the daemon; loaded from the store */
 	int     alert_loaded;
 	int     judge_wait;         /* failing, judged once a dependency has answered */
+	char    blocked_by[130];    /* the dependency that speaks for it now ("": none) */
+	int     silenced;           /* in a silence or maintenance window now */
 	double  judge_wait_since;   /* monotonic */
 	double  lateness;           /* of the last run: start - planned, seconds */
 	char   *doc;                /* a report: the document of the run just done

@@ -317,10 +317,12 @@ judge(struct daemon *d, struct eng_check *c, const struct result *r, int64_t now
 		    .flap_fails = c->d.flap_fails, .flap_window = c->d.flap_window,
 		    .repeat_ms = c->d.repeat_ms, .unknown_ignore = c->d.unknown_ignore },
 		    r->status, now_ms, &ev);
+	snprintf(c->blocked_by, sizeof c->blocked_by, "%s", dv == DEP_BLOCKED ? who : "");
 	/* quiet time: the event is recorded, not delivered; an alert that fired
 	 * in it is owed, and goes out if the check still fails when it ends */
 	const char *muted = NULL;
-	if (quiet_match(&d->quiet, &c->d, (double)now_ms / 1000.0, why, sizeof why)) {
+	c->silenced = quiet_match(&d->quiet, &c->d, (double)now_ms / 1000.0, why, sizeof why);
+	if (c->silenced) {
 		if (note[0] == '\0')
 			snprintf(note, sizeof note, "silenced: %s", why);
 		if (ev.event == EV_ALERT) {

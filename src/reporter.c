@@ -648,7 +648,7 @@ reporter_build(const struct reporter_ctx *c, const struct store_event *evs,
 				goto oom;
 		if (rc->method != NULL && strcmp(rc->method, "PUT") == 0)
 			m->rq.method = "PUT";
-		if (strstr(rc->url, "{{") != NULL) {
+		if (rc->url != NULL && strstr(rc->url, "{{") != NULL) {
 			/* a URL that names the event (Matrix's transaction id) */
 			m->hdr[REPORTER_HEADERS - 1] = fill(rc->url, 1, c, ev, d);
 			if (m->hdr[REPORTER_HEADERS - 1] == NULL)

@@ -54,8 +54,10 @@ textfile_write(const char *path, struct engine *e, struct store *s, char *err, s
 		{ "drishti_check_duration_seconds", "How long the check's last run took." },
 		{ "drishti_check_last_run_timestamp_seconds", "When the check's last run started." },
 		{ "drishti_check_alert_firing", "1 while the check's alert is firing." },
+		{ "drishti_check_blocked", "1 while a failing dependency speaks for the check (label by)." },
+		{ "drishti_check_silenced", "1 while the check is in a silence or maintenance window." },
 	};
-	for (int k = 0; k < 4; k++) {
+	for (int k = 0; k < 6; k++) {
 		fprintf(f, "# HELP %s %s\n# TYPE %s gauge\n", fam[k].name, fam[k].help, fam[k].name);
 		for (size_t i = 0; i < engine_count(e); i++) {
 			struct eng_check *c = engine_check(e, i);
@@ -63,12 +65,18 @@ textfile_write(const char *path, struct engine *e, struct store *s, char *err, s
 				continue;
 			fprintf(f, "%s{check=\"", fam[k].name);
 			label(f, c->d.name);
+			if (k == 4 && c->blocked_by[0] != '\0') {
+				fputs("\",by=\"", f);
+				label(f, c->blocked_by);
+			}
 			fputs("\"} ", f);
 			switch (k) {
 			case 0: fprintf(f, "%d\n", c->last.status); break;
 			case 1: fprintf(f, "%.6f\n", c->last.duration); break;
 			case 2: fprintf(f, "%.3f\n", c->last.started); break;
-			default: fprintf(f, "%d\n", c->alert.state == AL_FIRING); break;
+			case 3: fprintf(f, "%d\n", c->alert.state == AL_FIRING); break;
+			case 4: fprintf(f, "%d\n", c->blocked_by[0] != '\0'); break;
+			default: fprintf(f, "%d\n", c->silenced); break;
 			}
 		}
 	}

@@ -7,7 +7,7 @@
 # a check that recovered inside one: nothing; their own events); and a
 # maintenance window over a failure: nothing delivered inside it.
 . "$TESTDIR/lib.sh"
-plan 34
+plan 35
 pids=
 trap 'for p in $pids $apid; do kill $p 2>/dev/null; done; true' EXIT
 
@@ -33,7 +33,7 @@ start_app
 
 # ---- the outage ----------------------------------------------------------------
 mkdir -p out && cd out
-start_receiver
+start_receiver; pids="$pids $rpid"
 mkdir -p rules && cp "$TESTDIR/../rules/daily.lua" rules/
 cat > c.ini <<INI
 [agent]
@@ -44,6 +44,8 @@ log_level = debug
 watch = false
 [sandbox]
 read_paths = $SCRATCH
+[output]
+textfile = $SCRATCH/out/drishti.prom
 [vars]
 api_url = http://127.0.0.1:$aport
 site_url = http://127.0.0.1:$aport/
@@ -70,6 +72,9 @@ expect_in "and it is daily.api's" "$(grep '"kind": "alert"' got.log)" '"check": 
 OUT=$("$D" status -c c.ini 2>&1)
 expect_in "status shows the website blocked by daily.api" "$OUT" '^daily\.website .*\[blocked by daily\.api\]'
 expect_in "status shows the latency check blocked by daily.api" "$OUT" '^daily\.api_latency .*\[blocked by daily\.api\]'
+wait_for 10 grep -q 'drishti_check_blocked{check="daily.website",by="daily.api"} 1' drishti.prom &&
+    ok "the textfile shows the website blocked by daily.api" ||
+    not_ok "textfile: $(grep drishti_check_blocked drishti.prom)"
 expect_in "history keeps the dependents' real results" \
     "$(sqlite3 state.db "SELECT count(*) FROM runs WHERE check_name = 'daily.website' AND status = 2")" '^[1-9]'
 start_app
@@ -102,7 +107,10 @@ expect_in "a check cannot depend on itself" "$OUT" 'cyc/self\.lua:1: check "c\.e
 
 # ---- routing and kinds ------------------------------------------------------------
 mkdir -p rt && cd rt
-for r in all crit nounk; do mkdir -p $r; (cd $r && start_receiver && echo "$port" > ../$r.port); done
+for r in all crit nounk; do
+	mkdir -p $r; (cd $r && start_receiver && echo "$port" > ../$r.port && echo "$rpid" > ../$r.pid)
+	pids="$pids $(cat $r.pid)"
+done
 mkdir -p rules
 cat > rules/r.lua <<LUA
 local function st(name) local f = fs.stat("$SCRATCH/rt/" .. name) return f and f.size or 0 end
@@ -168,7 +176,7 @@ cd ..
 
 # ---- silences --------------------------------------------------------------------------
 mkdir -p sil && cd sil
-start_receiver
+start_receiver; pids="$pids $rpid"
 mkdir -p rules
 cat > rules/s.lua <<LUA
 local function bad(n) return fs.stat("$SCRATCH/sil/" .. n) ~= nil end
@@ -218,7 +226,7 @@ cd ..
 
 # ---- a maintenance window over a failure ---------------------------------------------------
 mkdir -p mw && cd mw
-start_receiver
+start_receiver; pids="$pids $rpid"
 mkdir -p rules
 cat > rules/m.lua <<'LUA'
 check "m.down" { every = "1s", run = function() return crit("down for maintenance") end }
