@@ -33,7 +33,7 @@ _drishti()
 		return ;;
 	esac
 	if [ -z "$cmd" ]; then
-		COMPREPLY=($(compgen -W "run once lint report status notify-test version help" -- "$cur"))
+		COMPREPLY=($(compgen -W "run once lint report status notify-test silence version help" -- "$cur"))
 		return
 	fi
 	local opts="-c --config --help"
@@ -42,6 +42,7 @@ _drishti()
 	status) opts="$opts --json" ;;
 	report) opts="$opts --format --send --list" ;;
 	notify-test) opts="$opts --list" ;;
+	silence) opts="$opts --reason --all --json" ;;
 	help|version|run|lint) ;;
 	esac
 	if [[ $cur == -* ]]; then
@@ -53,7 +54,17 @@ _drishti()
 	report) COMPREPLY=($(compgen -W "$(_drishti_names report "$conf")" -- "$cur")) ;;
 	notify-test) COMPREPLY=($(compgen -W "$(_drishti_names notify-test "$conf")" -- "$cur")) ;;
 	lint) COMPREPLY=($(compgen -f -- "$cur")) ;;
-	help) COMPREPLY=($(compgen -W "run once lint report status notify-test version help config" -- "$cur")) ;;
+	silence)
+		# add PATTERN (a check name, or a glob) DURATION | list | rm ID
+		local sub=
+		for ((i = 2; i < COMP_CWORD; i++)); do
+			case ${COMP_WORDS[i]} in add|list|rm) sub=${COMP_WORDS[i]}; break ;; esac
+		done
+		case $sub in
+		"") COMPREPLY=($(compgen -W "add list rm" -- "$cur")) ;;
+		add) COMPREPLY=($(compgen -W "$(_drishti_names once "$conf")" -- "$cur")) ;;
+		esac ;;
+	help) COMPREPLY=($(compgen -W "run once lint report status notify-test silence version help config" -- "$cur")) ;;
 	esac
 }
 complete -F _drishti drishti

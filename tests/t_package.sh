@@ -6,7 +6,7 @@
 # and a host-architecture .deb (make deb); without them they are skipped,
 # each skip an "ok # skip" line.
 . "$TESTDIR/lib.sh"
-plan 42
+plan 44
 TOP=$(cd "$TESTDIR/.." && pwd)
 MAN=$TOP/docs/man
 skip() { echo "ok - # skip $*"; }
@@ -67,6 +67,9 @@ expect_eq "completion: report names" "$(complete_words ./drishti report -c comp.
 expect_eq "completion: reporter names" "$(complete_words ./drishti notify-test -c comp.ini '')" "pager "
 expect_eq "completion: options" "$(complete_words ./drishti once --j)" "--json "
 expect_eq "completion: formats" "$(complete_words ./drishti report --format h)" "html "
+expect_eq "completion: silence's own words" "$(complete_words ./drishti silence '')" "add list rm "
+expect_eq "completion: silence add offers check names" \
+    "$(complete_words ./drishti silence -c comp.ini add comp.a)" "comp.alpha "
 expect_eq "once --list prints the check names only" "$("$D" once -c comp.ini --list | tr '\n' ' ')" "comp.alpha comp.beta "
 
 # ---- the systemd unit ---------------------------------------------------------
