@@ -37,11 +37,11 @@ wait_for 10 more_runs a 1 || not_ok "no runs stored"
 set_ctl a crit
 wait_for 10 has_events a "alert:2 " && ok "CRIT fires an alert" || not_ok "no alert: $(events a)"
 set_ctl a warn
-wait_for 10 has_events a "alert:2 escalation:1 " && ok "CRIT -> WARN while firing: escalation" || not_ok "no escalation: $(events a)"
+wait_for 10 has_events a "alert:2 deescalation:1 " && ok "CRIT -> WARN while firing: deescalation" || not_ok "no deescalation: $(events a)"
 set_ctl a ok
-wait_for 10 has_events a "alert:2 escalation:1 resolve:0 " && ok "recovery resolves" || not_ok "no resolve: $(events a)"
+wait_for 10 has_events a "alert:2 deescalation:1 resolve:0 " && ok "recovery resolves" || not_ok "no resolve: $(events a)"
 sleep 2
-expect_eq "nothing more once resolved" "$(events a)" "alert:2 escalation:1 resolve:0 "
+expect_eq "nothing more once resolved" "$(events a)" "alert:2 deescalation:1 resolve:0 "
 
 # PENDING across a kill -9: after = 3 counts the runs from before the restart
 set_ctl p crit
