@@ -171,34 +171,127 @@ iso_time(double t, char *out, size_t len)
 	strftime(out, len, "%Y-%m-%d %H:%M:%S UTC", &tm);
 }
 
-/* The body with CRLF line ends and no line past 998 octets (RFC 5322). */
-static void
-put_body(FILE *f, const char *text)
+/* Bytes in the UTF-8 character that starts with lead byte c (1 for a
+ * stray continuation byte, so nothing ever loops). */
+static size_t
+utf8_len(unsigned char c)
 {
+	return c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+}
+
+static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/* n bytes of p in base64, no line breaks */
+static void
+put_b64_run(FILE *f, const unsigned char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i += 3) {
+		unsigned a = p[i], b = i + 1 < n ? p[i + 1] : 0, c = i + 2 < n ? p[i + 2] : 0;
+		fputc(b64[a >> 2], f);
+		fputc(b64[((a & 3) << 4) | (b >> 4)], f);
+		fputc(i + 1 < n ? b64[((b & 15) << 2) | (c >> 6)] : '=', f);
+		fputc(i + 2 < n ? b64[c & 63] : '=', f);
+	}
+}
+
+/* RFC 2047: a header value with anything but printable ASCII goes as
+ * "=?UTF-8?B?...?=" words of at most 75 characters, each holding whole
+ * characters (45 bytes of text make 60 of base64), folded onto lines of
+ * their own. */
+static void
+put_header_value(FILE *f, const char *v)
+{
+	const unsigned char *p = (const unsigned char *)v;
+	size_t len = strlen(v);
+	int plain = 1;
+
+	for (size_t i = 0; i < len; i++)
+		plain &= p[i] >= 0x20 && p[i] < 0x7f;
+	if (plain) {
+		fputs(v, f);
+		return;
+	}
+	for (size_t at = 0; at < len;) {
+		/* the first word shares its line with "Subject: " */
+		size_t n = 0, max = at == 0 ? 39 : 45;
+		while (at + n < len && n + utf8_len(p[at + n]) <= max)
+			n += utf8_len(p[at + n]);
+		if (n == 0 || at + n > len)
+			n = len - at < max ? len - at : max;
+		fputs(at == 0 ? "=?UTF-8?B?" : "\r\n =?UTF-8?B?", f);
+		put_b64_run(f, p + at, n);
+		fputs("?=", f);
+		at += n;
+	}
+}
+
+/* Quoted-printable (RFC 2045): 7-bit lines of at most 76 characters, so no
+ * server needs 8BITMIME; a soft break falls between characters, never
+ * inside one. */
+static void
+put_qp(FILE *f, const char *text)
+{
+	const unsigned char *p = (const unsigned char *)text;
 	size_t col = 0;
-	for (const char *p = text; *p; p++) {
-		if (*p == '\r')
+
+	while (*p) {
+		if (*p == '\r') {
+			p++;
 			continue;
+		}
 		if (*p == '\n') {
 			fputs("\r\n", f);
 			col = 0;
+			p++;
 			continue;
 		}
-		if (col >= 990) {
-			fputs("\r\n", f);
+		/* one character, as it will be written: its bytes up to the
+		 * end of the text or the line */
+		char enc[16];
+		size_t n = utf8_len(*p), w = 0, used = 0;
+		for (; used < n && p[used] && p[used] != '\n' && p[used] != '\r'; used++) {
+			unsigned char c = p[used];
+			int last = p[used + 1] == '\n' || p[used + 1] == '\0' || p[used + 1] == '\r';
+			if (n == 1 && c >= 33 && c <= 126 && c != '=')
+				enc[w++] = (char)c;
+			else if (n == 1 && (c == ' ' || c == '\t') && !last)
+				enc[w++] = (char)c;     /* trailing blanks are encoded */
+			else
+				w += (size_t)snprintf(enc + w, sizeof enc - w, "=%02X", c);
+		}
+		if (col + w > 75) {
+			fputs("=\r\n", f);
 			col = 0;
 		}
-		fputc(*p, f);
-		col++;
+		fwrite(enc, 1, w, f);
+		col += w;
+		p += used ? used : 1;
 	}
 	if (col > 0)
 		fputs("\r\n", f);
 }
 
+/* Base64 in lines of 76 (RFC 2045), for the HTML part. */
+static void
+put_base64(FILE *f, const char *text)
+{
+	const unsigned char *p = (const unsigned char *)text;
+	size_t len = strlen(text);
+
+	for (size_t i = 0; i < len; i += 57) {
+		put_b64_run(f, p + i, len - i < 57 ? len - i : 57);
+		fputs("\r\n", f);
+	}
+}
+
+/* A mail: the headline as the subject (RFC 2047 when it is not ASCII), the
+ * text quoted-printable; a report as multipart/alternative, its text and
+ * its HTML page (report.c), so a mail client shows the page and any other
+ * the text. */
 static char *
 mail(const struct reporter_ctx *c, const struct store_event *ev, const struct rule_decl *d)
 {
-	char subject[300], date[64], when[64], *out = NULL;
+	char subject[300], date[64], when[64], *out = NULL, e[128];
 	size_t len = 0;
 	time_t now = time(NULL);
 	struct tm tm;
@@ -210,51 +303,69 @@ mail(const struct reporter_ctx *c, const struct store_event *ev, const struct ru
 	FILE *f = open_memstream(&out, &len);
 	if (f == NULL)
 		return NULL;
-	fprintf(f, "From: drishti <%s>\r\nTo: %s\r\nSubject: %s\r\nDate: %s\r\n", c->cfg->from,
-	    c->cfg->to, subject, date);
-	fprintf(f, "Message-ID: <%s@%s.drishti>\r\nMIME-Version: 1.0\r\n"
-	    "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n"
-	    "Auto-Submitted: auto-generated\r\nX-Drishti-Event-Id: %s\r\n\r\n", ev->id, c->agent,
-	    ev->id);
-	char *text = human_text(c, ev);
-	put_body(f, text ? text : subject);
+	fprintf(f, "From: drishti <%s>\r\nTo: %s\r\nSubject: ", c->cfg->from, c->cfg->to);
+	put_header_value(f, subject);
+	fprintf(f, "\r\nDate: %s\r\nMessage-ID: <%s@drishti>\r\nMIME-Version: 1.0\r\n"
+	    "Auto-Submitted: auto-generated\r\nX-Drishti-Event-Id: %s\r\n", date, ev->id, ev->id);
+	/* the text and, for an event, the facts an operator looks for, one a
+	 * line, encoded as one body */
+	char *text = human_text(c, ev), *body = NULL;
+	size_t blen = 0;
+	FILE *b = open_memstream(&body, &blen);
+	if (b == NULL) {
+		free(text);
+		fclose(f);
+		free(out);
+		return NULL;
+	}
+	fprintf(b, "%s\n", text ? text : subject);
 	free(text);
 	if (ev->doc == NULL) {
-		/* the facts an operator looks for, one per line */
-		char line[RESULT_SUMMARY_MAX + 4096 + 64];
-		fputs("\r\n", f);
-		if (ev->check[0]) {
-			snprintf(line, sizeof line, "Check:    %s", ev->check);
-			put_body(f, line);
-		}
-		snprintf(line, sizeof line, "Status:   %s (was %s)", upper[ev->status & 3],
-		    upper[ev->previous & 3]);
-		put_body(f, line);
+		fputs("\n", b);
+		if (ev->check[0])
+			fprintf(b, "Check:    %s\n", ev->check);
+		fprintf(b, "Status:   %s (was %s)\n", upper[ev->status & 3], upper[ev->previous & 3]);
 		if (ev->since > 0) {
 			iso_time(ev->since, when, sizeof when);
-			snprintf(line, sizeof line, "Since:    %s", when);
-			put_body(f, line);
+			fprintf(b, "Since:    %s\n", when);
 		}
 		iso_time(ev->at, when, sizeof when);
-		snprintf(line, sizeof line, "At:       %s", when);
-		put_body(f, line);
-		snprintf(line, sizeof line, "Agent:    %s", c->agent);
-		put_body(f, line);
-		if (d != NULL && d->description != NULL) {
-			snprintf(line, sizeof line, "About:    %s", d->description);
-			put_body(f, line);
-		}
-		for (size_t i = 0; d != NULL && i < d->nlabels; i++) {
-			snprintf(line, sizeof line, "Label:    %s=%s", d->labels[2 * i], d->labels[2 * i + 1]);
-			put_body(f, line);
-		}
-		if (strcmp(ev->metrics, "{}") != 0) {
-			snprintf(line, sizeof line, "Metrics:  %s", ev->metrics);
-			put_body(f, line);
-		}
-		snprintf(line, sizeof line, "Event:    %s %s", ev->kind, ev->id);
-		put_body(f, line);
+		fprintf(b, "At:       %s\n", when);
+		fprintf(b, "Agent:    %s\n", c->agent);
+		if (d != NULL && d->description != NULL)
+			fprintf(b, "About:    %s\n", d->description);
+		for (size_t i = 0; d != NULL && i < d->nlabels; i++)
+			fprintf(b, "Label:    %s=%s\n", d->labels[2 * i], d->labels[2 * i + 1]);
+		if (strcmp(ev->metrics, "{}") != 0)
+			fprintf(b, "Metrics:  %s\n", ev->metrics);
+		fprintf(b, "Event:    %s %s\n", ev->kind, ev->id);
 	}
+	if (fclose(b) != 0) {
+		free(body);
+		fclose(f);
+		free(out);
+		return NULL;
+	}
+	char *html = ev->doc != NULL ? report_render(ev->doc, REPORT_HTML, e, sizeof e) : NULL;
+	if (html != NULL) {
+		char boundary[64];
+		snprintf(boundary, sizeof boundary, "=_drishti_%s", ev->id);
+		fprintf(f, "Content-Type: multipart/alternative;\r\n boundary=\"%s\"\r\n\r\n"
+		    "This is a report in text and in HTML.\r\n"
+		    "--%s\r\nContent-Type: text/plain; charset=utf-8\r\n"
+		    "Content-Transfer-Encoding: quoted-printable\r\n\r\n", boundary, boundary);
+		put_qp(f, body);
+		fprintf(f, "--%s\r\nContent-Type: text/html; charset=utf-8\r\n"
+		    "Content-Transfer-Encoding: base64\r\n\r\n", boundary);
+		put_base64(f, html);
+		fprintf(f, "--%s--\r\n", boundary);
+		free(html);
+	} else {
+		fputs("Content-Type: text/plain; charset=utf-8\r\n"
+		    "Content-Transfer-Encoding: quoted-printable\r\n\r\n", f);
+		put_qp(f, body);
+	}
+	free(body);
 	if (fclose(f) != 0) {
 		free(out);
 		return NULL;

@@ -129,7 +129,11 @@ has_mail() { grep -q "$1" mail.tls 2>/dev/null; }
 wait_for 20 has_mail 'Subject: \[test-agent\] CRIT a: a is down (alert)' && ok "an alert arrives by mail" || not_ok "no alert mail: $(tail -c 400 mail.tls)"
 echo ok > data/a
 wait_for 20 has_mail 'Subject: \[test-agent\] RESOLVED a (was CRIT): a is up' && ok "its resolve arrives by mail" || not_ok "no resolve mail"
-expect_in "the alert mail names the check, its description and labels" "$(cat mail.tls)" 'About:    the a service.*Label:    team=web'
+# the bodies decoded (quoted-printable) as a mail client shows them
+decoded=$($PY3 -c 'import json, sys, email, email.policy
+for l in open(sys.argv[1]):
+    print(email.message_from_string(json.loads(l)["data"], policy=email.policy.default).get_content().replace("\n", " | "))' mail.tls)
+expect_in "the alert mail names the check, its description and labels" "$decoded" 'About:    the a service.*Label:    team=web'
 kill -TERM $pid; wait $pid; pid=
 
 # ---- Alertmanager -------------------------------------------------------------
