@@ -67,6 +67,8 @@ struct config {
 	int64_t outbox_age_ms;
 	/* [output] */
 	char   *textfile;
+	char   *status_page;        /* a directory, or "" */
+	char   *status_title;
 	/* [sandbox] */
 	uint64_t memory;
 	uint64_t instructions;

@@ -12,5 +12,8 @@
  * once (the open never blocks); so is a file larger than max.
  * 0 / -1 with err ("PATH: why"). */
 int file_read(const char *path, size_t max, char **out, size_t *len, char *err, size_t errlen);
+/* Makes dir and every missing parent with mode (an existing one is fine).
+ * 0 / -1 with errno set. */
+int file_mkdirs(const char *dir, unsigned mode);
 
 #endif

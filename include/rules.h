@@ -34,6 +34,7 @@ struct rule_decl {
 	char   **labels;            /* key, value, key, value ... */
 	size_t   nlabels;           /* pairs */
 	char    *description;
+	char    *public_name;       /* on the status page, as this (NULL: not shown) */
 	int      fn;                /* registry ref of run / build */
 };
 

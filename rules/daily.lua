@@ -29,6 +29,7 @@
 --   api_every, site_every, latency_every, log_every, backup_every
 --                    how often each check runs (1m each: a log tail count
 --                    and a stat of the newest dump cost microseconds)
+-- daily.api and daily.website are public: [output] status_page shows them.
 -- Dependencies: daily.api_latency depends on daily.api, and so does
 -- daily.website when the site is served from the API's host and port: when
 -- the app is down, one page (daily.api) says so, not three.
@@ -76,6 +77,7 @@ local function up_check(name, url, what, every_var, depends)
     every = every(every_var, "1m"),
     after = 2,
     depends = depends,
+    public = what == "API" and "API" or "Website",   -- on [output] status_page
     description = what .. " answers HTTP 200 (" .. url .. ")",
     run = function()
       local r = http.get(url, { timeout = "10s", follow = true })

@@ -59,6 +59,8 @@ static const struct schema schema[] = {
 	{ "store", "outbox_max", T_COUNT, C(outbox_max), "10000", "undelivered events kept per reporter; past it the oldest are dropped", NULL },
 	{ "store", "outbox_age", T_DUR, C(outbox_age_ms), "7d", "undelivered events older than this are dropped", NULL },
 	{ "output", "textfile", T_PATH, C(textfile), "", "Prometheus textfile to write after each run (empty: none)", NULL },
+	{ "output", "status_page", T_PATH, C(status_page), "", "a directory: index.html and status.json for the checks rules mark public (empty: none)", NULL },
+	{ "output", "status_title", T_STR, C(status_title), "", "the status page's title (empty: \"NAME status\")", NULL },
 	{ "sandbox", "memory", T_SIZE, C(memory), "8M", "memory cap per rule file", NULL },
 	{ "sandbox", "instructions", T_COUNT, C(instructions), "10M", "Lua instructions per run of a check or report", NULL },
 	{ "sandbox", "timeout", T_DUR, C(timeout_ms), "30s", "wall clock per run, I/O waits included", NULL },

@@ -31,6 +31,7 @@
 #include "loop.h"
 #include "outbox.h"
 #include "quiet.h"
+#include "statuspage.h"
 #include "report.h"
 #include "store.h"
 #include "textfile.h"
@@ -74,6 +75,7 @@ struct daemon {
 	struct outbox *outbox;
 	struct loop_timer *prune_t;
 	struct loop_timer *text_t;
+	struct loop_timer *page_t;  /* the status page: every minute, soon after a change */
 	struct loop_timer *commit_t;
 	struct loop_timer *health_t;
 	int     lock_fd;
@@ -162,6 +164,55 @@ on_textfile(struct loop *l, void *ud)
 		failed = 1;
 	} else
 		failed = 0;
+}
+
+#define PAGE_EVERY 60.0         /* seconds: the day bars move slowly */
+
+/* [output] status_page, from the state file alone: the checks rules mark
+ * public, in the running set's order */
+static void
+on_page(struct loop *l, void *ud)
+{
+	struct daemon *d = ud;
+	char err[512], title[300];
+	static int failed;
+
+	d->page_t = loop_timer_at(l, loop_update_now(l) + PAGE_EVERY, on_page, d);
+	if (d->e == NULL || d->store == NULL || d->cfg->status_page == NULL ||
+	    *d->cfg->status_page == '\0')
+		return;
+	size_t n = 0, total = engine_count(d->e);
+	struct statuspage_check *pc = calloc(total ? total : 1, sizeof *pc);
+	if (pc == NULL)
+		return;
+	for (size_t i = 0; i < total; i++) {
+		struct eng_check *c = engine_check(d->e, i);
+		if (c->d.kind == RULE_CHECK && c->d.public_name != NULL)
+			pc[n++] = (struct statuspage_check){ c->d.name, c->d.public_name };
+	}
+	if (d->cfg->status_title != NULL && *d->cfg->status_title != '\0')
+		snprintf(title, sizeof title, "%s", d->cfg->status_title);
+	else
+		snprintf(title, sizeof title, "%s status", d->cfg->name);
+	store_commit(d->store);         /* what the page reads is on disk */
+	if (statuspage_write(d->cfg->status_page, title, d->store, pc, n,
+	    (double)d->cfg->raw_ms / 1000.0, err, sizeof err) < 0) {
+		if (!failed)
+			log_error("%s", err);   /* once, not every minute */
+		failed = 1;
+	} else
+		failed = 0;
+	free(pc);
+}
+
+/* an alert changed: the page shows it within a second */
+static void
+page_soon(struct daemon *d)
+{
+	if (d->cfg->status_page == NULL || *d->cfg->status_page == '\0')
+		return;
+	loop_timer_cancel(d->loop, d->page_t);
+	d->page_t = loop_timer_at(d->loop, loop_update_now(d->loop) + 1.0, on_page, d);
 }
 
 static void
@@ -350,6 +401,7 @@ judge(struct daemon *d, struct eng_check *c, const struct result *r, int64_t now
 	if (store_pending(d->store) && d->commit_t == NULL)
 		d->commit_t = loop_timer_at(d->loop, loop_now(d->loop), on_commit, d);
 	if (ev.event != EV_NONE) {
+		page_soon(d);
 		if (muted == NULL && d->outbox != NULL)
 			outbox_kick(d->outbox);
 		if (ev.event == EV_RESOLVE)
@@ -1094,6 +1146,7 @@ cli_run(int argc, char **argv)
 	if (d.watchdog > 0)
 		loop_timer_at(d.loop, loop_now(d.loop) + d.watchdog, on_watchdog, &d);
 	d.prune_t = loop_timer_at(d.loop, loop_now(d.loop) + 1.0, on_prune, &d);
+	d.page_t = loop_timer_at(d.loop, loop_now(d.loop) + 2.0, on_page, &d);
 	d.health_t = loop_timer_at(d.loop, loop_now(d.loop) + HEALTH_EVERY, on_health, &d);
 	/* the secrets are read here, by the supervisor alone; workers are exec'd
 	 * fresh and never see them */

@@ -5,6 +5,7 @@
  * error, never an early end of file. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,4 +98,23 @@ fail:
 	free(buf);
 	close(fd);
 	return -1;
+}
+
+int
+file_mkdirs(const char *dir, unsigned mode)
+{
+	char d[PATH_MAX];
+
+	if (snprintf(d, sizeof d, "%s", dir) >= (int)sizeof d) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	for (char *p = d + 1; *p; p++)
+		if (*p == '/') {
+			*p = '\0';
+			if (mkdir(d, (mode_t)mode) < 0 && errno != EEXIST)
+				return -1;
+			*p = '/';
+		}
+	return mkdir(d, (mode_t)mode) < 0 && errno != EEXIST ? -1 : 0;
 }

@@ -200,7 +200,7 @@ cursor_add(struct rule_file *f, const char *key)
 
 static const char *const check_keys[] = { "every", "cron", "jitter", "timeout",
 	"after", "recover", "flap", "repeat", "unknown", "notify", "labels",
-	"depends", "description", "run", NULL };
+	"depends", "public", "description", "run", NULL };
 static const char *const report_keys[] = { "every", "cron", "notify",
 	"description", "build", NULL };
 
@@ -423,6 +423,7 @@ rules_decl_clear(struct rule_decl *d)
 	free(d->name);
 	free(d->cron);
 	free(d->description);
+	free(d->public_name);
 	for (size_t i = 0; i < d->nnotify; i++)
 		free(d->notify[i]);
 	free(d->notify);
@@ -491,6 +492,20 @@ l_decl_body(lua_State *L)
 	get_notify(L, &c);
 	if (kind == RULE_CHECK) {
 		get_depends(L, &c);
+		/* public = true (its name) or "API": shown on the status page */
+		int pt = lua_getfield(L, 1, "public");
+		if (pt == LUA_TBOOLEAN && lua_toboolean(L, -1))
+			d.public_name = strdup(d.name);
+		else if (pt == LUA_TSTRING) {
+			size_t pl;
+			const char *pn = lua_tolstring(L, -1, &pl);
+			if (pl == 0 || pl > 80)
+				derr(&c, "public", "a name of 1 to 80 bytes, or true");
+			else
+				d.public_name = strdup(pn);
+		} else if (pt != LUA_TNIL && pt != LUA_TBOOLEAN)
+			derr(&c, "public", "want true or a name to show, not a %s", luaL_typename(L, -1));
+		lua_pop(L, 1);
 		get_duration(L, &c, "jitter", &d.jitter_ms);
 		if (has_every && d.jitter_ms >= d.every_ms && d.every_ms > 0)
 			derr(&c, "jitter", "must be shorter than every");

@@ -26,6 +26,7 @@
 #include <unistd.h>
 #include "log.h"
 #include "json.h"
+#include "file.h"
 #include "store.h"
 
 #define HIST_BASE 1.2
@@ -284,6 +285,7 @@ fail:
 	return -1;
 }
 
+/* the state file's directory, made as needed */
 static int
 mkdirs(const char *path)
 {
@@ -293,14 +295,7 @@ mkdirs(const char *path)
 	if (slash == NULL || slash == d)
 		return 0;
 	*slash = '\0';
-	for (char *p = d + 1; *p; p++)
-		if (*p == '/') {
-			*p = '\0';
-			if (mkdir(d, 0750) < 0 && errno != EEXIST)
-				return -1;
-			*p = '/';
-		}
-	return mkdir(d, 0750) < 0 && errno != EEXIST ? -1 : 0;
+	return file_mkdirs(d, 0750);
 }
 
 /* 0: open; -2: the file is corrupt (SQLite's corruption codes, or a
@@ -1284,7 +1279,7 @@ counts(struct store *s, const char *check, double window, double now, double raw
 		    check, now - window, now, NULL, 5, c) && c[0] > 0;
 	return one_row(s, "SELECT sum(n), sum(ok), sum(warn), sum(crit), sum(unknown) FROM rollups"
 	    " WHERE kind = 0 AND name = ? AND hour >= ? AND hour <= ?", check,
-	    floor((now - window) / 3600), floor(now / 3600), NULL, 5, c) && c[0] > 0;
+	    floor((now - window) / 3600), floor((now - 0.001) / 3600), NULL, 5, c) && c[0] > 0;
 }
 
 int
@@ -1340,7 +1335,7 @@ store_metric(struct store *s, const char *metric, const char *fn, double p, doub
 		else {
 			rc = one_row(s, "SELECT sum(sum) / sum(n), max(max), min(min), sum(sum) FROM rollups"
 			    " WHERE kind = 1 AND name = ? AND hour >= ? AND hour <= ?", metric,
-			    floor((now - window) / 3600), floor(now / 3600), NULL, 4, c);
+			    floor((now - window) / 3600), floor((now - 0.001) / 3600), NULL, 4, c);
 		}
 		if (rc <= 0)
 			return rc;
@@ -1380,7 +1375,7 @@ store_metric(struct store *s, const char *metric, const char *fn, double p, doub
 		return -1;
 	sqlite3_bind_text(q, 1, metric, -1, SQLITE_STATIC);
 	sqlite3_bind_double(q, 2, floor((now - window) / 3600));
-	sqlite3_bind_double(q, 3, floor(now / 3600));
+	sqlite3_bind_double(q, 3, floor((now - 0.001) / 3600));
 	while (sqlite3_step(q) == SQLITE_ROW) {
 		hist_decode(sqlite3_column_blob(q, 0), sqlite3_column_bytes(q, 0), h);
 		n += (uint64_t)sqlite3_column_int64(q, 1);

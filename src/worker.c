@@ -62,6 +62,8 @@ worker_decl_encode(const struct rule_decl *d)
 	json_add(o, "unknown_ignore", json_new(d->unknown_ignore ? JSON_TRUE : JSON_FALSE));
 	if (d->description != NULL)
 		json_add(o, "description", json_new_string(d->description));
+	if (d->public_name != NULL)
+		json_add(o, "public", json_new_string(d->public_name));
 	for (size_t i = 0; d->notify != NULL && i < d->nnotify; i++)
 		json_add(n, NULL, json_new_string(d->notify[i]));
 	json_add(o, "notify", d->notify != NULL ? n : json_new(JSON_NULL));
@@ -122,6 +124,7 @@ worker_decl_decode(const char *s, size_t len, struct rule_decl *d)
 	v = json_get(o, "unknown_ignore");
 	d->unknown_ignore = v != NULL && json_type(v) == JSON_TRUE;
 	d->description = jstr(o, "description");
+	d->public_name = jstr(o, "public");
 	d->fn = -1;
 	v = json_get(o, "notify");
 	if (v != NULL && json_type(v) == JSON_ARRAY) {
