@@ -208,12 +208,21 @@ l_item(lua_State *L)
 		json_add(row, "format", json_new_string(fmt));
 	if (cur != NULL)
 		json_add(row, "currency", json_new_string(cur));
-	if (has_target || forced >= 0) {
+	/* no data (nil, NaN, a string such as "not checked") against a target
+	 * is neither met nor missed: it says nothing either way, and must not
+	 * turn into an action item */
+	int nodata = forced < 0 && (vt == LUA_TNONE || vt == LUA_TNIL || vt == LUA_TSTRING ||
+	    (vt == LUA_TNUMBER && !isfinite(v)));
+	if (has_target && nodata) {
+		json_add(row, "target", json_new_number(target));
+		json_add(row, "cmp", json_new_string(cmp));
+		json_add(row, "met", json_new(JSON_NULL));
+		lua_pushnil(L);
+	} else if (has_target || forced >= 0) {
 		if (has_target) {
 			json_add(row, "target", json_new_number(target));
 			json_add(row, "cmp", json_new_string(cmp));
 		}
-		/* no number is no evidence the target was met */
 		int met = vt == LUA_TNUMBER && isfinite(v) &&
 		    (strcmp(cmp, "<=") == 0 ? v <= target : v >= target);
 		if (vt == LUA_TBOOLEAN)
@@ -229,7 +238,7 @@ l_item(lua_State *L)
 	} else
 		lua_pushnil(L);
 	json_add(rows_of(r), NULL, row);
-	return 1;           /* met: true / false, nil without a target */
+	return 1;           /* met: true / false; nil without a target or without data */
 }
 
 static int

@@ -3,7 +3,7 @@
 # `drishti report NAME [--format] [--send]`; scheduled reports through the
 # outbox; broken and hostile builds.
 . "$TESTDIR/lib.sh"
-plan 42
+plan 45
 trap '[ -n "${pid:-}" ] && kill -9 $pid 2>/dev/null' EXIT
 mkdir -p rules
 cat > rules/r.lua <<'LUA'
@@ -20,7 +20,10 @@ report "weekly" { every = "1h", build = function(r)
   r:item("Revenue", 1234.5, { format = "money", target = 2000 })
   r:item("Last restore test", "2026-11-01")
   r:item("Runs a week ago", history.count("api", "ok", "1h", { ago = "7d" }))
+  local judged = r:item("Cost share", nil, { max = 0.2, format = "pct" })
+  r:item("Figures", "not set: see business.lua", { target = 1 })
   r:note("%d <things> & to do", 2)
+  r:note("cost share judged: %s", tostring(judged))
   local pts = {}
   for i = 6, 0, -1 do pts[#pts + 1] = { now() - i * 86400, history.uptime("api", "1d", { ago = i * 86400 }) } end
   r:chart("Uptime per day", pts, { format = "pct", target = 0.999 })
@@ -94,6 +97,9 @@ expect_in "text: money, missed" "$OUT" '\[MISSED\] Revenue: \$1,234\.50  \(targe
 expect_in "text: a string value as given" "$OUT" 'Last restore test: 2026-11-01$'
 expect_in "text: a window in the past (ago) counts nothing there" "$OUT" 'Runs a week ago: 0$'
 expect_in "text: a formatted note" "$OUT" '- 2 <things> & to do'
+expect_in "no data against a target is neither met nor missed" "$OUT" '^ +Cost share: no data  \(target ≤ 20\.00 %\)$'
+expect_in "and r:item returns nil for it: no action item follows" "$OUT" '- cost share judged: nil$'
+expect_in "a string against a target is not judged either" "$OUT" '^ +Figures: not set: see business\.lua  \(target ≥ 1\)$'
 expect_in "text: a chart as a sparkline" "$OUT" 'Response: ▁▃▂█  min 200 ms, max 500 ms, last 500 ms'
 expect_exit 0 "--format json" -- "$D" report -c c.ini weekly --format json
 echo "$OUT" > weekly.json
@@ -103,7 +109,8 @@ d = json.load(open(sys.argv[1]))
 items = [r for s in d["sections"] for r in s["rows"] if "item" in r]
 met = {r["item"]: r.get("met") for r in items}
 sys.exit(0 if d["name"] == "weekly" and d["met"] == 2 and d["missed"] == 1 and met["Revenue"] is False
-         and met["Uptime (7d)"] is True and met["Storage"] is None and len(d["sections"]) == 2 else 1)
+         and met["Uptime (7d)"] is True and met["Storage"] is None and met["Cost share"] is None
+         and len(d["sections"]) == 2 else 1)
 PY
 expect_exit 0 "--format html" -- "$D" report -c c.ini weekly --format html
 echo "$OUT" > weekly.html
