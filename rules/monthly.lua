@@ -68,8 +68,8 @@ report "monthly" {
         "Uptime missed 99.9 %: remove the causes of this month's incidents")
       item("Average response", history.avg("api_response_time", "30d"), { max = lat, format = "ms" },
         "Response time missed 2 s: profile, cache, or scale (see scaling.lua)")
-      item("Error rate", error_rate("daily.api", "30d"), { max = num("error_rate_max", 0.01), format = "pct" },
-        "Error rate missed 1 %: fix the top errors in the app log")
+      item("Failed health checks", error_rate("daily.api", "30d"), { max = num("error_rate_max", 0.01), format = "pct" },
+        "Health checks failed more than 1 % of the time: go through this month's incidents")
       local days = {}
       for i = 29, 0, -1 do days[#days + 1] = { now() - i * DAY, history.uptime("daily.api", "1d", { ago = i * DAY }) } end
       r:chart("Uptime per day", days, { format = "pct", target = num("uptime_target", 0.999) })
@@ -82,7 +82,7 @@ report "monthly" {
     local mrr, mrr_before = history.last("mrr"), history.avg("mrr", "1d", { ago = MONTH })
     r:item("Users", users)
     r:item("User growth month over month", growth(users, users_before), { format = "pct" })
-    r:item("MRR", mrr, { format = "money" })
+    if mrr then r:item("MRR", mrr, { format = "money" }) end
     r:item("Revenue growth month over month", growth(mrr, mrr_before), { format = "pct" })
     if mrr then
       local next_m
@@ -121,7 +121,8 @@ report "monthly" {
     for _, i in ipairs(inc) do
       local label = ("%s %s, %s"):format(i.check, i.status:upper(), os.date("%b %d %H:%M", math.floor(i.alerted)))
       if i.open then
-        r:item(label .. " (still open)", i.seconds, { format = "duration", max = target })
+        -- an open incident is open: neither met nor missed yet
+        r:item(label, ("open for %.0f min"):format(i.seconds / 60))
       else
         r:item(label, i.seconds, { format = "duration", max = target })
         sum, n = sum + i.seconds, n + 1

@@ -83,8 +83,8 @@ report "weekly" {
         "Average response too slow: profile the slowest endpoints")
       item("p95 response", history.percentile("api_response_time", 95, "7d"), { max = lat, format = "ms" },
         "p95 response too slow: look at scaling.lua's advice")
-      item("Error rate", error_rate("daily.api", "7d"), { max = num("error_rate_max", 0.01), format = "pct" },
-        "Error rate above target: read the app log's errors")
+      item("Failed health checks", error_rate("daily.api", "7d"), { max = num("error_rate_max", 0.01), format = "pct" },
+        "Health checks failed more than the target: go through this week's incidents")
       r:chart("Uptime per day", per_day(history.uptime, "daily.api", 7), { format = "pct", target = num("uptime_target", 0.999) })
       r:chart("Average response per day", per_day(history.avg, "api_response_time", 7), { format = "ms", target = lat })
     else
@@ -163,12 +163,22 @@ report "weekly" {
 
     r:section("Backups")
     if vars.backup_glob or fs.stat("/backups/database") then
-      local good_days = 0
+      -- judged on the days there is history for: a fresh install has
+      -- one day, not six bad ones
+      local good_days, days = 0, 0
       for i = 0, 6 do
-        local n = history.count("daily.backup", "ok", "1d", { ago = i * DAY })
-        if n and n > 0 then good_days = good_days + 1 end
+        local ok_n = history.count("daily.backup", "ok", "1d", { ago = i * DAY }) or 0
+        local bad_n = history.count("daily.backup", "fail", "1d", { ago = i * DAY }) or 0
+        if ok_n + bad_n > 0 then days = days + 1 end
+        if ok_n > 0 then good_days = good_days + 1 end
       end
-      item("Days with a good backup", good_days, { target = 7 }, "A day went without a good backup: read daily.backup's alerts")
+      if days == 0 then
+        r:item("Days with a good backup", nil, { target = 7 })
+      else
+        item(days < 7 and ("Days with a good backup (%d day%s of history)"):format(days, days == 1 and "" or "s")
+          or "Days with a good backup", good_days, { target = days },
+          "A day went without a good backup: read daily.backup's alerts")
+      end
       local b = fs.newest(vars.backup_glob or "/backups/database/*.sql.gz")
       if b then
         local whole, why = fs.gzip_ok(b.path)
