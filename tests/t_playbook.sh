@@ -5,7 +5,7 @@
 # usage), the weekly and monthly reports on a seeded state file with every
 # figure recomputed, and business, tiers, scaling and heartbeat.
 . "$TESTDIR/lib.sh"
-plan 57
+plan 59
 . "$TESTDIR/certs.sh"
 trap 'stop_all' EXIT
 RULES=$(cd "$TESTDIR/../rules" && pwd)
@@ -217,3 +217,15 @@ expect_eq "every API function has a LuaLS definition" "$missing" ""
 expect_exit 0 "the definitions file parses" -- "$D" lint "$RULES/types/drishti.lua"
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if "types" in d["workspace.library"] else 1)' "$RULES/.luarc.json" \
     && ok ".luarc.json points the editor at the definitions" || not_ok ".luarc.json"
+
+# a one-day-old install: the weekly report judges what exists (issue 14)
+printf 'backup_glob = %s/backups/fresh/db-*.sql.gz\n' "$PWD" | cfg fresh
+"$D" run -c fresh.ini 2>fresh.err & fpid=$!
+wait_for 30 sh -c "sqlite3 state.fresh.db \"SELECT count(*) FROM runs WHERE check_name = 'daily.backup'\" 2>/dev/null | grep -q '^[1-9]'"
+kill -TERM $fpid; wait $fpid 2>/dev/null
+OUT=$("$D" report -c fresh.ini weekly 2>&1)
+printf '%s\n' "$OUT" | grep -E 'backup|Cost|Incidents|MISSED' | sed 's/^/# fresh weekly: /'
+expect_in "a fresh install: backup days judged on the day of history there is" "$OUT" \
+    '\[met\] +Days with a good backup \(1 day of history\): 1  \(target ≥ 1\)'
+expect_not_in "a fresh install: no action item from figures that do not exist yet" "$OUT" \
+    'A day went without a good backup|drop a tool tier'
