@@ -44,6 +44,12 @@ end
 
 local function parent(path) return (path:match("^(.*)/[^/]*$")) end
 local function every(name, default) return vars[name .. "_every"] or default end
+-- a path the config names but [sandbox] read_paths does not cover is a
+-- mistake in the config, not an outage of what it points at
+local function config_error(err)
+  local path = err and err:match("^(.-): outside read_paths$")
+  return path and ("config: %s is not under [sandbox] read_paths"):format(path) or nil
+end
 -- scheme://host:port, the port made explicit, so two URLs of one server match
 local function origin(url)
   local scheme, host = url:lower():match("^(%a+)://([^/?#]+)")
@@ -119,7 +125,7 @@ if have_log then
       local pattern = vars.log_pattern or "ERROR|FATAL"
       local lines = math.floor(num("log_lines", 100))
       local n, err = log.count(app_log, pattern, { last = lines })
-      if not n then return unknown("%s: %s", app_log, err) end
+      if not n then return unknown("%s", config_error(err) or err) end
       metric("app_log_errors", n)
       local max = num("log_errors_max", 5)
       if n >= max then return warn("error rate high: %d of the last %d lines match %s", n, lines, pattern) end
@@ -135,6 +141,7 @@ if have_backups then
     run = function()
       local max_age = duration(vars.backup_max_age or "1d")
       local b, err = fs.newest(backup_glob)
+      if not b and config_error(err) then return unknown("%s", config_error(err)) end
       if not b then return crit("backup overdue: no file matches %s (%s)", backup_glob, err or "none") end
       metric("backup_size", b.size, "B")
       metric("backup_age", b.age, "s")

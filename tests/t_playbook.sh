@@ -5,7 +5,7 @@
 # usage), the weekly and monthly reports on a seeded state file with every
 # figure recomputed, and business, tiers, scaling and heartbeat.
 . "$TESTDIR/lib.sh"
-plan 59
+plan 61
 . "$TESTDIR/certs.sh"
 trap 'stop_all' EXIT
 RULES=$(cd "$TESTDIR/../rules" && pwd)
@@ -229,3 +229,20 @@ expect_in "a fresh install: backup days judged on the day of history there is" "
     '\[met\] +Days with a good backup \(1 day of history\): 1  \(target ≥ 1\)'
 expect_not_in "a fresh install: no action item from figures that do not exist yet" "$OUT" \
     'A day went without a good backup|drop a tool tier'
+
+# a path the config names outside read_paths is a config mistake, not an outage
+cat > fence.ini <<INI
+[agent]
+rules = $RULES
+state = $PWD/state.fence.db
+log = $PWD/agent.log
+[sandbox]
+read_paths = $PWD/data
+[vars]
+app_log = $PWD/logs/four.log
+backup_glob = $PWD/backups/fresh/db-*.sql.gz
+INI
+verdict fence.ini daily.backup UNKNOWN "^config: $PWD/backups/fresh is not under \\[sandbox\\] read_paths\$" \
+    "a backup glob outside read_paths: UNKNOWN config, not CRIT backup overdue"
+verdict fence.ini daily.log_errors UNKNOWN "^config: $PWD/logs/four.log is not under \\[sandbox\\] read_paths\$" \
+    "a log outside read_paths: UNKNOWN config, the path said once"
