@@ -1,5 +1,5 @@
 -- monthly.lua — the playbook's monthly planning (the 1st, 09:00) as a report:
--- the month's uptime, response time and error rate against their targets,
+-- the month's uptime, response time and failed health checks against their targets,
 -- user and revenue growth month over month, the next scaling milestone,
 -- total cost, cost per user and cost as a share of revenue, the tool tier
 -- that fits the MRR, every incident of the month with its time to resolve

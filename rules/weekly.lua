@@ -4,7 +4,7 @@
 -- miss becomes an action item at the end.
 --
 -- Sections: availability and performance (uptime, response time avg and p95,
--- error rate = share of /health runs that failed, a chart per day); users
+-- failed health checks = share of /health runs that failed, a chart per day); users
 -- (from business.lua's metrics); resources (disk, memory, load); cost (infra
 -- and third-party, per user, share of revenue); security (failed logins in
 -- the auth log, TLS certificate expiry, incidents); backups (days with a
