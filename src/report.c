@@ -341,15 +341,27 @@ chart_svg(FILE *f, const struct json *row)
 		fputs("<p class=\"nodata\">no data</p></figure>\n", f);
 		return;
 	}
-	if (has_target) {
+	int single = t1 <= t0;      /* one point in time: drawn at the centre */
+	if (single) {
+		/* centred, with room for the target on its side */
+		double v = hi, dv = has_target ? fabs(target - v) * 1.25 : 0;
+		if (dv == 0)
+			dv = v == 0 ? 1 : fabs(v) * 0.1;
+		lo = v - dv;
+		hi = v + dv;
+	} else if (has_target) {
 		lo = fmin(lo, target);
 		hi = fmax(hi, target);
 	}
-	if (lo > 0 && lo < hi && lo / hi > 0.5 && fmt && strcmp(fmt, "pct") != 0)
+	if (!single && lo > 0 && lo < hi && lo / hi > 0.5 && fmt && strcmp(fmt, "pct") != 0)
 		lo = 0;         /* small changes should not look like cliffs */
-	if (hi <= lo)
-		hi = lo + (lo == 0 ? 1 : fabs(lo) * 0.1);
-	if (t1 <= t0)
+	if (hi <= lo) {
+		/* one value (or one point): it sits in the middle, not on an edge */
+		double pad = lo == 0 ? 1 : fabs(lo) * 0.1;
+		lo -= pad;
+		hi += pad;
+	}
+	if (single)
 		t1 = t0 + 1;
 	double w = CW - PADL - 10, h = CH - PADB - 10;
 	fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %.0f %.0f\" width=\"%.0f\""
@@ -382,16 +394,19 @@ chart_svg(FILE *f, const struct json *row)
 	if (has_target) {
 		double y = 10 + h - (target - lo) / (hi - lo) * h;
 		report_value(target, fmt, NULL, d, sizeof d);
+		/* the label above the line, or below it where above would leave
+		 * the plot (a target at the top) */
+		double ly = y - 4 < 22 ? y + 13 : y - 4;
 		fprintf(f, "<line x1=\"%.0f\" x2=\"%.0f\" y1=\"%.1f\" y2=\"%.1f\" class=\"target\"/>"
 		    "<text x=\"%.0f\" y=\"%.1f\" class=\"axis\" text-anchor=\"end\">target %s</text>\n",
-		    PADL, PADL + w, y, y, PADL + w - 4, y - 4, d);
+		    PADL, PADL + w, y, y, PADL + w - 4, ly, d);
 	}
 	fputs("<polyline class=\"line\" points=\"", f);
 	for (const struct json *p = json_child(pts); p; p = json_next(p)) {
 		const struct json *tj = json_child(p), *vj = tj ? json_next(tj) : NULL;
 		if (vj == NULL || json_type(tj) != JSON_NUMBER || json_type(vj) != JSON_NUMBER)
 			continue;
-		double x = PADL + (json_number(tj) - t0) / (t1 - t0) * w;
+		double x = single ? PADL + w / 2 : PADL + (json_number(tj) - t0) / (t1 - t0) * w;
 		double y = 10 + h - (json_number(vj) - lo) / (hi - lo) * h;
 		fprintf(f, "%.1f,%.1f ", x, y);
 	}
@@ -400,11 +415,14 @@ chart_svg(FILE *f, const struct json *row)
 		const struct json *tj = json_child(p), *vj = tj ? json_next(tj) : NULL;
 		if (vj == NULL || json_type(tj) != JSON_NUMBER || json_type(vj) != JSON_NUMBER)
 			continue;
-		double x = PADL + (json_number(tj) - t0) / (t1 - t0) * w;
+		double x = single ? PADL + w / 2 : PADL + (json_number(tj) - t0) / (t1 - t0) * w;
 		double y = 10 + h - (json_number(vj) - lo) / (hi - lo) * h;
 		report_value(json_number(vj), fmt, NULL, d, sizeof d);
-		fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" class=\"dot\"><title>%s</title></circle>\n",
-		    x, y, d);
+		fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"%d\" class=\"dot\"><title>%s</title></circle>\n",
+		    x, y, single ? 5 : 3, d);
+		if (single)     /* a lone point says its value */
+			fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" class=\"axis\" text-anchor=\"middle\">%s</text>\n",
+			    x, y - 10 < 20 ? y + 20 : y - 10, d);
 	}
 	fputs("</svg></figure>\n", f);
 }
@@ -425,6 +443,8 @@ render_html(FILE *f, const struct json *j)
 	    "body{font:15px/1.45 system-ui,sans-serif;max-width:720px;margin:2em auto;padding:0 1em;color:#222}\n"
 	    "h1{font-size:1.4em;margin-bottom:.2em}h2{font-size:1.1em;border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:1.6em}\n"
 	    ".meta{color:#666}table{border-collapse:collapse;width:100%}td{padding:.25em .4em;border-bottom:1px solid #eee}\n"
+	    "table{table-layout:fixed}td:nth-child(1){width:42%}td:nth-child(2){width:20%}"
+	    "td:nth-child(3){width:26%}\n"
 	    "td.v{text-align:right;font-variant-numeric:tabular-nums}.met{color:#176f2c}.missed{color:#b3261e;font-weight:600}\n"
 	    ".badge{font-size:.8em;padding:.1em .45em;border-radius:.6em;border:1px solid currentColor}\n"
 	    "ul.notes{padding-left:1.2em}figure{margin:1em 0}figcaption{font-weight:600;margin-bottom:.3em}\n"

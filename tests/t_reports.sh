@@ -3,7 +3,7 @@
 # `drishti report NAME [--format] [--send]`; scheduled reports through the
 # outbox; broken and hostile builds.
 . "$TESTDIR/lib.sh"
-plan 45
+plan 46
 trap '[ -n "${pid:-}" ] && kill -9 $pid 2>/dev/null' EXIT
 mkdir -p rules
 cat > rules/r.lua <<'LUA'
@@ -39,6 +39,10 @@ report "huge" { every = "1h", build = function(r)
 end }
 kept = nil
 report "keeper" { every = "2s", build = function(r) kept = r; r:note("kept") end }
+report "one" { every = "1h", build = function(r)
+  r:item("Uptime", 0.5, { target = 0.999, format = "pct" })
+  r:chart("Single", { { now(), 0.5 } }, { format = "pct", target = 1 })
+end }
 report "badopt" { every = "1h", build = function(r) r:item("x", 1, { colour = "red" }) end }
 report "badval" { every = "1h", build = function(r) r:item("x", {}) end }
 report "fast" { every = "2s", build = function(r) r:item("Checks OK", history.count("api", "ok", "1h"), { target = 1 }) end }
@@ -145,6 +149,19 @@ else
 fi
 
 # broken and hostile builds
+# a one-point chart: a labelled point in the middle; a target at the top
+# keeps its label inside the plot; the value columns have fixed widths
+"$D" report -c c.ini one --format html > one.html 2>/dev/null
+python3 - one.html <<'PY' && ok "html: one point drawn in the middle with its value, the target label inside the plot, columns fixed" || not_ok "one-point chart: $(grep -o '<circle[^>]*>\|<text[^>]*>[^<]*' one.html | head -5)"
+import re, sys
+h = open(sys.argv[1]).read()
+c = re.search(r'<circle cx="([0-9.]+)" cy="([0-9.]+)" r="5"', h)
+label = re.search(r'<text x="[0-9.]+" y="([0-9.]+)" class="axis" text-anchor="middle">50\.00 %</text>', h)
+target = re.search(r'<text x="[0-9.]+" y="([0-9.]+)" class="axis" text-anchor="end">target ', h)
+ok = (c and float(c.group(1)) == 350.0 and 20 < float(c.group(2)) < 146 and label
+      and target and float(target.group(1)) >= 18 and "table-layout:fixed" in h)
+sys.exit(0 if ok else 1)
+PY
 expect_exit 1 "a build that raises exits 1" -- "$D" report -c c.ini broken
 expect_in "... but still prints what it got to" "$OUT" '\[met\] +Done: 1'
 expect_in "... and says why it did not finish" "$OUT" 'This report did not finish: .*the database is gone'
