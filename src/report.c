@@ -349,6 +349,10 @@ chart_svg(FILE *f, const struct json *row)
 			dv = v == 0 ? 1 : fabs(v) * 0.1;
 		lo = v - dv;
 		hi = v + dv;
+		if (fmt && strcmp(fmt, "pct") == 0 && v >= 0 && v <= 1) {
+			lo = fmax(lo, 0);       /* a share stays within 0 and 100 % */
+			hi = fmin(hi, 1);
+		}
 	} else if (has_target) {
 		lo = fmin(lo, target);
 		hi = fmax(hi, target);
