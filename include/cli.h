@@ -15,6 +15,7 @@ int cli_run(int argc, char **argv);
 int cli_status(int argc, char **argv);
 int cli_notify_test(int argc, char **argv);
 int cli_silence(int argc, char **argv);
+int cli_help_vars(int argc, char **argv);
 /* Loads the config the command line and environment point at, or the
  * built-in defaults; prints the error and returns -1 on failure. */
 struct config;

@@ -13,6 +13,7 @@
 struct config_var {
 	char *key;
 	char *value;
+	int   line;             /* where the config file sets it */
 };
 
 struct config_reporter {
@@ -76,6 +77,7 @@ struct config {
 	int64_t  kill_grace_ms;     /* past timeout, before the worker is killed */
 	int64_t  cpu_ms;            /* CPU time per run (kernel-counted); 0: no limit */
 	char   *read_paths;         /* comma list */
+	int     read_paths_line;    /* where the config sets it (0: the default) */
 	char   *exec;               /* comma list of globs; empty: exec is off */
 	/* [vars] */
 	struct config_var *vars;

@@ -38,6 +38,24 @@ struct rule_decl {
 	int      fn;                /* registry ref of run / build */
 };
 
+/* var "NAME" { type = ..., default = ..., doc = ... }: what a rule file
+ * reads from [vars], typed */
+enum var_type { VT_NUMBER, VT_DURATION, VT_SIZE, VT_PERCENT, VT_STRING, VT_URL, VT_PATH,
+	VT_GLOB, VT_BOOL, VT_LIST };
+
+struct rule_var {
+	char    *name;
+	enum var_type type;
+	char    *def;               /* the default as written, or NULL (unset: nil) */
+	char    *doc;
+	int      line;
+};
+
+const char *rules_var_type_name(enum var_type t);
+/* Whether text is a value of type t; err says why not ("want a duration
+ * (e.g. 30s, 5m), not \"2x\""). */
+int  rules_var_check(enum var_type t, const char *text, char *err, size_t errlen);
+
 struct loop;
 
 struct rules_env {
@@ -46,6 +64,7 @@ struct rules_env {
 	const char *exec;               /* globs of what exec() may run; NULL or "": off */
 	const struct config_var *vars;
 	size_t   nvars;
+	const char *config_path;        /* for messages about [vars]; NULL: "(defaults)" */
 	const char *const *reporters;   /* names notify may use; NULL: any */
 	size_t   nreporters;
 	uint64_t memory;                /* bytes per rule file */
@@ -70,6 +89,8 @@ void rules_decl_clear(struct rule_decl *d);
 struct rule_file *rules_load(const char *path, const struct rules_env *env);
 void   rules_free(struct rule_file *f);
 size_t rules_count(const struct rule_file *f);
+size_t rules_var_count(const struct rule_file *f);
+const struct rule_var *rules_var_get(const struct rule_file *f, size_t i);
 const struct rule_decl *rules_get(const struct rule_file *f, size_t i);
 const char *rules_path(const struct rule_file *f);
 /* Bytes the file's Lua state holds now. */

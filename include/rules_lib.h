@@ -36,6 +36,9 @@ int    rules_exec_open(lua_State *L);
 
 /* Pushes the Lua value of JSON text (nil if it does not parse). */
 int    rules_json_decode(lua_State *L, const char *s, size_t len);
+/* Sets vars.NAME to the value on top of the stack (popped): a declared
+ * var's typed value replaces the config's text. */
+void   rules_lib_set_var(lua_State *L, const char *name);
 /* Adds the API to the globals; call protected, after sb_setup. */
 int rules_lib_open(lua_State *L);
 /* The environment the file was loaded with. */

@@ -22,6 +22,16 @@ struct loop;
 int  ruleset_load(struct ruleset *rs, const struct config *cfg,
     char *const *paths, size_t npaths, FILE *errout, struct loop *loop);
 void ruleset_free(struct ruleset *rs);
+/* lint's look at [vars] against what the loaded files declare: one var
+ * declared with two types, or a path or glob var that [sandbox] read_paths
+ * does not cover, is an error (both lines named); a key no file declares
+ * is a warning, with the nearest declared name.  Adds to *errors and
+ * *warnings; messages go to rs->errout. */
+void ruleset_check_vars(struct ruleset *rs, const struct config *cfg, int *errors,
+    int *warnings);
+/* Each declared var once (the first declaration): fn(var, file). */
+void ruleset_each_var(const struct ruleset *rs,
+    void (*fn)(const struct rule_var *v, const char *file, void *ud), void *ud);
 const struct rule_decl *ruleset_find(const struct ruleset *rs, const char *name,
     struct rule_file **file);
 

@@ -9,6 +9,16 @@
 -- key in the JSON wins over the same var.  Revenue defaults to MRR.  Not
 -- declared until one of these is set.
 
+var "mrr" { type = "number", doc = "monthly recurring revenue" }
+var "revenue" { type = "number", doc = "monthly revenue (default: MRR)" }
+var "infra_cost" { type = "number", doc = "monthly infrastructure spend" }
+var "tool_cost" { type = "number", doc = "monthly spend on tools" }
+var "users" { type = "number", doc = "users" }
+var "active_users" { type = "number", doc = "active users" }
+var "business_url" { type = "url", doc = "a JSON object of the business figures, fetched" }
+var "business_file" { type = "path", doc = "a JSON object of the business figures, read" }
+var "business_every" { type = "duration", default = "1h", doc = "how often business.figures runs" }
+
 local KEYS = { "mrr", "revenue", "infra_cost", "tool_cost", "users", "active_users" }
 
 local function configured()

@@ -36,6 +36,24 @@
 -- fs.* and log.* read only under [sandbox] read_paths: add the log's and the
 -- backups' directories there.
 
+-- what this file reads from [vars], typed (drishti help vars lists them)
+var "api_url" { type = "url", doc = "the API's base URL; its health is api_url/health" }
+var "api_health_url" { type = "url", doc = "the full health URL, if not api_url/health" }
+var "site_url" { type = "url", doc = "the website" }
+var "latency_max" { type = "duration", default = "2s", doc = "the slowest acceptable /health answer" }
+var "app_log" { type = "path", doc = "the app log (default /var/log/app.log when it exists)" }
+var "log_pattern" { type = "string", default = "ERROR|FATAL", doc = "what an error line matches (POSIX ERE)" }
+var "log_lines" { type = "number", default = 100, doc = "how many last log lines are counted" }
+var "log_errors_max" { type = "number", default = 5, doc = "error lines among them that warn" }
+var "backup_glob" { type = "glob", doc = "the database dumps (default /backups/database/*.sql.gz when it exists)" }
+var "backup_max_age" { type = "duration", default = "1d", doc = "how old the newest dump may be" }
+var "daily_cron" { type = "string", default = "0 8 * * *", doc = "when the daily report goes out" }
+var "api_every" { type = "duration", default = "1m", doc = "how often daily.api runs" }
+var "site_every" { type = "duration", default = "1m", doc = "how often daily.website runs" }
+var "latency_every" { type = "duration", default = "1m", doc = "how often daily.api_latency runs" }
+var "log_every" { type = "duration", default = "1m", doc = "how often daily.log_errors runs" }
+var "backup_every" { type = "duration", default = "1m", doc = "how often daily.backup runs" }
+
 local function num(name, default)
   local v = vars[name]
   if v == nil then return default end
@@ -139,7 +157,7 @@ if have_backups then
     every = every("backup", "1m"),
     description = "the newest database dump is recent, whole, and not shrunk",
     run = function()
-      local max_age = duration(vars.backup_max_age or "1d")
+      local max_age = vars.backup_max_age
       local b, err = fs.newest(backup_glob)
       if not b and config_error(err) then return unknown("%s", config_error(err)) end
       if not b then return crit("backup overdue: no file matches %s (%s)", backup_glob, err or "none") end

@@ -7,6 +7,9 @@
 --
 -- [vars]: heartbeat_url (required to declare it), heartbeat_every.
 
+var "heartbeat_url" { type = "url", doc = "the dead man's switch pinged while all is well" }
+var "heartbeat_every" { type = "duration", default = "5m", doc = "how often it is pinged" }
+
 if vars.heartbeat_url then
   local url = vars.heartbeat_url:gsub("/+$", "")
   check "heartbeat" {

@@ -7,6 +7,17 @@
 --   disk_every = 1m    memory_every = 1m    load_every = 1m  (how often)
 -- The playbook's daily check calls a disk "low" past 80 % used.
 
+var "disk_path" { type = "string", default = "/", doc = "the file system host.disk watches" }
+var "disk_warn" { type = "percent", default = 80, doc = "disk used that warns" }
+var "disk_crit" { type = "percent", default = 90, doc = "disk used that is critical" }
+var "memory_warn" { type = "percent", default = 85, doc = "memory used that warns" }
+var "memory_crit" { type = "percent", default = 95, doc = "memory used that is critical" }
+var "load_warn" { type = "number", default = 1.0, doc = "5-minute load per core that warns" }
+var "load_crit" { type = "number", default = 2.0, doc = "5-minute load per core that is critical" }
+var "disk_every" { type = "duration", default = "1m", doc = "how often host.disk runs" }
+var "memory_every" { type = "duration", default = "1m", doc = "how often host.memory runs" }
+var "load_every" { type = "duration", default = "1m", doc = "how often host.load runs" }
+
 local function num(name, default)
   local v = vars[name]
   if v == nil then return default end

@@ -16,6 +16,19 @@
 --   last_restore_test  YYYY-MM-DD        restore_every  31   days
 --   last_dr_drill      YYYY-MM-DD        dr_every       92   days
 
+var "monthly_cron" { type = "string", default = "0 9 1 * *", doc = "when the monthly planning goes out" }
+var "api_url" { type = "url", doc = "the API's base URL" }
+var "api_health_url" { type = "url", doc = "the full health URL" }
+var "latency_max" { type = "duration", default = "2s", doc = "the slowest acceptable /health answer" }
+var "uptime_target" { type = "number", default = 0.999, doc = "the uptime the reports aim for (a share)" }
+var "error_rate_max" { type = "number", default = 0.01, doc = "failed health checks allowed (a share)" }
+var "cost_share_max" { type = "number", default = 0.20, doc = "costs as a share of revenue that is too much" }
+var "resolve_target" { type = "duration", default = "5m", doc = "how fast an incident should be resolved" }
+var "last_restore_test" { type = "string", doc = "the date of the last restore test, YYYY-MM-DD" }
+var "restore_every" { type = "number", default = 31, doc = "days between restore tests" }
+var "last_dr_drill" { type = "string", doc = "the date of the last disaster-recovery drill, YYYY-MM-DD" }
+var "dr_every" { type = "number", default = 92, doc = "days between disaster-recovery drills" }
+
 local function num(name, default)
   local v = vars[name]
   if v == nil then return default end

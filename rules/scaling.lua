@@ -15,6 +15,18 @@
 --   scaling.revenue   the next revenue milestone; a warning in the 30 days
 --                     after MRR crosses one, with what that milestone asks for
 
+var "api_url" { type = "url", doc = "the API's base URL" }
+var "api_health_url" { type = "url", doc = "the full health URL" }
+var "latency_max" { type = "duration", default = "2s", doc = "the slowest acceptable /health answer" }
+var "load_scale" { type = "number", default = 1.0, doc = "load per core over a day that calls for scaling" }
+var "memory_scale" { type = "percent", default = 85, doc = "memory used over a day that calls for scaling" }
+var "disk_warn" { type = "percent", default = 80, doc = "disk used that warns" }
+var "disk_horizon" { type = "number", default = 30, doc = "days ahead a full disk is warned of" }
+var "mrr" { type = "number", doc = "monthly recurring revenue, if not from business.lua's source" }
+var "business_url" { type = "url", doc = "a JSON object of the business figures, fetched" }
+var "business_file" { type = "path", doc = "a JSON object of the business figures, read" }
+var "scaling_every" { type = "duration", doc = "how often the scaling checks run (default 1h, 6h for disk and revenue)" }
+
 local function num(name, default)
   local v = vars[name]
   if v == nil then return default end

@@ -5,6 +5,14 @@
 -- (20 %) of revenue.  MRR and spend come from business.lua's metrics, else
 -- [vars] mrr / tool_cost / revenue, tiers_every (1h).  Records tier_recommended (1-4).
 
+var "mrr" { type = "number", doc = "monthly recurring revenue" }
+var "tool_cost" { type = "number", doc = "monthly spend on tools" }
+var "revenue" { type = "number", doc = "monthly revenue (default: MRR)" }
+var "tool_share_max" { type = "number", default = 0.20, doc = "tool spend as a share of revenue that is too much" }
+var "business_url" { type = "url", doc = "a JSON object of the business figures, fetched" }
+var "business_file" { type = "path", doc = "a JSON object of the business figures, read" }
+var "tiers_every" { type = "duration", default = "1h", doc = "how often tiers.fit runs" }
+
 local TIERS = {
   { from = 0, name = "$0-1K", tools = {
       { "UptimeRobot (free)", 0 }, { "Sentry (free tier)", 0 },

@@ -25,6 +25,22 @@
 --   last_restore_test  2026-11-01         the date of the last full restore test
 --   restore_every      31                 days between restore tests
 
+var "weekly_cron" { type = "string", default = "0 9 * * 1", doc = "when the weekly review goes out" }
+var "api_url" { type = "url", doc = "the API's base URL" }
+var "api_health_url" { type = "url", doc = "the full health URL" }
+var "site_url" { type = "url", doc = "the website" }
+var "latency_max" { type = "duration", default = "2s", doc = "the slowest acceptable /health answer" }
+var "uptime_target" { type = "number", default = 0.999, doc = "the uptime the reports aim for (a share)" }
+var "error_rate_max" { type = "number", default = 0.01, doc = "failed health checks allowed (a share)" }
+var "disk_warn" { type = "percent", default = 80, doc = "disk used that warns" }
+var "cost_share_max" { type = "number", default = 0.20, doc = "costs as a share of revenue that is too much" }
+var "auth_log" { type = "path", doc = "the auth log failed logins are counted in (default /var/log/auth.log)" }
+var "failed_logins_max" { type = "number", default = 50, doc = "failed logins a week that call for action" }
+var "tls_min_days" { type = "number", default = 14, doc = "days a TLS certificate must have left" }
+var "backup_glob" { type = "glob", doc = "the database dumps" }
+var "last_restore_test" { type = "string", doc = "the date of the last restore test, YYYY-MM-DD" }
+var "restore_every" { type = "number", default = 31, doc = "days between restore tests" }
+
 local function num(name, default)
   local v = vars[name]
   if v == nil then return default end

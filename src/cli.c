@@ -545,10 +545,19 @@ cli_lint(int argc, char **argv)
 	struct config cfg;
 	struct ruleset rs;
 	size_t checks = 0, reports = 0;
+	int strict = 0, warnings = 0;
 
+	/* --strict: warnings (an undeclared [vars] key) are errors too */
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--strict") == 0) {
+			strict = 1;
+			memmove(argv + i, argv + i + 1, (size_t)(argc - i) * sizeof *argv);
+			argc--;
+			i--;
+		}
 	int first = parse_opts(argc, argv, &conf, NULL, NULL);
 	if (first == -2) {
-		printf("usage: drishti lint [-c FILE] [PATH...]\n");
+		printf("usage: drishti lint [-c FILE] [--strict] [PATH...]\n");
 		return 0;
 	}
 	if (first < 0)
@@ -561,6 +570,11 @@ cli_lint(int argc, char **argv)
 		return EXIT_CONFIG;
 	}
 	int bad = ruleset_load(&rs, &cfg, argv + first, (size_t)(argc - first), stderr, NULL) < 0;
+	int verrors = 0;
+	if (first == argc)          /* the config's own rules: its [vars] are theirs */
+		ruleset_check_vars(&rs, &cfg, &verrors, &warnings);
+	rs.nerrors += verrors + (strict ? warnings : 0);
+	bad |= verrors > 0 || (strict && warnings > 0);
 	for (size_t i = 0; i < rs.nfiles; i++) {
 		size_t c = 0, r = 0;
 		for (size_t k = 0; k < rules_count(rs.files[i]); k++)
@@ -579,7 +593,94 @@ cli_lint(int argc, char **argv)
 		    reports, reports == 1 ? "" : "s");
 	else
 		fprintf(stderr, "%d error%s\n", rs.nerrors, rs.nerrors == 1 ? "" : "s");
+	if (warnings > 0 && !strict)
+		fprintf(stderr, "%d warning%s (lint --strict makes them errors)\n", warnings,
+		    warnings == 1 ? "" : "s");
 	ruleset_free(&rs);
+	config_free(&cfg);
+	log_close();
+	return bad ? EXIT_CONFIG : 0;
+}
+
+/* ---- help vars -------------------------------------------------------------------- */
+
+struct vars_ctx {
+	int markdown;
+	int n;
+};
+
+/* a table cell: | escaped, code in backticks; none says "(unset)" */
+static void
+md_cell(const char *s, int code)
+{
+	if (s == NULL) {
+		fputs(code ? "(unset)" : "", stdout);
+		return;
+	}
+	if (code)
+		putchar('`');
+	for (; *s; s++) {
+		if (*s == '|')
+			putchar('\\');
+		putchar(*s);
+	}
+	if (code)
+		putchar('`');
+}
+
+static void
+print_var(const struct rule_var *v, const char *file, void *ud)
+{
+	struct vars_ctx *x = ud;
+	const char *base = strrchr(file, '/');
+
+	base = base ? base + 1 : file;
+	x->n++;
+	if (x->markdown) {
+		printf("| `%s` | %s | ", v->name, rules_var_type_name(v->type));
+		md_cell(v->def, 1);
+		printf(" | %s | ", base);
+		md_cell(v->doc, 0);
+		printf(" |\n");
+	} else
+		printf("%-20s %-9s %-16s %-12s %s\n", v->name, rules_var_type_name(v->type),
+		    v->def ? v->def : "(unset)", base, v->doc ? v->doc : "");
+}
+
+/* drishti help vars [--markdown]: every var the rules declare; the docs'
+ * table is this output, so the two cannot drift */
+int
+cli_help_vars(int argc, char **argv)
+{
+	struct vars_ctx x = { 0 };
+	struct config cfg;
+	struct ruleset rs;
+	const char *conf = NULL;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--markdown") == 0)
+			x.markdown = 1;
+		else if (strcmp(argv[i], "-c") == 0 && i + 1 < argc)
+			conf = argv[++i];
+		else {
+			fprintf(stderr, "usage: drishti help vars [-c FILE] [--markdown]\n");
+			return EXIT_USAGE;
+		}
+	}
+	if (cli_config(conf, &cfg) < 0)
+		return EXIT_CONFIG;
+	FILE *quiet = fopen("/dev/null", "we");
+	int bad = ruleset_load(&rs, &cfg, NULL, 0, quiet ? quiet : stderr, NULL) < 0;
+	if (x.markdown)
+		printf("| var | type | default | read by | what |\n|---|---|---|---|---|\n");
+	else
+		printf("%-20s %-9s %-16s %-12s %s\n", "VAR", "TYPE", "DEFAULT", "FILE", "WHAT");
+	ruleset_each_var(&rs, print_var, &x);
+	if (bad)
+		fprintf(stderr, "drishti help vars: some rule files did not load (drishti lint says why)\n");
+	ruleset_free(&rs);
+	if (quiet)
+		fclose(quiet);
 	config_free(&cfg);
 	log_close();
 	return bad ? EXIT_CONFIG : 0;

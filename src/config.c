@@ -428,6 +428,8 @@ set_value(struct parse *p, const struct schema *s, void *base, const char *v)
 		*(char **)field = r;
 		if (base == (void *)p->cfg && s->off == offsetof(struct config, rules))
 			p->cfg->rules_from = NULL;
+		if (base == (void *)p->cfg && s->off == offsetof(struct config, read_paths))
+			p->cfg->read_paths_line = p->lineno;
 		return 0;
 	}
 	case T_STR:
@@ -592,6 +594,7 @@ cfg_handler(void *user, const char *section, const char *key, const char *value)
 			return 0;
 		}
 		p->cfg->vars = v;
+		v[p->cfg->nvars].line = p->lineno;
 		v[p->cfg->nvars].key = strdup(key);
 		v[p->cfg->nvars].value = strdup(value);
 		p->cfg->nvars++;

@@ -28,10 +28,12 @@ static const struct {
 	  "3 an UNKNOWN (the worst of them, by that number).  --list prints the\n"
 	  "check names and runs nothing.  With no [agent] rules set, stderr says\n"
 	  "which rules were loaded.\n" },
-	{ "lint", "lint [-c FILE] [PATH...]",
+	{ "lint", "lint [-c FILE] [--strict] [PATH...]",
 	  "Loads the config and the rule files (or the files and directories given)\n"
 	  "without running a probe.  Every error is printed as FILE:LINE: message;\n"
-	  "exit 78 if there is any.\n" },
+	  "exit 78 if there is any.  [vars] are checked against the rules' var\n"
+	  "declarations: a wrong type, or a path outside [sandbox] read_paths, is an\n"
+	  "error; a key no rule declares is a warning (--strict: an error).\n" },
 	{ "report", "report [-c FILE] [--format text|json|html] [--send] [--list] NAME",
 	  "Builds the report NAME now, with the same history and probes as its\n"
 	  "scheduled run, and prints it as text (default), its JSON document, or a\n"
@@ -58,9 +60,10 @@ static const struct {
 	  "agent follows within a second; each add and end is an event (kind\n"
 	  "\"silence\").  [maintenance] sections in the config recur the same way.\n" },
 	{ "version", "version", "Prints the version of drishti and of Lua.\n" },
-	{ "help", "help [COMMAND | config]",
+	{ "help", "help [COMMAND | config | vars]",
 	  "Help on a command; `help config` prints every config key with its\n"
-	  "default, as a config file.\n" },
+	  "default, as a config file; `help vars` every [vars] key the rules declare,\n"
+	  "with its type, default and the file that reads it (--markdown: a table).\n" },
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -82,7 +85,7 @@ cmd_help(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
-	if (argc > 2) {
+	if (argc > 2 && strcmp(argv[1], "vars") != 0) {
 		fprintf(stderr, "drishti: help takes one topic\n");
 		return EXIT_USAGE;
 	}
@@ -90,6 +93,8 @@ cmd_help(int argc, char **argv)
 		config_help(stdout);
 		return 0;
 	}
+	if (strcmp(argv[1], "vars") == 0)
+		return cli_help_vars(argc - 1, argv + 1);
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		if (strcmp(argv[1], commands[i].name) == 0) {
 			printf("usage: drishti %s\n\n%s", commands[i].synopsis, commands[i].text);

@@ -51,6 +51,8 @@ struct rule_file {
 	const struct rules_env *env;
 	struct rule_decl *decls;
 	size_t  ndecls;
+	struct rule_var *vars;      /* var "NAME" { ... } */
+	size_t  nvars;
 	int     nerrors;
 	int     loading;
 	struct cursor *cursors;
@@ -600,10 +602,310 @@ l_decl(lua_State *L)
 	return 1;
 }
 
+/* ---- var "NAME" { type = ..., default = ..., doc = ... } ------------------------
+ *
+ * What a rule file reads from [vars], declared with its type: vars.NAME is
+ * then the typed value (a duration in seconds, a size in bytes, a list as a
+ * table), and a [vars] value of the wrong type is an error naming the
+ * config's line and the declaration, at load (so lint says it, and run
+ * makes the file rules:FILE).  Undeclared vars stay plain strings. */
+
+static const char *const var_types[] = { [VT_NUMBER] = "number", [VT_DURATION] = "duration",
+	[VT_SIZE] = "size", [VT_PERCENT] = "percent", [VT_STRING] = "string", [VT_URL] = "url",
+	[VT_PATH] = "path", [VT_GLOB] = "glob", [VT_BOOL] = "bool", [VT_LIST] = "list" };
+#define NVAR_TYPES (sizeof var_types / sizeof var_types[0])
+
+const char *
+rules_var_type_name(enum var_type t)
+{
+	return (unsigned)t < NVAR_TYPES ? var_types[t] : "?";
+}
+
+static int
+parse_number(const char *s, double *out)
+{
+	char *end;
+	errno = 0;
+	*out = strtod(s, &end);
+	return end != s && *end == '\0' && errno == 0 && isfinite(*out) ? 0 : -1;
+}
+
+static int
+parse_bool(const char *s, int *out)
+{
+	static const char *const yes[] = { "true", "yes", "on", "1" }, *const no[] = { "false",
+		"no", "off", "0" };
+	for (size_t i = 0; i < 4; i++) {
+		if (strcmp(s, yes[i]) == 0)
+			return *out = 1, 0;
+		if (strcmp(s, no[i]) == 0)
+			return *out = 0, 0;
+	}
+	return -1;
+}
+
+int
+rules_var_check(enum var_type t, const char *s, char *err, size_t errlen)
+{
+	double d;
+	int64_t ms;
+	uint64_t b;
+	int yn;
+	char e[128];
+	size_t l = strlen(s);
+
+	switch (t) {
+	case VT_NUMBER:
+		if (parse_number(s, &d) == 0)
+			return 0;
+		snprintf(err, errlen, "want a number, not \"%s\"", s);
+		return -1;
+	case VT_DURATION:
+		/* 2s, 5m, 1h30m; a bare number is seconds (latency_max = 2.0) */
+		if (units_duration(s, &ms, e, sizeof e) == 0 || (parse_number(s, &d) == 0 && d >= 0))
+			return 0;
+		snprintf(err, errlen, "want a duration (e.g. 30s, 5m, 2h), not \"%s\"", s);
+		return -1;
+	case VT_SIZE:
+		if (units_size(s, &b, e, sizeof e) == 0)
+			return 0;
+		snprintf(err, errlen, "want a size (e.g. 512K, 8M, 1G), not \"%s\"", s);
+		return -1;
+	case VT_PERCENT: {
+		char num[64];
+		snprintf(num, sizeof num, "%.*s", (int)(l > 0 && s[l - 1] == '%' ? l - 1 : l), s);
+		if (parse_number(num, &d) == 0 && d >= 0 && d <= 100)
+			return 0;
+		snprintf(err, errlen, "want a percentage from 0 to 100 (e.g. 80 or 80%%), not \"%s\"", s);
+		return -1;
+	}
+	case VT_URL:
+		if ((strncmp(s, "http://", 7) == 0 && l > 7) || (strncmp(s, "https://", 8) == 0 && l > 8))
+			return 0;
+		snprintf(err, errlen, "want an http:// or https:// URL, not \"%s\"", s);
+		return -1;
+	case VT_PATH:
+	case VT_GLOB:
+		if (s[0] == '/')
+			return 0;
+		snprintf(err, errlen, "want an absolute %s, not \"%s\"", t == VT_PATH ? "path" : "glob", s);
+		return -1;
+	case VT_BOOL:
+		if (parse_bool(s, &yn) == 0)
+			return 0;
+		snprintf(err, errlen, "want true or false, not \"%s\"", s);
+		return -1;
+	case VT_STRING:
+	case VT_LIST:
+		return 0;
+	}
+	snprintf(err, errlen, "unknown type");
+	return -1;
+}
+
+/* 2400, not 2400.0, in a summary */
+static void
+push_num(lua_State *L, double d)
+{
+	if (d == floor(d) && fabs(d) < 9007199254740992.0)
+		lua_pushinteger(L, (lua_Integer)d);
+	else
+		lua_pushnumber(L, d);
+}
+
+/* Pushes the typed value of text (checked already). */
+static void
+push_typed(lua_State *L, enum var_type t, const char *s)
+{
+	double d;
+	int64_t ms;
+	uint64_t b;
+	int yn;
+	char e[128], num[64];
+	size_t l = strlen(s);
+
+	switch (t) {
+	case VT_NUMBER:
+		parse_number(s, &d);
+		push_num(L, d);
+		return;
+	case VT_DURATION:
+		if (units_duration(s, &ms, e, sizeof e) == 0)
+			lua_pushnumber(L, (double)ms / 1000.0);
+		else {
+			parse_number(s, &d);
+			lua_pushnumber(L, d);
+		}
+		return;
+	case VT_SIZE:
+		units_size(s, &b, e, sizeof e);
+		push_num(L, (double)b);
+		return;
+	case VT_PERCENT:
+		snprintf(num, sizeof num, "%.*s", (int)(l > 0 && s[l - 1] == '%' ? l - 1 : l), s);
+		parse_number(num, &d);
+		push_num(L, d);
+		return;
+	case VT_BOOL:
+		parse_bool(s, &yn);
+		lua_pushboolean(L, yn);
+		return;
+	case VT_LIST: {
+		lua_newtable(L);
+		lua_Integer n = 0;
+		for (const char *p = s; *p;) {
+			while (*p == ' ' || *p == '\t' || *p == ',')
+				p++;
+			size_t k = strcspn(p, ",");
+			size_t m = k;
+			while (m > 0 && (p[m - 1] == ' ' || p[m - 1] == '\t'))
+				m--;
+			if (m > 0) {
+				lua_pushlstring(L, p, m);
+				lua_rawseti(L, -2, ++n);
+			}
+			p += k;
+		}
+		return;
+	}
+	default:
+		lua_pushstring(L, s);
+	}
+}
+
+static const char *const var_keys[] = { "type", "default", "doc", NULL };
+
+static int
+l_var_body(lua_State *L)
+{
+	struct rule_file *f = file_of(L);
+	const char *name = lua_tostring(L, lua_upvalueindex(1));
+	int line = (int)lua_tointeger(L, lua_upvalueindex(2));
+	char e[300], dbuf[64];
+	struct rule_var v = { .line = line };
+
+	if (lua_type(L, 1) != LUA_TTABLE) {
+		load_error(f, line, "var \"%s\": want var \"%s\" { type = ... } with a table", name, name);
+		return 0;
+	}
+	lua_settop(L, 1);
+	lua_pushnil(L);
+	while (lua_next(L, 1) != 0) {
+		bool known = false;
+		for (const char *const *k = var_keys; *k && lua_type(L, -2) == LUA_TSTRING; k++)
+			known |= strcmp(*k, lua_tostring(L, -2)) == 0;
+		if (!known)
+			load_error(f, line, "var \"%s\": unknown key \"%s\" (known: type, default, doc)", name,
+			    lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : luaL_typename(L, -2));
+		lua_pop(L, 1);
+	}
+	lua_getfield(L, 1, "type");
+	const char *tn = lua_tostring(L, -1);
+	size_t ti = 0;
+	while (ti < NVAR_TYPES && (tn == NULL || strcmp(tn, var_types[ti]) != 0))
+		ti++;
+	if (ti == NVAR_TYPES) {
+		load_error(f, line, "var \"%s\": type: want one of number, duration, size, percent,"
+		    " string, url, path, glob, bool, list", name);
+		return 0;
+	}
+	v.type = (enum var_type)ti;
+	lua_pop(L, 1);
+	int dt = lua_getfield(L, 1, "default");
+	const char *def = NULL;
+	if (dt == LUA_TNUMBER) {
+		snprintf(dbuf, sizeof dbuf, "%.17g", lua_tonumber(L, -1));
+		def = dbuf;
+	} else if (dt == LUA_TBOOLEAN)
+		def = lua_toboolean(L, -1) ? "true" : "false";
+	else if (dt == LUA_TSTRING)
+		def = lua_tostring(L, -1);
+	else if (dt != LUA_TNIL) {
+		load_error(f, line, "var \"%s\": default: want a string, number or boolean", name);
+		return 0;
+	}
+	if (def != NULL && rules_var_check(v.type, def, e, sizeof e) < 0) {
+		load_error(f, line, "var \"%s\": default: %s", name, e);
+		return 0;
+	}
+	lua_getfield(L, 1, "doc");
+	const char *doc = lua_tostring(L, -1);
+	/* the config's value, checked against the declaration */
+	const struct rules_env *env = f->env;
+	const char *val = NULL;
+	int vline = 0;
+	for (size_t i = 0; i < env->nvars; i++)
+		if (strcmp(env->vars[i].key, name) == 0) {
+			val = env->vars[i].value;
+			vline = env->vars[i].line;
+		}
+	if (val != NULL && rules_var_check(v.type, val, e, sizeof e) < 0) {
+		/* the mistake is in the config: its line first, then who reads it */
+		char full[1024];
+		snprintf(full, sizeof full, "%s:%d: [vars] %s: %s (declared at %s:%d as %s)",
+		    env->config_path ? env->config_path : "(config)", vline, name, e, f->path, line,
+		    var_types[v.type]);
+		f->nerrors++;
+		if (env->on_error != NULL)
+			env->on_error(env->ud, full);
+		return 0;
+	}
+	for (size_t i = 0; i < f->nvars; i++)
+		if (strcmp(f->vars[i].name, name) == 0) {
+			load_error(f, line, "var \"%s\": declared twice (first at line %d)", name,
+			    f->vars[i].line);
+			return 0;
+		}
+	struct rule_var *nv = realloc(f->vars, (f->nvars + 1) * sizeof *nv);
+	if (nv == NULL)
+		return luaL_error(L, "out of memory");
+	f->vars = nv;
+	v.name = strdup(name);
+	v.def = def ? strdup(def) : NULL;
+	v.doc = doc ? strdup(doc) : NULL;
+	f->vars[f->nvars++] = v;
+	if (val != NULL || def != NULL) {
+		push_typed(L, v.type, val != NULL ? val : def);
+		rules_lib_set_var(L, name);
+	}
+	return 0;
+}
+
+/* var "name": checks the name and returns the function that takes the table */
+static int
+l_var(lua_State *L)
+{
+	struct rule_file *f = file_of(L);
+	lua_Debug ar;
+	int line = 0;
+
+	if (lua_getstack(L, 1, &ar) && lua_getinfo(L, "l", &ar))
+		line = ar.currentline;
+	if (!f->loading)
+		return luaL_error(L, "var() belongs at the top level of a rule file");
+	size_t l;
+	const char *name = lua_tolstring(L, 1, &l);
+	bool ok = name != NULL && lua_type(L, 1) == LUA_TSTRING && l > 0 && l <= 64 &&
+	    (isalpha((unsigned char)name[0]) || name[0] == '_');
+	for (size_t i = 0; ok && i < l; i++)
+		ok = isalnum((unsigned char)name[i]) || name[i] == '_';
+	if (!ok) {
+		load_error(f, line, "var name must be 1 to 64 letters, digits or _, not starting"
+		    " with a digit");
+		name = "?";
+	}
+	lua_pushstring(L, name);
+	lua_pushinteger(L, line);
+	lua_pushcclosure(L, l_var_body, 2);
+	return 1;
+}
+
 static int
 open_decls(lua_State *L)
 {
 	lua_pushglobaltable(L);
+	lua_pushcfunction(L, l_var);
+	lua_setfield(L, -2, "var");
 	lua_pushinteger(L, RULE_CHECK);
 	lua_pushcclosure(L, l_decl, 1);
 	lua_setfield(L, -2, "check");
@@ -724,6 +1026,12 @@ rules_free(struct rule_file *f)
 	for (size_t i = 0; i < f->ndecls; i++)
 		rules_decl_clear(&f->decls[i]);
 	free(f->decls);
+	for (size_t i = 0; i < f->nvars; i++) {
+		free(f->vars[i].name);
+		free(f->vars[i].def);
+		free(f->vars[i].doc);
+	}
+	free(f->vars);
 	for (size_t i = 0; i < f->ncursors; i++)
 		free(f->cursors[i].key);
 	free(f->cursors);
@@ -735,6 +1043,18 @@ size_t
 rules_count(const struct rule_file *f)
 {
 	return f->ndecls;
+}
+
+size_t
+rules_var_count(const struct rule_file *f)
+{
+	return f->nvars;
+}
+
+const struct rule_var *
+rules_var_get(const struct rule_file *f, size_t i)
+{
+	return i < f->nvars ? &f->vars[i] : NULL;
 }
 
 const struct rule_decl *

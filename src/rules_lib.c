@@ -154,6 +154,15 @@ l_metric(lua_State *L)
 	return 0;
 }
 
+void
+rules_lib_set_var(lua_State *L, const char *name)
+{
+	lua_rawgetp(L, LUA_REGISTRYINDEX, &vars_key);
+	lua_insert(L, -2);
+	lua_setfield(L, -2, name);
+	lua_pop(L, 1);
+}
+
 static int
 vars_newindex(lua_State *L)
 {

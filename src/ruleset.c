@@ -4,7 +4,9 @@
  * may name; with none configured, the built-in "stdout" reporter. */
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
 #include "depends.h"
+#include "paths.h"
 #include "ruleset.h"
 
 static void
@@ -64,6 +66,7 @@ ruleset_load(struct ruleset *rs, const struct config *cfg, char *const *paths,
 		.exec = cfg->exec,
 		.vars = cfg->vars,
 		.nvars = cfg->nvars,
+		.config_path = cfg->path ? cfg->path : "(defaults)",
 		.reporters = rs->reporters != NULL ? rs->reporters : builtin,
 		.nreporters = rs->reporters != NULL ? rs->nreporters : 1,
 		.memory = cfg->memory,
@@ -145,4 +148,134 @@ ruleset_find(const struct ruleset *rs, const char *name, struct rule_file **file
 			}
 		}
 	return NULL;
+}
+
+/* ---- [vars] against the declarations ------------------------------------------- */
+
+static const struct rule_var *
+declared(const struct ruleset *rs, const char *name, const char **file)
+{
+	for (size_t i = 0; i < rs->nfiles; i++)
+		for (size_t k = 0; k < rules_var_count(rs->files[i]); k++) {
+			const struct rule_var *v = rules_var_get(rs->files[i], k);
+			if (strcmp(v->name, name) == 0) {
+				if (file != NULL)
+					*file = rules_path(rs->files[i]);
+				return v;
+			}
+		}
+	return NULL;
+}
+
+void
+ruleset_each_var(const struct ruleset *rs,
+    void (*fn)(const struct rule_var *v, const char *file, void *ud), void *ud)
+{
+	for (size_t i = 0; i < rs->nfiles; i++)
+		for (size_t k = 0; k < rules_var_count(rs->files[i]); k++) {
+			const struct rule_var *v = rules_var_get(rs->files[i], k);
+			const char *first;
+			if (declared(rs, v->name, &first) == v)
+				fn(v, rules_path(rs->files[i]), ud);
+		}
+}
+
+/* edit distance, for "did you mean" (names are short) */
+static size_t
+distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), row[65];
+
+	if (la > 64 || lb > 64)
+		return 99;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t prev = row[0];
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t cur = row[j];
+			size_t sub = prev + (a[i - 1] != b[j - 1]);
+			size_t best = row[j] + 1 < row[j - 1] + 1 ? row[j] + 1 : row[j - 1] + 1;
+			row[j] = sub < best ? sub : best;
+			prev = cur;
+		}
+	}
+	return row[lb];
+}
+
+/* the directory a path or glob var reads under */
+static void
+dir_of(const struct rule_var *v, const char *value, char *out, size_t len)
+{
+	size_t n = v->type == VT_GLOB ? strcspn(value, "*?[") : strlen(value);
+	snprintf(out, len, "%.*s", (int)n, value);
+	if (v->type == VT_GLOB) {
+		char *sl = strrchr(out, '/');
+		if (sl != NULL)
+			sl[sl == out ? 1 : 0] = '\0';
+	}
+}
+
+void
+ruleset_check_vars(struct ruleset *rs, const struct config *cfg, int *errors, int *warnings)
+{
+	const char *cpath = cfg->path ? cfg->path : "(defaults)";
+
+	/* one name, one type */
+	for (size_t i = 0; i < rs->nfiles; i++)
+		for (size_t k = 0; k < rules_var_count(rs->files[i]); k++) {
+			const struct rule_var *v = rules_var_get(rs->files[i], k), *first;
+			const char *ffile;
+			first = declared(rs, v->name, &ffile);
+			if (first != v && first->type != v->type) {
+				fprintf(rs->errout, "%s:%d: var \"%s\": declared as %s, but as %s at %s:%d\n",
+				    rules_path(rs->files[i]), v->line, v->name, rules_var_type_name(v->type),
+				    rules_var_type_name(first->type), ffile, first->line);
+				(*errors)++;
+			}
+		}
+	for (size_t i = 0; i < cfg->nvars; i++) {
+		const struct config_var *cv = &cfg->vars[i];
+		const char *file;
+		const struct rule_var *v = declared(rs, cv->key, &file);
+		if (v == NULL && rs->nerrors > 0)
+			continue;       /* a file that did not load may declare it */
+		if (v == NULL) {
+			/* the nearest declared name, if near enough to be a typo */
+			const char *best = NULL;
+			size_t bd = 4;
+			for (size_t f = 0; f < rs->nfiles; f++)
+				for (size_t k = 0; k < rules_var_count(rs->files[f]); k++) {
+					const char *n = rules_var_get(rs->files[f], k)->name;
+					size_t d = distance(cv->key, n);
+					if (d < bd && d <= strlen(cv->key) / 3 + 1) {
+						bd = d;
+						best = n;
+					}
+				}
+			fprintf(rs->errout, "%s:%d: [vars] %s: warning: no rule file declares it%s%s%s\n",
+			    cpath, cv->line, cv->key, best ? " (did you mean " : "", best ? best : "",
+			    best ? "?)" : "");
+			(*warnings)++;
+			continue;
+		}
+		if (v->type != VT_PATH && v->type != VT_GLOB)
+			continue;
+		char dir[PATH_MAX], real[PATH_MAX];
+		dir_of(v, cv->value, dir, sizeof dir);
+		if (realpath(dir, real) == NULL)
+			snprintf(real, sizeof real, "%s", dir);
+		if (!paths_under(cfg->read_paths, real)) {
+			if (cfg->read_paths_line > 0)
+				fprintf(rs->errout, "%s:%d: [vars] %s: %s is not under [sandbox] read_paths"
+				    " (%s:%d: %s), so %s cannot read it\n", cpath, cv->line, cv->key, dir,
+				    cpath, cfg->read_paths_line, cfg->read_paths, file);
+			else
+				fprintf(rs->errout, "%s:%d: [vars] %s: %s is not under [sandbox] read_paths"
+				    " (the default: %s), so %s cannot read it\n", cpath, cv->line, cv->key, dir,
+				    cfg->read_paths, file);
+			(*errors)++;
+		}
+	}
 }

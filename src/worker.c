@@ -180,9 +180,14 @@ init_message(const char *file, const struct config *cfg)
 	json_add(o, "cpu_ms", json_new_number((double)cfg->cpu_ms));
 	json_add(o, "user", json_new_string(cfg->user ? cfg->user : ""));
 	json_add(o, "log_level", json_new_string(cfg->log_level ? cfg->log_level : "info"));
-	for (size_t i = 0; i < cfg->nvars; i++)
+	struct json *lines = json_new(JSON_OBJECT);
+	for (size_t i = 0; i < cfg->nvars; i++) {
 		json_add(vars, cfg->vars[i].key, json_new_string(cfg->vars[i].value));
+		json_add(lines, cfg->vars[i].key, json_new_number(cfg->vars[i].line));
+	}
 	json_add(o, "vars", vars);
+	json_add(o, "var_lines", lines);
+	json_add(o, "config", json_new_string(cfg->path ? cfg->path : "(defaults)"));
 	if (cfg->nreporters == 0)
 		json_add(reps, NULL, json_new_string("stdout"));
 	for (size_t i = 0; i < cfg->nreporters; i++)
@@ -518,6 +523,8 @@ worker_main(void)
 	for (const struct json *c = jv ? json_child(jv) : NULL; vars && c; c = json_next(c), i++) {
 		vars[i].key = (char *)json_key(c);
 		vars[i].value = (char *)(json_type(c) == JSON_STRING ? json_string(c) : "");
+		const struct json *vl = json_get(init, "var_lines");
+		vars[i].line = vl != NULL ? (int)jnum(vl, vars[i].key) : 0;
 	}
 	i = 0;
 	for (const struct json *c = jr ? json_child(jr) : NULL; reps && c; c = json_next(c))
@@ -552,6 +559,7 @@ worker_main(void)
 	}
 	struct rules_env env = {
 		.loop = loop, .read_paths = read_paths, .exec = exec, .vars = vars, .nvars = nvars,
+		.config_path = json_get(init, "config") ? json_string(json_get(init, "config")) : NULL,
 		.reporters = reps, .nreporters = i,
 		.memory = (uint64_t)jnum(init, "memory"),
 		.instructions = (uint64_t)jnum(init, "instructions"),

@@ -164,7 +164,9 @@ verdict biz-file.ini business.figures OK 'mrr 2400, revenue 2500, infra_cost 60,
 printf 'business_url = %s/json\n' "$U" | cfg biz-url
 verdict biz-url.ini business.figures UNKNOWN 'none found' "a JSON URL without the figures is UNKNOWN"
 printf 'mrr = lots\n' | cfg biz-bad
-verdict biz-bad.ini business.figures UNKNOWN 'not numbers: mrr' "a figure that is no number is named"
+OUT=$("$D" once -c biz-bad.ini 2>&1)
+expect_in "a [vars] figure that is no number is a config error naming the line and who declares it" "$OUT" \
+    '^rules:business\.lua +UNKNOWN +- +.*biz-bad\.ini:[0-9]+: \[vars\] mrr: want a number, not "lots" \(declared at .*business\.lua:[0-9]+ as number\)'
 # tiers: the tier for the MRR, a crossing, and tool spend
 printf 'mrr = 3000\ntool_cost = 71\n' | cfg tier
 verdict tier.ini tiers.fit OK 'tier \$1K-5K fits \(Better Uptime \$15, AWS S3 \$10, CloudFlare \$20, Sentry Pro \$26\); at \$5000 add LogRocket' \
