@@ -5,7 +5,7 @@
 # usage), the weekly and monthly reports on a seeded state file with every
 # figure recomputed, and business, tiers, scaling and heartbeat.
 . "$TESTDIR/lib.sh"
-plan 61
+plan 63
 . "$TESTDIR/certs.sh"
 trap 'stop_all' EXIT
 RULES=$(cd "$TESTDIR/../rules" && pwd)
@@ -248,3 +248,27 @@ verdict fence.ini daily.backup UNKNOWN "^config: $PWD/backups/fresh is not under
     "a backup glob outside read_paths: UNKNOWN config, not CRIT backup overdue"
 verdict fence.ini daily.log_errors UNKNOWN "^config: $PWD/logs/four.log is not under \\[sandbox\\] read_paths\$" \
     "a log outside read_paths: UNKNOWN config, the path said once"
+
+# failed logins on a system with no auth.log (Debian 12 logs to the journal):
+# the report says how to enable the figure, and counts it with journalctl
+# once [sandbox] exec allows it.  No journald runs on a test machine, so a
+# script prints what `journalctl -g ... -o cat` would.
+mkdir -p jbin
+printf '#!/bin/sh\nprintf "Failed password for root from 192.0.2.1\\nInvalid user admin from 192.0.2.2\\n"\n' > jbin/journalctl
+chmod +x jbin/journalctl
+printf '[agent]\nrules = %s\nstate = %s/state.j.db\n' "$RULES" "$PWD" > j-off.ini
+OUT=$("$D" report -c j-off.ini weekly 2>&1)
+if [ -e /var/log/auth.log ]; then
+	ok "# skip: this machine has /var/log/auth.log"
+else
+	expect_in "no auth.log and no journalctl allowed: the report says how to get the figure" "$OUT" \
+	    'Failed logins: not read: /var/log/auth\.log does not exist \(this system logs to the journal\): allow /usr/bin/journalctl in \[sandbox\] exec'
+fi
+printf '[agent]\nrules = %s\nstate = %s/state.j.db\n[sandbox]\nexec = %s/jbin/journalctl\n[vars]\njournalctl = %s/jbin/journalctl\n' \
+    "$RULES" "$PWD" "$PWD" "$PWD" > j-on.ini
+OUT=$("$D" report -c j-on.ini weekly 2>&1)
+if [ -e /var/log/auth.log ]; then
+	ok "# skip: this machine has /var/log/auth.log"
+else
+	expect_in "with journalctl allowed, failed logins are counted from the journal" "$OUT" '\[met\] +Failed logins: 2  \(target ≤ 50\)'
+fi
