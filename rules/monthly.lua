@@ -21,7 +21,8 @@ var "api_url" { type = "url", doc = "the API's base URL" }
 var "api_health_url" { type = "url", doc = "the full health URL" }
 var "latency_max" { type = "duration", default = "2s", doc = "the slowest acceptable /health answer" }
 var "uptime_target" { type = "number", default = 0.999, doc = "the uptime the reports aim for (a share)" }
-var "error_rate_max" { type = "number", default = 0.01, doc = "failed health checks allowed (a share)" }
+var "error_rate_max" { type = "number", default = 0.01, doc = "the error rate allowed (a share)" }
+var "access_log" { type = "path", doc = "the web server's access log (common or combined format): the error rate is its share of 5xx" }
 var "cost_share_max" { type = "number", default = 0.20, doc = "costs as a share of revenue that is too much" }
 var "resolve_target" { type = "duration", default = "5m", doc = "how fast an incident should be resolved" }
 var "last_restore_test" { type = "string", doc = "the date of the last restore test, YYYY-MM-DD" }
@@ -66,6 +67,23 @@ local function error_rate(check, window)
   return bad / (bad + good)
 end
 
+-- the playbook's error rate: the share of 5xx among the web server's
+-- requests (access_log, common or combined format); without one, what the
+-- health checks saw, called what it is
+local function error_rate_item(item, r, window, max, action_5xx, action_health)
+  if vars.access_log then
+    local bad, err = log.count(vars.access_log, '" 5[0-9][0-9] ', { since = window })
+    local all = bad and log.count(vars.access_log, '" [1-5][0-9][0-9] ', { since = window })
+    if all and all > 0 then
+      item("Error rate (5xx share of requests)", bad / all, { max = max, format = "pct" }, action_5xx)
+    else
+      r:item("Error rate (5xx share of requests)", bad and "no requests in the access log" or ("not read: " .. tostring(err)))
+    end
+  else
+    item("Failed health checks", error_rate("daily.api", window), { max = max, format = "pct" }, action_health)
+  end
+end
+
 report "monthly" {
   cron = vars.monthly_cron or "0 9 1 * *",
   build = function(r)
@@ -81,7 +99,8 @@ report "monthly" {
         "Uptime missed 99.9 %: remove the causes of this month's incidents")
       item("Average response", history.avg("api_response_time", "30d"), { max = lat, format = "ms" },
         "Response time missed 2 s: profile, cache, or scale (see scaling.lua)")
-      item("Failed health checks", error_rate("daily.api", "30d"), { max = num("error_rate_max", 0.01), format = "pct" },
+      error_rate_item(item, r, "30d", num("error_rate_max", 0.01),
+        "Error rate missed 1 %: fix the top errors behind the 5xx in the app log",
         "Health checks failed more than 1 % of the time: go through this month's incidents")
       local days = {}
       for i = 29, 0, -1 do days[#days + 1] = { now() - i * DAY, history.uptime("daily.api", "1d", { ago = i * DAY }) } end

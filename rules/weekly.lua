@@ -31,7 +31,8 @@ var "api_health_url" { type = "url", doc = "the full health URL" }
 var "site_url" { type = "url", doc = "the website" }
 var "latency_max" { type = "duration", default = "2s", doc = "the slowest acceptable /health answer" }
 var "uptime_target" { type = "number", default = 0.999, doc = "the uptime the reports aim for (a share)" }
-var "error_rate_max" { type = "number", default = 0.01, doc = "failed health checks allowed (a share)" }
+var "error_rate_max" { type = "number", default = 0.01, doc = "the error rate allowed (a share)" }
+var "access_log" { type = "path", doc = "the web server's access log (common or combined format): the error rate is its share of 5xx" }
 var "disk_warn" { type = "percent", default = 80, doc = "disk used that warns" }
 var "cost_share_max" { type = "number", default = 0.20, doc = "costs as a share of revenue that is too much" }
 var "auth_log" { type = "path", doc = "the auth log failed logins are counted in (default /var/log/auth.log)" }
@@ -80,6 +81,23 @@ local function error_rate(check, window)
   return bad / (bad + good)
 end
 
+-- the playbook's error rate: the share of 5xx among the web server's
+-- requests (access_log, common or combined format); without one, what the
+-- health checks saw, called what it is
+local function error_rate_item(item, r, window, max, action_5xx, action_health)
+  if vars.access_log then
+    local bad, err = log.count(vars.access_log, '" 5[0-9][0-9] ', { since = window })
+    local all = bad and log.count(vars.access_log, '" [1-5][0-9][0-9] ', { since = window })
+    if all and all > 0 then
+      item("Error rate (5xx share of requests)", bad / all, { max = max, format = "pct" }, action_5xx)
+    else
+      r:item("Error rate (5xx share of requests)", bad and "no requests in the access log" or ("not read: " .. tostring(err)))
+    end
+  else
+    item("Failed health checks", error_rate("daily.api", window), { max = max, format = "pct" }, action_health)
+  end
+end
+
 report "weekly" {
   cron = vars.weekly_cron or "0 9 * * 1",
   build = function(r)
@@ -100,7 +118,8 @@ report "weekly" {
         "Average response too slow: profile the slowest endpoints")
       item("p95 response", history.percentile("api_response_time", 95, "7d"), { max = lat, format = "ms" },
         "p95 response too slow: look at scaling.lua's advice")
-      item("Failed health checks", error_rate("daily.api", "7d"), { max = num("error_rate_max", 0.01), format = "pct" },
+      error_rate_item(item, r, "7d", num("error_rate_max", 0.01),
+        "Error rate above target: read the app log's errors behind the 5xx",
         "Health checks failed more than the target: go through this week's incidents")
       r:chart("Uptime per day", per_day(history.uptime, "daily.api", 7), { format = "pct", target = num("uptime_target", 0.999) })
       r:chart("Average response per day", per_day(history.avg, "api_response_time", 7), { format = "ms", target = lat })

@@ -5,7 +5,7 @@
 # usage), the weekly and monthly reports on a seeded state file with every
 # figure recomputed, and business, tiers, scaling and heartbeat.
 . "$TESTDIR/lib.sh"
-plan 63
+plan 65
 . "$TESTDIR/certs.sh"
 trap 'stop_all' EXIT
 RULES=$(cd "$TESTDIR/../rules" && pwd)
@@ -272,3 +272,15 @@ if [ -e /var/log/auth.log ]; then
 else
 	expect_in "with journalctl allowed, failed logins are counted from the journal" "$OUT" '\[met\] +Failed logins: 2  \(target ≤ 50\)'
 fi
+
+# the error rate is the share of 5xx in the web server's access log when there is one
+now_clf=$(date -u '+%d/%b/%Y:%H:%M:%S +0000')
+for i in 1 2 3 4 5 6 7 8; do echo "192.0.2.$i - - [$now_clf] \"GET /a HTTP/1.1\" 200 512 \"-\" \"curl\""; done > logs/access.log
+for i in 1 2; do echo "192.0.2.9 - - [$now_clf] \"POST /b HTTP/1.1\" 503 0 \"-\" \"curl\""; done >> logs/access.log
+printf 'api_url = %s\naccess_log = %s/logs/access.log\n' "$U" "$PWD" | cfg access
+OUT=$("$D" report -c access.ini weekly 2>&1)
+expect_in "with access_log, the error rate is the 5xx share of requests" "$OUT" \
+    '\[MISSED\] Error rate \(5xx share of requests\): 20\.00 %  \(target ≤ 1\.00 %\)'
+printf 'api_url = %s\n' "$U" | cfg noaccess
+OUT=$("$D" report -c noaccess.ini weekly 2>&1)
+expect_in "without it, the item is called failed health checks" "$OUT" 'Failed health checks: '
