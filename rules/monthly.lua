@@ -60,6 +60,23 @@ local function growth(now_v, before)
   return (now_v - before) / before
 end
 
+-- how much of a window the history covers: "since 2026-12-01, 1 day of
+-- data" when less than all of it (a fresh install), nil when all
+local function coverage(check, ndays)
+  local first, days = nil, 0
+  for i = ndays - 1, 0, -1 do
+    local n = (history.count(check, "ok", "1d", { ago = i * 86400 }) or 0) +
+      (history.count(check, "fail", "1d", { ago = i * 86400 }) or 0)
+    if n > 0 then
+      days = days + 1
+      first = first or i
+    end
+  end
+  if days >= ndays or not first then return nil end
+  return ("since %s, %d day%s of data: figures are judged on what exists"):format(
+    os.date("!%Y-%m-%d", math.floor(now() - first * 86400)), days, days == 1 and "" or "s")
+end
+
 local function error_rate(check, window)
   local bad = history.count(check, "fail", window)
   local good = history.count(check, "ok", window)
@@ -95,6 +112,8 @@ report "monthly" {
 
     r:section("Targets (30 days)")
     if vars.api_url or vars.api_health_url then
+      local cov = coverage("daily.api", 30)
+      if cov then r:note("%s", cov) end
       item("Uptime", history.uptime("daily.api", "30d"), { target = num("uptime_target", 0.999), format = "pct" },
         "Uptime missed 99.9 %: remove the causes of this month's incidents")
       item("Average response", history.avg("api_response_time", "30d"), { max = lat, format = "ms" },

@@ -74,6 +74,23 @@ local function per_day(fn, name, n, extra)
   return pts
 end
 
+-- how much of a window the history covers: "since 2026-12-01, 1 day of
+-- data" when less than all of it (a fresh install), nil when all
+local function coverage(check, ndays)
+  local first, days = nil, 0
+  for i = ndays - 1, 0, -1 do
+    local n = (history.count(check, "ok", "1d", { ago = i * 86400 }) or 0) +
+      (history.count(check, "fail", "1d", { ago = i * 86400 }) or 0)
+    if n > 0 then
+      days = days + 1
+      first = first or i
+    end
+  end
+  if days >= ndays or not first then return nil end
+  return ("since %s, %d day%s of data: figures are judged on what exists"):format(
+    os.date("!%Y-%m-%d", math.floor(now() - first * 86400)), days, days == 1 and "" or "s")
+end
+
 local function error_rate(check, window)
   local bad = history.count(check, "fail", window)
   local good = history.count(check, "ok", window)
@@ -112,6 +129,8 @@ report "weekly" {
 
     r:section("Availability and performance (7 days)")
     if api then
+      local cov = coverage("daily.api", 7)
+      if cov then r:note("%s", cov) end
       item("Uptime", history.uptime("daily.api", "7d"), { target = num("uptime_target", 0.999), format = "pct" },
         "Uptime below target: go through this week's incidents and fix their causes")
       item("Average response", history.avg("api_response_time", "7d"), { max = lat, format = "ms" },

@@ -5,7 +5,7 @@
 # usage), the weekly and monthly reports on a seeded state file with every
 # figure recomputed, and business, tiers, scaling and heartbeat.
 . "$TESTDIR/lib.sh"
-plan 65
+plan 66
 . "$TESTDIR/certs.sh"
 trap 'stop_all' EXIT
 RULES=$(cd "$TESTDIR/../rules" && pwd)
@@ -284,3 +284,11 @@ expect_in "with access_log, the error rate is the 5xx share of requests" "$OUT" 
 printf 'api_url = %s\n' "$U" | cfg noaccess
 OUT=$("$D" report -c noaccess.ini weekly 2>&1)
 expect_in "without it, the item is called failed health checks" "$OUT" 'Failed health checks: '
+OUT=$("$D" report -c fresh.ini weekly 2>&1)
+printf 'api_url = %s\n' "$U" | cfg fresh-api
+"$D" run -c fresh-api.ini 2>fresh-api.err & fpid=$!
+wait_for 30 sh -c "sqlite3 state.fresh-api.db \"SELECT count(*) FROM runs WHERE check_name = 'daily.api'\" 2>/dev/null | grep -q '^[1-9]'"
+kill -TERM $fpid; wait $fpid 2>/dev/null
+OUT=$("$D" report -c fresh-api.ini weekly 2>&1)
+expect_in "a window longer than the history says so" "$OUT" \
+    "- since $(date -u +%Y-%m-%d), 1 day of data: figures are judged on what exists"
