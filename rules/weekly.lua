@@ -216,8 +216,7 @@ report "weekly" {
       elseif okc then
         err = ("%s exited %s: %s"):format(cmd, tostring(res.code), res.error or res.stdout:sub(1, 120))
       else
-        err = auth_log .. " does not exist (this system logs to the journal): allow " .. cmd ..
-          " in [sandbox] exec to count them there"
+        err = "no " .. auth_log .. " (logins go to the journal): allow " .. cmd .. " in [sandbox] exec"
       end
     end
     if failed then
