@@ -152,7 +152,8 @@ deps:
 # mandoc, systemd-analyze) and, for another ARCH, qemu
 TEST_PKGS ?= pkg-config liblua5.4-dev libcurl4-openssl-dev libinih-dev libmbedtls-dev \
              libsqlite3-dev libcjson-dev zlib1g-dev python3 python3-aiosmtpd openssl sqlite3 \
-             mandoc man-db bsdextrautils lintian adduser systemd bash-completion file procps
+             mandoc man-db bsdextrautils lintian adduser systemd bash-completion file procps \
+             clang libclang-rt-14-dev
 test-deps: deps
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(TEST_PKGS) \
 	    $(if $(filter $(ARCH),$(HOST_ARCH)),,qemu-user-static binfmt-support)
@@ -190,6 +191,30 @@ test check: all
 	QEMU_CPU=$(QEMU_CPU_$(ARCH)) DRISHTI=$(abspath $(STATIC)) TESTS="$(CROSS_TESTS)" SLOW=6 \
 	    bash tests/run.sh
 endif
+
+# fuzz targets (libFuzzer, clang): the config parser, and the small text
+# parsers (JSON, durations, sizes, cron, UTF-8, body templates), each run
+# for FUZZ_TIME seconds from the seeds in tests/fuzz; a crash or a
+# sanitizer report fails it.  The objects are the project's own, built by
+# this Makefile with clang into build/fuzz.
+FUZZ_CC   ?= clang
+FUZZ_TIME ?= 60
+FUZZ_SAN  := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
+FUZZ_OBJS := $(filter-out build/fuzz/main.o,$(SRCS:src/%.c=build/fuzz/%.o))
+FUZZERS   := build/fuzz/fuzz_config build/fuzz/fuzz_text
+.PHONY: fuzz fuzz-objs
+fuzz-objs:
+	$(MAKE) BUILD=build/fuzz CC=$(FUZZ_CC) OPT="-O1 -g" SANFLAGS="$(FUZZ_SAN)" $(FUZZ_OBJS)
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c fuzz-objs
+	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -iquote include $(DEP_CFLAGS) -O1 -g \
+	    -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_OBJS) $(LIBS)
+fuzz: $(FUZZERS)
+	for f in $(notdir $(FUZZERS)); do \
+	    mkdir -p build/fuzz/corpus-$$f && \
+	    ./build/fuzz/$$f -max_total_time=$(FUZZ_TIME) -max_len=4096 -rss_limit_mb=1024 \
+	        build/fuzz/corpus-$$f tests/fuzz/seeds-$${f#fuzz_} >build/fuzz/$$f.log 2>&1 || \
+	        { tail -40 build/fuzz/$$f.log; exit 1; }; \
+	    tail -1 build/fuzz/$$f.log; done
 
 # the peers the benchmark measures beside drishti
 bench-deps:
