@@ -3,6 +3,7 @@
  * HTML page with inline SVG charts, or the document itself, pretty-printed. */
 #ifndef DRISHTI_REPORT_H
 #define DRISHTI_REPORT_H
+#include <stdio.h>
 #include <stddef.h>
 
 #define REPORT_DOC_MAX (60u << 10)  /* bytes of one report document */
@@ -22,5 +23,8 @@ void  report_headline(const char *doc, char *out, size_t outlen);
 /* Formats a value the way an item's format says ("pct" "ms" "bytes" "money"
  * or NULL); currency for money. */
 void  report_value(double v, const char *format, const char *currency, char *out, size_t outlen);
+
+/* Writes s with < > & " ' as HTML entities (no markup from rule text). */
+void report_html_escape(FILE *f, const char *s);
 
 #endif

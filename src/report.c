@@ -295,8 +295,8 @@ render_text(FILE *f, const struct json *j)
 
 /* ---- HTML ----------------------------------------------------------------------- */
 
-static void
-esc(FILE *f, const char *s)
+void
+report_html_escape(FILE *f, const char *s)
 {
 	for (; s && *s; s++) {
 		switch (*s) {
@@ -335,7 +335,7 @@ chart_svg(FILE *f, const struct json *row)
 		n++;
 	}
 	fputs("<figure><figcaption>", f);
-	esc(f, str(row, "chart"));
+	report_html_escape(f, str(row, "chart"));
 	fputs("</figcaption>\n", f);
 	if (n == 0) {
 		fputs("<p class=\"nodata\">no data</p></figure>\n", f);
@@ -440,9 +440,9 @@ render_html(FILE *f, const struct json *j)
 	head_of(j, &hd);
 	fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
 	    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>", f);
-	esc(f, str(j, "name"));
+	report_html_escape(f, str(j, "name"));
 	fputs(" — ", f);
-	esc(f, str(j, "agent"));
+	report_html_escape(f, str(j, "agent"));
 	fputs("</title>\n<style>\n"
 	    "body{font:15px/1.45 system-ui,sans-serif;max-width:720px;margin:2em auto;padding:0 1em;color:#222}\n"
 	    "h1{font-size:1.4em;margin-bottom:.2em}h2{font-size:1.1em;border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:1.6em}\n"
@@ -455,9 +455,9 @@ render_html(FILE *f, const struct json *j)
 	    "svg .plot{fill:#fafafa;stroke:#ccc}svg .line{fill:none;stroke:#1f6feb;stroke-width:2}\n"
 	    "svg .dot{fill:#1f6feb}svg .target{stroke:#b3261e;stroke-dasharray:4 3}svg .axis{font-size:11px;fill:#555}\n"
 	    "</style></head><body>\n<h1>Report “", f);
-	esc(f, str(j, "name"));
+	report_html_escape(f, str(j, "name"));
 	fputs("”</h1>\n<p class=\"meta\">", f);
-	esc(f, str(j, "agent"));
+	report_html_escape(f, str(j, "agent"));
 	fprintf(f, " · %s", hd.at);
 	if (hd.met + hd.missed > 0)
 		fprintf(f, " · <span class=\"met\">%.0f met</span> · <span class=\"%s\">%.0f missed</span>",
@@ -468,7 +468,7 @@ render_html(FILE *f, const struct json *j)
 		const char *title = str(s, "title");
 		if (title != NULL && *title) {
 			fputs("<section><h2>", f);
-			esc(f, title);
+			report_html_escape(f, title);
 			fputs("</h2>\n", f);
 		} else
 			fputs("<section>\n", f);
@@ -492,13 +492,13 @@ render_html(FILE *f, const struct json *j)
 				item_value(r, v, sizeof v);
 				item_target(r, t, sizeof t);
 				fputs("<tr><td>", f);
-				esc(f, str(r, "item"));
+				report_html_escape(f, str(r, "item"));
 				fputs("</td><td class=\"v\">", f);
-				esc(f, v);
+				report_html_escape(f, v);
 				fputs("</td><td class=\"v\">", f);
 				if (t[0]) {
 					fputs("target ", f);
-					esc(f, t);
+					report_html_escape(f, t);
 				}
 				fputs("</td><td>", f);
 				if (m >= 0)
@@ -510,7 +510,7 @@ render_html(FILE *f, const struct json *j)
 					fputs("<ul class=\"notes\">\n", f);
 				in_notes = 1;
 				fputs("<li>", f);
-				esc(f, str(r, "note"));
+				report_html_escape(f, str(r, "note"));
 				fputs("</li>\n", f);
 			} else if (str(r, "chart") != NULL)
 				chart_svg(f, r);

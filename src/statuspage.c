@@ -19,6 +19,7 @@
 #include "file.h"
 #include "history.h"
 #include "json.h"
+#include "report.h"
 #include "statuspage.h"
 #include "store.h"
 
@@ -40,20 +41,6 @@ struct row {
 	double days[STATUSPAGE_DAYS];   /* uptime share, -1: no data; [0] is today */
 	double uptime;                  /* over the days with data, -1: none */
 };
-
-static void
-esc(FILE *f, const char *s)
-{
-	for (; *s; s++)
-		switch (*s) {
-		case '<': fputs("&lt;", f); break;
-		case '>': fputs("&gt;", f); break;
-		case '&': fputs("&amp;", f); break;
-		case '"': fputs("&quot;", f); break;
-		case '\'': fputs("&#39;", f); break;
-		default: fputc(*s, f);
-		}
-}
 
 static void
 day_of(double t, char *out, size_t len)
@@ -201,7 +188,7 @@ html(const char *title, const struct statuspage_check *c, size_t n, const struct
 	fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
 	    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
 	    "<meta http-equiv=\"refresh\" content=\"60\">\n<title>", f);
-	esc(f, title);
+	report_html_escape(f, title);
 	fputs("</title>\n<style>\n"
 	    "body{font:15px/1.5 system-ui,sans-serif;max-width:760px;margin:2em auto;padding:0 1em;color:#1f2328}\n"
 	    "h1{font-size:1.5em;margin:0 0 .6em}.banner{padding:.8em 1em;border-radius:6px;color:#fff;font-weight:600}\n"
@@ -211,14 +198,14 @@ html(const char *title, const struct statuspage_check *c, size_t n, const struct
 	    ".legend{display:flex;justify-content:space-between;color:#656d76;font-size:.85em}\n"
 	    "table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:.3em .4em;border-bottom:1px solid #eee}\n"
 	    ".foot{color:#656d76;font-size:.85em;margin-top:2em}\n</style></head><body>\n<h1>", f);
-	esc(f, title);
+	report_html_escape(f, title);
 	fprintf(f, "</h1>\n<p class=\"banner\" id=\"overall\" style=\"background:%s\">%s</p>\n",
 	    states[worst].colour, worst == PS_UP ? "All systems operational" :
 	    worst == PS_DOWN ? "Some systems are down" : "Some systems are degraded");
 	for (size_t i = 0; i < n; i++) {
 		const struct row *r = &rows[i];
 		fputs("<section class=\"svc\"><h2><span class=\"name\">", f);
-		esc(f, c[i].label);
+		report_html_escape(f, c[i].label);
 		fprintf(f, "</span><span class=\"state\" style=\"color:%s\">%s</span></h2>\n"
 		    "<div class=\"bars\" aria-label=\"uptime per day, %d days\">", states[r->state].colour,
 		    states[r->state].word, STATUSPAGE_DAYS);
@@ -254,7 +241,7 @@ html(const char *title, const struct statuspage_check *c, size_t n, const struct
 			fputs("<tr class=\"", f);
 			fputs(open ? "open" : "resolved", f);
 			fputs("\"><td>", f);
-			esc(f, json_string(json_get(i, "service")));
+			report_html_escape(f, json_string(json_get(i, "service")));
 			fprintf(f, "</td><td>%s%s</td><td>%s</td><td>%s%s</td></tr>\n",
 			    strcmp(json_string(json_get(i, "severity")), "outage") == 0 ? "Outage" :
 			    "Degraded", open ? " (ongoing)" : "", when, sp, open ? " so far" : "");
