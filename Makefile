@@ -57,15 +57,16 @@ CPPFLAGS ?=
 LDFLAGS  ?=
 DEP_CFLAGS ?= $(shell $(PKG_CONFIG) --cflags $(LUA_PC) libcurl libcjson 2>/dev/null)
 LIBS     ?= $(shell $(PKG_CONFIG) --libs $(LUA_PC) 2>/dev/null || echo -llua5.4) \
-            -linih -lcjson -lz -lsqlite3 -lcurl -lmbedtls -lmbedx509 -lmbedcrypto -lm
+            -linih -lcjson -lz -lsqlite3 -lcurl -lmbedtls -lmbedx509 -lmbedcrypto -lseccomp -lm
 
 ifeq ($(SAN),1)
 SANFLAGS ?= -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+CPPFLAGS += -DDRISHTI_SAN
 OPT      := -O1 -g
 BUILD    := build/san
 endif
 
-ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DDRISHTI_VERSION='"$(VERSION)"' \
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DDRISHTI_VERSION='"$(VERSION)"' -DDRISHTI_HAVE_SECCOMP \
              -DDRISHTI_SHAREDIR='"$(SHAREDIR)"' -DDRISHTI_SYSCONFDIR='"$(SYSCONFDIR)"' \
              -iquote include $(DEP_CFLAGS) \
              $(WARN) $(CFLAGS) $(SANFLAGS) $(CPPFLAGS) -MMD -MP
@@ -144,14 +145,14 @@ deps:
 	# fails loudly if something it needs is really missing
 	apt-get update -qq || echo "make deps: apt-get update reported errors; going on" >&2
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-	    gcc make libc6-dev dpkg-dev musl-tools tcl ca-certificates $(DEB_ARCH_PKGS_$(ARCH))
+	    gcc make libc6-dev dpkg-dev musl-tools tcl gperf ca-certificates $(DEB_ARCH_PKGS_$(ARCH))
 
 # test-deps: what the tests need beside the static build: the dev build's
 # libraries (the sanitizer run), real peers (promtool, Alertmanager,
 # Chromium, an SMTP server in Python), the packaging checks (lintian,
 # mandoc, systemd-analyze) and, for another ARCH, qemu
 TEST_PKGS ?= pkg-config liblua5.4-dev libcurl4-openssl-dev libinih-dev libmbedtls-dev \
-             libsqlite3-dev libcjson-dev zlib1g-dev python3 python3-aiosmtpd openssl sqlite3 \
+             libsqlite3-dev libcjson-dev zlib1g-dev libseccomp-dev python3 python3-aiosmtpd openssl sqlite3 \
              mandoc man-db bsdextrautils lintian adduser systemd bash-completion file procps \
              clang libclang-rt-14-dev
 test-deps: deps

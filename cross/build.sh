@@ -70,7 +70,14 @@ t0=$(date +%s)
 fetch() {   # PACKAGE: unpacked (Debian patches applied) under $S
 	if ! ls -d "$S/$1"-[0-9]* >/dev/null 2>&1; then
 		log "apt-get source $1" >&2
-		(cd "$S" && apt-get source -qq "$1" >/dev/null 2>&1) ||
+		# the newest first; a mirror may list a security update whose
+		# source it does not hold (404), so each older version is tried
+		local v ok=
+		for v in "" $(apt-cache showsrc "$1" 2>/dev/null | sed -n 's/^Version: //p' | sort -Vru); do
+			if (cd "$S" && apt-get source -qq "$1${v:+=$v}" >/dev/null 2>&1); then ok=1; break; fi
+			rm -rf "$S/$1"-[0-9]*
+		done
+		[ -n "$ok" ] ||
 		    { echo "build.sh: apt-get source $1 failed: run 'sudo make deps' (it adds deb-src entries)" >&2; exit 69; }
 	fi
 	ls -d "$S/$1"-[0-9]* | head -1
@@ -79,6 +86,17 @@ done_() { [ -e "$W/stamp/$1" ]; }
 mark() { touch "$W/stamp/$1"; }
 fresh() { rm -rf "$W/$1"; cp -a "$2" "$W/$1"; }
 
+# musl's specs keep glibc's headers out, and the kernel's with them: the
+# Linux UAPI headers (Landlock, prctl, seccomp) come from the toolchain's own tree
+kinc=$W/kinc
+if [ ! -d "$kinc" ]; then
+	mkdir -p "$kinc"
+	if [ -z "$TC" ]; then kroot=/usr/include; asm=/usr/include/$triple/asm
+	else kroot=/usr/$triple/include; asm=$kroot/asm; fi
+	ln -s "$kroot/linux" "$kinc/linux"
+	ln -s "$asm" "$kinc/asm"
+	ln -s "$kroot/asm-generic" "$kinc/asm-generic"
+fi
 if ! done_ zlib; then
 	src=$(fetch zlib); fresh zlib "$src"; log "zlib"
 	(cd "$W/zlib" && CC="$CC" AR="$AR" CFLAGS="$CF" CHOST=$triple ./configure --static --prefix="$P" >/dev/null &&
@@ -157,26 +175,26 @@ if ! done_ curl; then
 	    make -s -C include install >/dev/null)
 	mark curl
 fi
+
+if ! done_ seccomp; then
+	# libseccomp's build generates its syscall table with gperf (make deps)
+	src=$(fetch libseccomp); fresh seccomp "$src"; log "libseccomp"
+	(cd "$W/seccomp" && CC="$CC" CFLAGS="$CF" CPPFLAGS="-idirafter $kinc" \
+	    ./configure --host=$triple --prefix="$P" --disable-shared --enable-static \
+	    --disable-python >configure.out 2>&1 || { tail -20 configure.out; exit 1; }
+	    make -s -j"$J" -C src libseccomp.la >/dev/null 2>&1 &&
+	    cp src/.libs/libseccomp.a "$P/lib/" && cp include/seccomp.h include/seccomp-syscalls.h "$P/include/")
+	mark seccomp
+fi
 t1=$(date +%s)
 
 # ---- drishti itself: the project's Makefile, pointed at the prefix ----------
-# musl's specs keep glibc's headers out, and the kernel's with them: the
-# Linux UAPI headers (Landlock, prctl) come from the toolchain's own tree
-kinc=$W/kinc
-if [ ! -d "$kinc" ]; then
-	mkdir -p "$kinc"
-	if [ -z "$TC" ]; then kroot=/usr/include; asm=/usr/include/$triple/asm
-	else kroot=/usr/$triple/include; asm=$kroot/asm; fi
-	ln -s "$kroot/linux" "$kinc/linux"
-	ln -s "$asm" "$kinc/asm"
-	ln -s "$kroot/asm-generic" "$kinc/asm-generic"
-fi
 # the objects and the unit tests are built by the project's Makefile with
 # this toolchain (make's own dependency tracking: a changed .c recompiles)
 MAKEFLAGS= make -s -j"$J" -C "$top" BUILD="$W/obj" CC="$CC" OPT="-Os -g0" \
     CFLAGS="-Os -ffunction-sections -fdata-sections" LDFLAGS="-static -Wl,--gc-sections" \
     DEP_CFLAGS="-I$P/include -idirafter $kinc" \
-    LIBS="-L$P/lib -llua -linih -lcjson -lsqlite3 -lcurl -lmbedtls -lmbedx509 -lmbedcrypto -lz -lm" \
+    LIBS="-L$P/lib -llua -linih -lcjson -lsqlite3 -lcurl -lmbedtls -lmbedx509 -lmbedcrypto -lz -lseccomp -lm" \
     "$W/obj/drishti" ${UNITS:+"$W/obj/unit_cron" "$W/obj/unit_alert"} >/dev/null
 if ! cmp -s "$W/obj/drishti" "$W/drishti.unstripped" 2>/dev/null; then
 	cp "$W/obj/drishti" "$W/drishti.unstripped"

@@ -95,6 +95,11 @@ int  config_defaults(struct config *cfg, char *err, size_t errlen);
 /* Reads path over the defaults.  On error err holds one line
  * "FILE:LINE: [section] key: what is wrong" and cfg is freed. */
 int  config_load(struct config *cfg, const char *path, char *err, size_t errlen);
+/* The same from text read before (path names it and anchors relative
+ * paths); check_files false skips the checks of the secret files (a role:
+ * the parent made them, and cannot see them). */
+int  config_load_text(struct config *cfg, const char *path, const char *text, size_t textlen,
+    bool check_files, char *err, size_t errlen);
 void config_free(struct config *cfg);
 /* The file drishti would read: -c, $DRISHTI_CONFIG, ./drishti.ini,
  * /etc/drishti/drishti.ini, SYSCONFDIR/drishti/drishti.ini; NULL for built-in

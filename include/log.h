@@ -10,6 +10,9 @@ void log_close(void);
 /* Opens the log file again by its name (after logrotate moved it); the old
  * one stays on failure.  Nothing to do for stderr and syslog. */
 int  log_reopen(char *err, size_t errlen);
+/* The log file's descriptor (the roles write to it as their stderr), or -1
+ * when the log is stderr or syslog. */
+int  log_fd(void);
 void log_set_level(enum log_level level);
 /* Every line goes to fn instead (NULL: back to the target). */
 typedef void (*log_sink_fn)(enum log_level level, const char *msg);

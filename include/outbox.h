@@ -2,7 +2,9 @@
 #ifndef DRISHTI_OUTBOX_H
 #define DRISHTI_OUTBOX_H
 #include <stddef.h>
+#include <stdint.h>
 #include "config.h"
+#include "deliver.h"
 #include "rules.h"
 
 struct loop;
@@ -15,10 +17,29 @@ struct outbox;
 /* Finds a check's declaration (notify, labels); NULL if unknown. */
 typedef const struct rule_decl *(*outbox_decl_fn)(void *ud, const char *check);
 
-/* Reads the reporters' secrets now (the caller holds config errors already
- * checked).  NULL with err. */
+/* How a send leaves: the state role's link to the delivery role.  send
+ * hands over evs[0..n) (decls[i] describes evs[i]) for reporter number rep
+ * and sets *job to an id (never 0) that its answer will carry to
+ * outbox_done; -1 when it cannot take it now (the delivery role is not
+ * there: outbox_kick again once it is). */
+struct outbox_sender {
+	int   (*send)(void *ud, size_t rep, const struct store_event *evs,
+	    const struct rule_decl *const *decls, size_t n, uint64_t *job);
+	void   *ud;
+};
+
+/* The outbox of the running config, sending through sender.  NULL with
+ * err. */
 struct outbox *outbox_new(struct loop *l, struct store *s, const struct config *cfg,
-    outbox_decl_fn decl, void *ud, char *err, size_t errlen);
+    outbox_decl_fn decl, void *ud, const struct outbox_sender *sender, char *err,
+    size_t errlen);
+/* The answer to a job. */
+void outbox_done(struct outbox *o, uint64_t job, enum deliver_outcome outcome,
+    double retry_after, const char *error);
+/* The delivery role went: its jobs are forgotten, to be sent again. */
+void outbox_lost(struct outbox *o);
+/* Reporter number i's config (for the sender), or NULL. */
+const struct config_reporter *outbox_reporter(const struct outbox *o, size_t i);
 /* New events are in the store: deliver what is due. */
 void outbox_kick(struct outbox *o);
 void outbox_free(struct outbox *o);

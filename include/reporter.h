@@ -44,6 +44,8 @@ int  reporter_outcome(const struct config_reporter *rc, const struct http_respon
 /* A body template's placeholders are all known: 0, or -1 with err naming
  * the line and the placeholder. */
 int  reporter_template_check(const char *tmpl, char *err, size_t errlen);
+/* The built-in reporter used when none is configured: stdout. */
+extern const struct config_reporter reporter_stdout;
 /* The types that send over the network (not stdout or file). */
 int  reporter_is_remote(const char *type);
 

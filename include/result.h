@@ -26,6 +26,7 @@ struct result {
 };
 
 const char *result_status_name(enum status st);     /* "OK", "WARN" ... */
+const char *result_status_lower(enum status st);    /* "ok", "warn" ... */
 int  result_status_parse(const char *s, enum status *st);
 /* Sets status and a printf-formatted summary, cut at the cap. */
 void result_set(struct result *r, enum status st, const char *fmt, ...)

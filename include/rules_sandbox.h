@@ -65,7 +65,6 @@ void        sb_set_kill(struct sandbox *sb, enum sb_kill k);
 /* Builds the rule environment (allow-listed globals) and makes it the
  * state's globals.  Runs protected; 0 / -1. */
 int         sb_setup(lua_State *L, char *err, size_t errlen);
-double      sb_now(void);
 /* Turns on the black box and, with timers, the CPU budget for this process
  * (a worker): two timers on the thread's CPU clock, armed for the budget
  * being entered.  The first sets a

@@ -99,11 +99,10 @@ static void
 print_json_line(const struct rule_decl *d, const struct result *r)
 {
 	struct json *o = json_new(JSON_OBJECT), *m = json_new(JSON_OBJECT);
-	static const char *const lower[] = { "ok", "warn", "crit", "unknown" };
 
 	json_add(o, "check", json_new_string(d->name));
 	json_add(o, "file", json_new_string(d->file));
-	json_add(o, "status", json_new_string(lower[r->status]));
+	json_add(o, "status", json_new_string(result_status_lower(r->status)));
 	json_add(o, "summary", json_new_string(r->summary));
 	json_add(o, "started", json_new_number(r->started));
 	json_add(o, "duration", json_new_number(r->duration));
@@ -728,7 +727,6 @@ static void
 status_check(const struct store_check *c, void *ud)
 {
 	struct status_ctx *x = ud;
-	static const char *const lower[] = { "ok", "warn", "crit", "unknown" };
 	char since[32], last[32];
 
 	x->n++;
@@ -738,9 +736,9 @@ status_check(const struct store_check *c, void *ud)
 		struct json *o = json_new(JSON_OBJECT);
 		json_add(o, "check", json_new_string(c->check));
 		json_add(o, "state", json_new_string(alert_state_name(c->alert.state)));
-		json_add(o, "alert_status", json_new_string(lower[c->alert.status & 3]));
+		json_add(o, "alert_status", json_new_string(result_status_lower(c->alert.status)));
 		json_add(o, "since", json_new_number((double)c->alert.since_ms / 1000));
-		json_add(o, "status", json_new_string(lower[c->last_status & 3]));
+		json_add(o, "status", json_new_string(result_status_lower(c->last_status)));
 		json_add(o, "summary", json_new_string(c->last_summary ? c->last_summary : ""));
 		json_add(o, "last_run", json_new_number(c->last_ts));
 		json_add(o, "duration", json_new_number(c->last_duration));

@@ -52,7 +52,7 @@ static const struct schema schema[] = {
 	{ "agent", "state", T_PATH, C(state), "($XDG_STATE_HOME/drishti/state.db)", "the SQLite state file", NULL },
 	{ "agent", "log", T_PATH, C(log), "stderr", "stderr | syslog | FILE", NULL },
 	{ "agent", "log_level", T_LEVEL, C(log_level), "info", "error | warn | info | debug", NULL },
-	{ "agent", "user", T_STR, C(user), "", "drop to this user when started as root (empty: stay)", NULL },
+	{ "agent", "user", T_STR, C(user), "", "who the roles and rules run as when started as root (empty: drishti, or nobody where there is no such user; root only with run --allow-root)", NULL },
 	{ "agent", "watch", T_BOOL, C(watch), "true", "reload a rule file when it is saved", NULL },
 	{ "store", "raw", T_DUR, C(raw_ms), "48h", "raw results kept this long", NULL },
 	{ "store", "rollup", T_DUR, C(rollup_ms), "400d", "hourly roll-ups kept this long", NULL },
@@ -613,13 +613,16 @@ cfg_handler(void *user, const char *section, const char *key, const char *value)
 }
 
 /* A secret must not be readable by anyone but its owner, and the owner must
- * be root or the agent's own user. */
+ * be whoever starts the agent: root, whose parent process reads it and
+ * hands it to the delivery role, so the user the roles and rules run as
+ * can never read it (DESIGN §9); or, started as another user, that user. */
 static int
 check_secret(const char *path, const char *user, char *err, size_t errlen)
 {
 	struct stat st;
 	uid_t uid = geteuid();
 
+	(void)user;
 	if (stat(path, &st) < 0) {
 		snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
 		return -1;
@@ -633,14 +636,12 @@ check_secret(const char *path, const char *user, char *err, size_t errlen)
 		    path, (unsigned)(st.st_mode & 07777));
 		return -1;
 	}
-	if (user != NULL && *user != '\0') {
-		struct passwd *pw = getpwnam(user);
-		if (pw != NULL)
-			uid = pw->pw_uid;
-	}
-	if (st.st_uid != 0 && st.st_uid != uid) {
-		snprintf(err, errlen, "%s is owned by uid %u; refused: owner must be root or the agent's user",
-		    path, (unsigned)st.st_uid);
+	if (st.st_uid != uid) {
+		struct passwd *pw = getpwuid(st.st_uid);
+		snprintf(err, errlen, "%s is owned by %s; refused: a secret must be owned by %s, "
+		    "who starts drishti (%s)", path, pw ? pw->pw_name : "another user",
+		    uid == 0 ? "root" : "the user", uid == 0 ? "the agent's own user must not be able"
+		    " to read it: chown root" : "chown it");
 		return -1;
 	}
 	return 0;
@@ -670,7 +671,7 @@ check_maintenance(const struct config *cfg, char *err, size_t errlen)
 }
 
 static int
-check_reporters(struct config *cfg, char *err, size_t errlen)
+check_reporters(struct config *cfg, bool check_files, char *err, size_t errlen)
 {
 	char e[512];
 
@@ -732,6 +733,8 @@ check_reporters(struct config *cfg, char *err, size_t errlen)
 			    r->name, key, bad);
 			return -1;
 		}
+		if (!check_files)   /* a role: the parent checked and read them */
+			continue;
 		for (size_t k = 0; k < r->nheaders; k++)
 			if (r->headers[k][0] == 'F' &&
 			    check_secret(strchr(r->headers[k], ':') + 2, cfg->user, e, sizeof e) < 0) {
@@ -868,7 +871,8 @@ config_dir(const char *path, char *dir, size_t len, char *err, size_t errlen)
 }
 
 int
-config_load(struct config *cfg, const char *path, char *err, size_t errlen)
+config_load_text(struct config *cfg, const char *path, const char *text, size_t textlen,
+    bool check_files, char *err, size_t errlen)
 {
 	struct parse p = { .cfg = cfg, .path = path, .err = err, .errlen = errlen };
 	int rc;
@@ -882,18 +886,9 @@ config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 		config_free(cfg);
 		return -1;
 	}
-	/* read whole and bounded first: a FIFO, a device or a huge file is
-	 * refused here, and the parser below reads only memory */
-	char *text;
-	size_t textlen;
-	if (file_read(path, FILE_CONFIG_MAX, &text, &textlen, err, errlen) < 0) {
-		config_free(cfg);
-		return -1;
-	}
-	p.f = textlen > 0 ? fmemopen(text, textlen, "r") : fopen("/dev/null", "re");
+	p.f = textlen > 0 ? fmemopen((char *)text, textlen, "r") : fopen("/dev/null", "re");
 	if (p.f == NULL) {
 		snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
-		free(text);
 		config_free(cfg);
 		return -1;
 	}
@@ -916,12 +911,11 @@ config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 		p.failed = 1;
 	}
 	fclose(p.f);
-	free(text);
 	free(p.line);
 	for (size_t i = 0; i < p.nseen; i++)
 		free(p.seen[i]);
 	free(p.seen);
-	if (!p.failed && (check_reporters(cfg, err, errlen) < 0 ||
+	if (!p.failed && (check_reporters(cfg, check_files, err, errlen) < 0 ||
 	    check_maintenance(cfg, err, errlen) < 0))
 		p.failed = 1;
 	if (p.failed) {
@@ -929,6 +923,23 @@ config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 		return -1;
 	}
 	return 0;
+}
+
+int
+config_load(struct config *cfg, const char *path, char *err, size_t errlen)
+{
+	char *text;
+	size_t textlen;
+
+	/* read whole and bounded first: a FIFO, a device or a huge file is
+	 * refused here, and the parser reads only memory */
+	if (file_read(path, FILE_CONFIG_MAX, &text, &textlen, err, errlen) < 0) {
+		memset(cfg, 0, sizeof *cfg);
+		return -1;
+	}
+	int rc = config_load_text(cfg, path, text, textlen, true, err, errlen);
+	free(text);
+	return rc;
 }
 
 void

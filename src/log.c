@@ -104,6 +104,12 @@ log_reopen(char *err, size_t errlen)
 	return 0;
 }
 
+int
+log_fd(void)
+{
+	return log_file != NULL ? fileno(log_file) : -1;
+}
+
 void
 log_close(void)
 {

@@ -12,6 +12,7 @@
 #include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
+#include "clock.h"
 #include "log.h"
 #include "loop.h"
 
@@ -60,13 +61,6 @@ struct loop {
 	size_t  nsigw;
 };
 
-static double
-mono(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 struct loop *
 loop_new(void)
@@ -83,7 +77,7 @@ loop_new(void)
 	}
 	l->sigfd = -1;
 	sigemptyset(&l->sigs);
-	l->now = mono();
+	l->now = clock_mono();
 	return l;
 }
 
@@ -114,7 +108,7 @@ loop_now(struct loop *l)
 double
 loop_update_now(struct loop *l)
 {
-	return l->now = mono();
+	return l->now = clock_mono();
 }
 
 void

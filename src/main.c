@@ -8,6 +8,8 @@
 #include <time.h>
 #include <unistd.h>
 #include "cli.h"
+#include "delivery.h"
+#include "state.h"
 #include "config.h"
 #include "log.h"
 #include "rules.h"
@@ -134,6 +136,10 @@ main(int argc, char **argv)
 	cmd = argv[1];
 	if (strcmp(cmd, "__worker") == 0 && argc <= 3)
 		return worker_main();
+	if (strcmp(cmd, "__state") == 0 && argc == 2)
+		return state_main();
+	if (strcmp(cmd, "__delivery") == 0 && argc == 2)
+		return delivery_main();
 	if (strcmp(cmd, "run") == 0)
 		return cli_run(argc - 1, argv + 1);
 	if (strcmp(cmd, "once") == 0)

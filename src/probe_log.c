@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include "clock.h"
 #include "probe_log.h"
 
 #define BLOCK 65536
@@ -259,13 +260,6 @@ line_matches(const regex_t *re, const char *line, size_t len)
 #endif
 }
 
-static double
-now_real(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* Counts complete lines of fd from off up to the end; *end is where the
  * last complete line ended. */
@@ -392,7 +386,7 @@ probe_log_count(const char *path, const char *regex,
 		regfree(&re);
 		return -1;
 	}
-	double now = now_real();
+	double now = clock_real();
 	const char *line;
 	size_t len;
 	long seen = 0;

@@ -35,8 +35,10 @@
 #include "report.h"
 #include "reporter.h"
 
-static const char *const lower[] = { "ok", "warn", "crit", "unknown" };
-static const char *const upper[] = { "OK", "WARN", "CRIT", "UNKNOWN" };
+
+/* The one built-in reporter: with none configured, events are printed. */
+const struct config_reporter reporter_stdout = { .name = "stdout", .type = "stdout",
+	.events = REPORTER_EVENTS_DEFAULT, .min_severity = "warn" };
 
 int
 reporter_is_remote(const char *type)
@@ -70,8 +72,8 @@ body_json(const struct reporter_ctx *c, const struct store_event *ev, const stru
 	json_add(b, "agent", json_new_string(c->agent));
 	json_add(b, "kind", json_new_string(ev->kind));
 	json_add(b, "check", ev->check[0] ? json_new_string(ev->check) : json_new(JSON_NULL));
-	json_add(b, "status", json_new_string(lower[ev->status & 3]));
-	json_add(b, "previous", json_new_string(lower[ev->previous & 3]));
+	json_add(b, "status", json_new_string(result_status_lower(ev->status)));
+	json_add(b, "previous", json_new_string(result_status_lower(ev->previous)));
 	json_add(b, "summary", json_new_string(ev->summary));
 	json_add(b, "since", ev->since > 0 ? json_new_number(floor(ev->since)) : json_new(JSON_NULL));
 	json_add(b, "at", json_new_number(floor(ev->at)));
@@ -101,13 +103,13 @@ headline(const struct reporter_ctx *c, const struct store_event *ev, char *buf, 
 
 	if (strcmp(ev->kind, "resolve") == 0)
 		snprintf(buf, len, "[%s] RESOLVED %s (was %s): %s", c->agent,
-		    ev->check[0] ? ev->check : "agent", upper[ev->previous & 3], ev->summary);
+		    ev->check[0] ? ev->check : "agent", result_status_name(ev->previous), ev->summary);
 	else if (strcmp(ev->kind, "report") == 0)
 		snprintf(buf, len, "[%s] Report %s", c->agent, ev->summary);
 	else if (strcmp(ev->kind, "silence") == 0)
 		snprintf(buf, len, "[%s] Silence: %s", c->agent, ev->summary);
 	else
-		snprintf(buf, len, "[%s] %s %s: %s (%s)", c->agent, upper[ev->status & 3],
+		snprintf(buf, len, "[%s] %s %s: %s (%s)", c->agent, result_status_name(ev->status),
 		    ev->check[0] ? ev->check : "agent", ev->summary, what);
 }
 
@@ -324,7 +326,7 @@ mail(const struct reporter_ctx *c, const struct store_event *ev, const struct ru
 		fputs("\n", b);
 		if (ev->check[0])
 			fprintf(b, "Check:    %s\n", ev->check);
-		fprintf(b, "Status:   %s (was %s)\n", upper[ev->status & 3], upper[ev->previous & 3]);
+		fprintf(b, "Status:   %s (was %s)\n", result_status_name(ev->status), result_status_name(ev->previous));
 		if (ev->since > 0) {
 			iso_time(ev->since, when, sizeof when);
 			fprintf(b, "Since:    %s\n", when);
@@ -399,7 +401,7 @@ am_alert(struct json *arr, const struct reporter_ctx *c, const struct store_even
 	json_add(l, "alertname", json_new_string(name));
 	json_add(l, "instance", json_new_string(c->agent));
 	json_add(l, "severity", json_new_string(strcmp(ev->kind, "test") == 0 ? "info" :
-	    lower[sev & 3]));
+	    result_status_lower(sev)));
 	json_add(l, "source", json_new_string("drishti"));
 	json_add(a, "labels", l);
 	json_add(an, "summary", json_new_string(ev->summary));
@@ -496,9 +498,9 @@ fill_value(int i, const struct reporter_ctx *c, const struct store_event *ev,
 {
 	switch (i) {
 	case 0: snprintf(out, len, "%s", ev->check[0] ? ev->check : c->agent); break;
-	case 1: snprintf(out, len, "%s", lower[ev->status & 3]); break;
-	case 2: snprintf(out, len, "%s", upper[ev->status & 3]); break;
-	case 3: snprintf(out, len, "%s", lower[ev->previous & 3]); break;
+	case 1: snprintf(out, len, "%s", result_status_lower(ev->status)); break;
+	case 2: snprintf(out, len, "%s", result_status_name(ev->status)); break;
+	case 3: snprintf(out, len, "%s", result_status_lower(ev->previous)); break;
 	case 4: snprintf(out, len, "%s", ev->kind); break;
 	case 5: snprintf(out, len, "%s", ev->summary); break;
 	case 6: snprintf(out, len, "%s", c->agent); break;
@@ -601,7 +603,7 @@ pushover_body(const struct reporter_ctx *c, const struct store_event *ev, const 
 	int resolve = strcmp(ev->kind, "resolve") == 0;
 	int prio = !is_alertish(ev) || resolve ? -1 : ev->status == ST_CRIT ? 1 : 0;
 
-	snprintf(title, sizeof title, "drishti %s %s", resolve ? "resolved" : upper[ev->status & 3],
+	snprintf(title, sizeof title, "drishti %s %s", resolve ? "resolved" : result_status_name(ev->status),
 	    ev->check[0] ? ev->check : c->agent);
 	json_add(b, "token", json_new_string((const char *)c->secret));
 	json_add(b, "user", json_new_string(c->cfg->to));
@@ -620,7 +622,7 @@ gotify_body(const struct reporter_ctx *c, const struct store_event *ev, const ch
 	int resolve = strcmp(ev->kind, "resolve") == 0;
 	int prio = !is_alertish(ev) ? 4 : resolve ? 2 : ev->status == ST_CRIT ? 8 : 5;
 
-	snprintf(title, sizeof title, "drishti %s %s", resolve ? "resolved" : upper[ev->status & 3],
+	snprintf(title, sizeof title, "drishti %s %s", resolve ? "resolved" : result_status_name(ev->status),
 	    ev->check[0] ? ev->check : c->agent);
 	json_add(b, "title", json_new_string(title));
 	json_add(b, "message", json_new_string(text));
@@ -659,7 +661,7 @@ pagerduty_body(const struct reporter_ctx *c, const struct store_event *ev,
 		if (ev->check[0])
 			json_add(p, "component", json_new_string(ev->check));
 		json_add(cd, "kind", json_new_string(ev->kind));
-		json_add(cd, "status", json_new_string(lower[ev->status & 3]));
+		json_add(cd, "status", json_new_string(result_status_lower(ev->status)));
 		json_add(cd, "event_id", json_new_string(ev->id));
 		struct json *m = json_parse(ev->metrics, strlen(ev->metrics), e, sizeof e);
 		if (m != NULL)

@@ -5,19 +5,29 @@
 #include "result.h"
 #include "utf8.h"
 
-static const char *const names[] = { "OK", "WARN", "CRIT", "UNKNOWN" };
+/* the one table of status names: as shown, and as sent and stored */
+static const struct { const char *upper, *lower; } names[] = {
+	[ST_OK] = { "OK", "ok" }, [ST_WARN] = { "WARN", "warn" },
+	[ST_CRIT] = { "CRIT", "crit" }, [ST_UNKNOWN] = { "UNKNOWN", "unknown" },
+};
 
 const char *
 result_status_name(enum status st)
 {
-	return (unsigned)st <= ST_UNKNOWN ? names[st] : "UNKNOWN";
+	return (unsigned)st <= ST_UNKNOWN ? names[st].upper : "UNKNOWN";
+}
+
+const char *
+result_status_lower(enum status st)
+{
+	return (unsigned)st <= ST_UNKNOWN ? names[st].lower : "unknown";
 }
 
 int
 result_status_parse(const char *s, enum status *st)
 {
 	for (int i = 0; i <= ST_UNKNOWN; i++)
-		if (strcasecmp(s, names[i]) == 0) {
+		if (strcasecmp(s, names[i].upper) == 0) {
 			*st = (enum status)i;
 			return 0;
 		}

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include "clock.h"
 #include "cron.h"
 #include "file.h"
 #include "json.h"
@@ -1184,7 +1185,7 @@ run_finish(struct rule_run *run)
 		f->runs = run->next;
 	if (run->next != NULL)
 		run->next->prev = run->prev;
-	run->res.duration = sb_now() - run->t0;
+	run->res.duration = clock_mono() - run->t0;
 	run->done(run, &run->res, run->ud);
 	free(run->doc);
 	free(run);
@@ -1265,7 +1266,7 @@ rules_start(struct rule_file *f, const struct rule_decl *d, rules_done_fn done,
 	run->ud = ud;
 	run->coref = LUA_NOREF;
 	run->repref = LUA_NOREF;
-	run->t0 = sb_now();
+	run->t0 = clock_mono();
 	clock_gettime(CLOCK_REALTIME, &ts);
 	run->res.started = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 	if (d->timeout_ms > 0 && d->timeout_ms < timeout)

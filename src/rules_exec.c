@@ -28,6 +28,7 @@
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "clock.h"
 #include "loop.h"
 #include "priv.h"
 #include "rules_lib.h"
@@ -215,7 +216,7 @@ exec_cont(lua_State *L, int status, lua_KContext ctx)
 	lua_createtable(L, 0, 6);
 	lua_pushlstring(L, op->out, op->len);
 	lua_setfield(L, -2, "stdout");
-	lua_pushnumber(L, sb_now() - op->t0);
+	lua_pushnumber(L, clock_mono() - op->t0);
 	lua_setfield(L, -2, "time");
 	lua_pushboolean(L, op->truncated);
 	lua_setfield(L, -2, "truncated");
@@ -279,7 +280,7 @@ start(lua_State *L, int nagios)
 	if (!allowed(env->exec, path, real, why, sizeof why))
 		return luaL_error(L, "exec: %s", why);
 	rules_check_can_wait(L, "exec");
-	double left = (rules_deadline(L) - sb_now()) * 1000;
+	double left = (rules_deadline(L) - clock_mono()) * 1000;
 	if (left < (double)ms)
 		ms = left > 1 ? (int64_t)left : 1;
 
@@ -300,7 +301,7 @@ start(lua_State *L, int nagios)
 	op->out = out;
 	op->fd = pfd[0];
 	op->nagios = nagios;
-	op->t0 = sb_now();
+	op->t0 = clock_mono();
 	long maxfd = priv_fd_limit();
 	static char *const envp[] = { "PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin",
 		"LANG=C", NULL };

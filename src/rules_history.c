@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include "result.h"
 #include "rules_lib.h"
 #include "rules_sandbox.h"
 #include "units.h"
@@ -56,13 +57,11 @@ hist_cont(lua_State *L, int status, lua_KContext ctx)
 
 	(void)status;
 	if (op->ans.found == 1 && op->fn == HIST_STATUS) {
-		static const char *const st[] = { "ok", "warn", "crit", "unknown" };
-		lua_pushstring(L, st[(int)op->ans.value & 3]);
+		lua_pushstring(L, result_status_lower((enum status)((int)op->ans.value & 3)));
 		lua_pushnumber(L, op->ans.ts);
 		n = 2;
 	} else if (op->ans.found == 1 && op->fn == HIST_WORST) {
-		static const char *const st[] = { "ok", "warn", "crit", "unknown" };
-		lua_pushstring(L, st[(int)op->ans.value & 3]);
+		lua_pushstring(L, result_status_lower((enum status)((int)op->ans.value & 3)));
 	} else if (op->ans.found == 1 && op->fn == HIST_INCIDENTS) {
 		rules_json_decode(L, op->ans.list, (size_t)op->ans.list_len);
 	} else if (op->ans.found == 1) {

@@ -11,11 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "clock.h"
 #include "json.h"
 #include "paths.h"
 #include "probe_fs.h"
 #include "probe_log.h"
 #include "probe_sys.h"
+#include "result.h"
 #include "rules_lib.h"
 #include "rules_sandbox.h"
 #include "units.h"
@@ -26,13 +28,6 @@ static const char jsonbox_key = 0;
 
 #define JSON_DEPTH_MAX 100
 
-static double
-now_real(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void
 set_num(lua_State *L, const char *k, double v)
@@ -68,13 +63,12 @@ fail(lua_State *L, const char *msg)
 static int
 verdict_index(lua_State *L)
 {
-	static const char *const names[] = { "ok", "warn", "crit", "unknown" };
 	const char *k = luaL_checkstring(L, 2);
 
 	if (strcmp(k, "status") == 0) {
 		lua_rawgeti(L, 1, 1);
 		lua_Integer st = lua_tointeger(L, -1);
-		lua_pushstring(L, st >= 0 && st <= 3 ? names[st] : "unknown");
+		lua_pushstring(L, result_status_lower(st >= 0 && st <= 3 ? (enum status)st : ST_UNKNOWN));
 	} else if (strcmp(k, "summary") == 0)
 		lua_rawgeti(L, 1, 2);
 	else
@@ -192,7 +186,7 @@ vars_pairs(lua_State *L)
 static int
 l_now(lua_State *L)
 {
-	lua_pushnumber(L, now_real());
+	lua_pushnumber(L, clock_real());
 	return 1;
 }
 
@@ -260,7 +254,7 @@ l_fs_stat(lua_State *L)
 	if (probe_fs_stat(real, &f, e, sizeof e) < 0)
 		return fail(L, e);
 	snprintf(f.path, sizeof f.path, "%s", path);
-	push_file(L, &f, now_real());
+	push_file(L, &f, clock_real());
 	return 1;
 }
 
@@ -288,7 +282,7 @@ l_fs_newest(lua_State *L)
 		return fail(L, e);
 	if (n.count == 0)
 		return fail(L, "no file matches");
-	double now = now_real();
+	double now = clock_real();
 	push_file(L, &n.newest, now);
 	set_int(L, "count", n.count);
 	if (n.has_prev) {
@@ -348,7 +342,7 @@ l_log_count(lua_State *L)
 		if (units_duration(luaL_checkstring(L, -1), &ms, e, sizeof e) < 0)
 			return luaL_argerror(L, 3, e);
 		q.mode = LOG_SINCE;
-		q.since = now_real() - (double)ms / 1000.0;
+		q.since = clock_real() - (double)ms / 1000.0;
 		modes++;
 	}
 	if (lua_getfield(L, 3, "new") != LUA_TNIL && lua_toboolean(L, -1)) {
@@ -700,7 +694,6 @@ rules_lib_open(lua_State *L)
 		{ "memory", l_sys_memory }, { "uptime", l_sys_uptime }, { NULL, NULL } };
 	static const luaL_Reg json_fns[] = { { "decode", l_json_decode },
 		{ "encode", l_json_encode }, { NULL, NULL } };
-	static const char *const vnames[] = { "ok", "warn", "crit", "unknown" };
 	const struct rules_env *env = rules_env_of(L);
 
 	lua_pushglobaltable(L);
@@ -720,7 +713,7 @@ rules_lib_open(lua_State *L)
 		lua_pushinteger(L, i);
 		lua_pushvalue(L, fmt);
 		lua_pushcclosure(L, verdict, 2);
-		lua_setfield(L, G, vnames[i]);
+		lua_setfield(L, G, result_status_lower((enum status)i));
 	}
 	lua_pop(L, 2);
 

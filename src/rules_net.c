@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "clock.h"
 #include "http.h"
 #include "loop.h"
 #include "paths.h"
@@ -98,7 +99,7 @@ opt_timeout(lua_State *L, int idx)
 			luaL_argerror(L, idx, "timeout must be a duration");
 		lua_pop(L, 1);
 	}
-	double left = (rules_deadline(L) - sb_now()) * 1000;
+	double left = (rules_deadline(L) - clock_mono()) * 1000;
 	if (left < (double)ms)
 		ms = left > 1 ? (int64_t)left : 1;
 	return ms > 0 ? ms : 1;

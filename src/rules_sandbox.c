@@ -27,6 +27,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+#include "clock.h"
 #include "log.h"
 #include "rules_sandbox.h"
 
@@ -38,13 +39,6 @@ static struct {
 } cpu;
 static volatile sig_atomic_t cpu_over;
 
-double
-sb_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 const char *
 sb_kill_reason(enum sb_kill k)
@@ -174,7 +168,7 @@ sb_hook(lua_State *L, lua_Debug *ar)
 			b->kill = SB_CPU;
 		else if (b->used > b->limit)
 			b->kill = SB_INSTRUCTIONS;
-		else if (sb_now() > b->deadline)
+		else if (clock_mono() > b->deadline)
 			b->kill = SB_TIMEOUT;
 		else
 			return;
@@ -192,7 +186,7 @@ sb_budget_init(struct sb_budget *b, uint64_t instructions, int64_t timeout_ms)
 {
 	memset(b, 0, sizeof *b);
 	b->limit = instructions;
-	b->deadline = sb_now() + (double)timeout_ms / 1000.0;
+	b->deadline = clock_mono() + (double)timeout_ms / 1000.0;
 	b->kill = SB_ALIVE;
 	b->cpu_left = -1;
 }
@@ -317,7 +311,7 @@ sb_charge(lua_State *L, uint64_t n)
 	b->used += n;
 	if (b->used > b->limit)
 		b->kill = SB_INSTRUCTIONS;
-	else if (sb_now() > b->deadline)
+	else if (clock_mono() > b->deadline)
 		b->kill = SB_TIMEOUT;
 	return b->kill != SB_ALIVE;
 }

@@ -1596,7 +1596,6 @@ incidents(struct store *s, double window, double now, struct hist_ans *a)
 	sqlite3_bind_double(q, 2, now - window);
 	size_t used = 2;
 	while (sqlite3_step(q) == SQLITE_ROW) {
-		static const char *const st[] = { "ok", "warn", "crit", "unknown" };
 		const char *check = (const char *)sqlite3_column_text(q, 0);
 		double at = sqlite3_column_double(q, 1);
 		int status = sqlite3_column_int(q, 2) & 3;
@@ -1609,7 +1608,7 @@ incidents(struct store *s, double window, double now, struct hist_ans *a)
 			break;
 		struct json *o = json_new(JSON_OBJECT);
 		json_add(o, "check", json_new_string(check));
-		json_add(o, "status", json_new_string(st[status]));
+		json_add(o, "status", json_new_string(result_status_lower((enum status)status)));
 		json_add(o, "alerted", json_new_number(at));
 		json_add(o, "resolved", json_new_number(end));
 		json_add(o, "seconds", json_new_number((open ? now : end) - at));

@@ -1,8 +1,14 @@
-/* daemon.c — `drishti run`: the agent in the foreground.
+/* state.c — the state role of `drishti run` (DESIGN §9): unprivileged, the
+ * only user of the state file and the one owner of alert state, history,
+ * the outbox and silences; it also runs the scheduler and the rule workers
+ * (engine.c), so a result is judged where the alert state lives, with no
+ * hop between.  It holds no secret: each send is a job for the delivery
+ * role (MSG_JOB / MSG_DONE over the socket the parent hands it, MSG_PEER).
  *
- * The supervisor's loop owns the engine (workers and schedules).  Signals
- * arrive through the loop's signalfd: SIGHUP reloads, SIGTERM and SIGINT
- * stop.  A reload is atomic: the new config and rules are loaded into a
+ * The config comes from the parent as text (MSG_CONFIG, MSG_RELOAD): the
+ * parent reads the file, this role may not be able to.  Signals arrive
+ * through the loop's signalfd: SIGTERM and SIGINT stop; SIGHUP goes to the
+ * parent, which sends MSG_RELOAD.  A reload is atomic: the new config and rules are loaded into a
  * second engine beside the running one, and only when every file of it has
  * loaded cleanly does it take over (keeping each check's place in time);
  * otherwise its errors are logged with FILE:LINE and it is thrown away.
@@ -24,13 +30,19 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include "clock.h"
 #include "cli.h"
 #include "config.h"
 #include "engine.h"
+#include "file.h"
+#include "job.h"
+#include "msg.h"
+#include "priv.h"
 #include "log.h"
 #include "loop.h"
 #include "outbox.h"
 #include "quiet.h"
+#include "state.h"
 #include "statuspage.h"
 #include "report.h"
 #include "store.h"
@@ -44,8 +56,23 @@
 
 struct daemon {
 	struct loop *loop;
-	const char *given;          /* -c FILE */
 	struct config *cfg;         /* the running set */
+	/* the parent, and the config text it sent: the running one, and one
+	 * to load (MSG_RELOAD) */
+	struct msg_conn *parent;
+	char   *path, *text;
+	size_t  textlen;
+	uint32_t gen;
+	char   *npath, *ntext;
+	size_t  ntextlen;
+	uint32_t ngen;
+	uint32_t loading_gen;       /* the generation the reload in flight loads */
+	int     go;
+	/* the delivery role */
+	struct msg_conn *dlv;
+	uint32_t dlv_gen;           /* the config generation it serves (MSG_HELLO) */
+	uint64_t next_job;
+	struct outbox_sender sender;
 	struct engine *e;
 	struct config *ncfg;        /* a reload being loaded */
 	struct engine *ne;
@@ -93,11 +120,11 @@ struct daemon {
 #define HEALTH_EVERY 1.0        /* seconds between looks at the state file */
 
 static void reload(struct daemon *d);
+static void reloaded(struct daemon *d, int ok);
 static void judge(struct daemon *d, struct eng_check *c, const struct result *r,
     int64_t now_ms, const char *cursors, int alert_only);
 static void judge_waiting(struct daemon *d, struct eng_check *c, int64_t now_ms);
 static void on_textfile(struct loop *l, void *ud);
-static double wall_now(void);
 
 /* ---- systemd notify --------------------------------------------------------- */
 
@@ -393,7 +420,7 @@ judge(struct daemon *d, struct eng_check *c, const struct result *r, int64_t now
 		muted = "its alert was never sent";
 	}
 	/* the engine armed the next run before this one ended: for status */
-	double next_at = c->timer != NULL ? wall_now() + (c->planned - loop_now(d->loop)) : 0;
+	double next_at = c->timer != NULL ? clock_real() + (c->planned - loop_now(d->loop)) : 0;
 	store_record(d->store, c->d.name, r, &c->alert, changed, &ev,
 	    &(struct store_extra){ .cursors = cursors, .note = note[0] ? note : NULL,
 	    .muted = muted, .alert_only = alert_only, .next_at = next_at });
@@ -612,18 +639,11 @@ pay_owed(struct daemon *d, struct eng_check *c, double now)
 	    result_status_name(c->alert.status), c->last.summary);
 }
 
-static double
-wall_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void
 quiet_tick(struct daemon *d)
 {
-	double now = wall_now();
+	double now = clock_real();
 	if (quiet_refresh(&d->quiet, d->store, d->cfg, now) < 0)
 		return;
 	announce(d, now);
@@ -906,6 +926,7 @@ on_loaded(struct engine *e, int nerrors, void *ud)
 		log_error("reload failed (%d error%s); still running the previous rules",
 		    nerrors, nerrors == 1 ? "" : "s");
 		bury(d, d->ne, d->ncfg);
+		reloaded(d, 0);
 	} else {
 		/* the swap: the new set takes over, the old one finishes its runs */
 		struct engine *old = d->e;
@@ -916,13 +937,14 @@ on_loaded(struct engine *e, int nerrors, void *ud)
 		if (strcmp(d->ncfg->state, d->cfg->state) != 0)
 			log_warn("[agent] state changed; still using %s until a restart", d->cfg->state);
 		d->cfg = d->ncfg;
-		quiet_refresh(&d->quiet, d->store, d->cfg, wall_now());
+		quiet_refresh(&d->quiet, d->store, d->cfg, clock_real());
 		/* the reporters follow the new config (the old one is freed with
 		 * the old engine); each picks up at its cursor in the store, and a
 		 * send cut off here is sent again */
 		char oerr[512];
 		outbox_free(d->outbox);
-		d->outbox = outbox_new(d->loop, d->store, d->cfg, find_decl, d, oerr, sizeof oerr);
+		d->outbox = outbox_new(d->loop, d->store, d->cfg, find_decl, d, &d->sender, oerr,
+		    sizeof oerr);
 		if (d->outbox == NULL)
 			log_error("reporters: %s; nothing is sent until a reload or restart can"
 			    " read it (events wait in the state file)", oerr);
@@ -940,6 +962,7 @@ on_loaded(struct engine *e, int nerrors, void *ud)
 			bury(d, old, oldcfg);
 		log_info("reloaded: %zu check%s and report%s", n, n == 1 ? "" : "s",
 		    n == 1 ? "" : "s");
+		reloaded(d, 1);
 	}
 	d->ne = NULL;
 	d->ncfg = NULL;
@@ -950,11 +973,37 @@ on_loaded(struct engine *e, int nerrors, void *ud)
 	}
 }
 
+/* The config to load: a reload the parent sent, else the running one
+ * again (a rule file changed). */
+static int
+load_config(const char *path, const char *text, size_t len, struct config *cfg, char *err,
+    size_t errlen)
+{
+	if (path == NULL || *path == '\0')
+		return config_defaults(cfg, err, errlen) < 0 ? (config_free(cfg), -1) : 0;
+	return config_load_text(cfg, path, text, len, false, err, errlen);
+}
+
+static void
+reloaded(struct daemon *d, int ok)
+{
+	struct msg m;
+
+	if (d->loading_gen == 0)
+		return;
+	m_init(&m, MSG_RELOADED);
+	m_add_u32(&m, d->loading_gen);
+	m_add_u32(&m, (uint32_t)ok);
+	msg_send(d->parent, &m);
+	if (ok)
+		d->gen = d->loading_gen;
+	d->loading_gen = 0;
+}
+
 static void
 reload(struct daemon *d)
 {
 	char err[1024];
-	const char *path = config_find(d->given);
 
 	if (d->stopping)
 		return;
@@ -962,39 +1011,35 @@ reload(struct daemon *d)
 		d->reload_again = 1;    /* one more once this one is through */
 		return;
 	}
+	if (d->ntext != NULL || d->npath != NULL) {
+		/* the parent's new config becomes the text we run on */
+		free(d->path);
+		free(d->text);
+		d->path = d->npath;
+		d->text = d->ntext;
+		d->textlen = d->ntextlen;
+		d->loading_gen = d->ngen;
+		d->npath = d->ntext = NULL;
+	}
 	notify(d, "RELOADING=1");
 	struct config *cfg = calloc(1, sizeof *cfg);
-	if (cfg == NULL || (path == NULL ? config_defaults(cfg, err, sizeof err) :
-	    config_load(cfg, path, err, sizeof err)) < 0) {
+	if (cfg == NULL || load_config(d->path, d->text, d->textlen, cfg, err, sizeof err) < 0) {
 		log_error("reload failed: %s; still running the previous config",
 		    cfg ? err : "out of memory");
-		if (cfg != NULL && path == NULL)
-			config_free(cfg);
 		free(cfg);
+		reloaded(d, 0);
 		notify(d, "READY=1");
 		return;
 	}
-	log_info("reloading %s", path ? path : "(built-in defaults)");
+	log_info("reloading %s", d->path && *d->path ? d->path : "(built-in defaults)");
 	d->ncfg = cfg;
 	d->ne = start_engine(d, cfg);
 	if (d->ne == NULL) {
 		config_free(cfg);
 		free(cfg);
 		d->ncfg = NULL;
+		reloaded(d, 0);
 	}
-}
-
-static void
-on_hup(struct loop *l, void *ud)
-{
-	char err[PATH_MAX + 64];
-
-	(void)l;
-	/* logrotate's postrotate sends SIGHUP: the log file first, so the
-	 * reload's own lines land in the new one */
-	if (log_reopen(err, sizeof err) < 0)
-		log_error("%s", err);
-	reload(ud);
 }
 
 /* ---- watching rule files ----------------------------------------------------------------- */
@@ -1069,102 +1114,292 @@ watch_rules(struct daemon *d)
 	loop_fd_add(d->loop, d->ino, LOOP_IN, on_inotify, d);
 }
 
-/* ---- the command -------------------------------------------------------------------------- */
+/* ---- the delivery role ----------------------------------------------------------------- */
 
-int
-cli_run(int argc, char **argv)
+static int
+send_job(void *ud, size_t rep, const struct store_event *evs, const struct rule_decl *const *decls,
+    size_t n, uint64_t *job)
 {
-	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' }, { "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 } };
+	struct daemon *d = ud;
+	const struct config_reporter *rc = outbox_reporter(d->outbox, rep);
+	struct msg m;
+
+	/* a delivery role of another config would send with other reporters:
+	 * wait for the one of ours (it says hello with its generation) */
+	if (!msg_conn_alive(d->dlv) || d->dlv_gen != d->gen || rc == NULL)
+		return -1;
+	*job = ++d->next_job;
+	job_encode(&m, *job, (uint32_t)rep, rc->name, evs, decls, n);
+	return msg_send(d->dlv, &m);
+}
+
+static int
+on_dlv_msg(struct msg_conn *c, struct msg *m, void *ud)
+{
+	struct daemon *d = ud;
+
+	(void)c;
+	switch (m->type) {
+	case MSG_HELLO: {
+		uint32_t gen;
+		if (m_get_u32(m, &gen) < 0 || m_end(m) < 0)
+			return -1;
+		d->dlv_gen = gen;
+		outbox_kick(d->outbox);
+		return 0;
+	}
+	case MSG_DONE: {
+		uint64_t id;
+		enum deliver_outcome out;
+		double ra;
+		const char *error, *answer;
+		if (job_decode_done(m, &id, &out, &ra, &error, &answer) < 0)
+			return -1;
+		outbox_done(d->outbox, id, out, ra, *error ? error : NULL);
+		return 0;
+	}
+	default:
+		return -1;
+	}
+}
+
+static void
+on_dlv_gone(struct msg_conn *c, const char *why, void *ud)
+{
+	struct daemon *d = ud;
+
+	(void)c;
+	if (!d->stopping)
+		log_warn("the delivery role went (%s); its sends are made again when it is back", why);
+	d->dlv_gen = 0;
+	outbox_lost(d->outbox);
+}
+
+/* ---- the parent ------------------------------------------------------------------------ */
+
+static void begin(struct daemon *d);
+
+/* A config message: generation, path ("" for the built-in defaults), text. */
+static int
+get_config(struct msg *m, uint32_t *gen, char **path, char **text, size_t *len)
+{
+	const char *p;
+	const void *t;
+
+	if (m_get_u32(m, gen) < 0 || m_get_str(m, &p, PATH_MAX) < 0 ||
+	    m_get_data(m, &t, len, FILE_CONFIG_MAX) < 0 || m_end(m) < 0)
+		return -1;
+	*path = strdup(p);
+	*text = malloc(*len + 1);
+	if (*path == NULL || *text == NULL) {
+		free(*path);
+		free(*text);
+		*path = *text = NULL;
+		return -1;
+	}
+	memcpy(*text, t, *len);
+	(*text)[*len] = '\0';
+	return 0;
+}
+
+static int
+on_parent_msg(struct msg_conn *c, struct msg *m, void *ud)
+{
+	struct daemon *d = ud;
+
+	(void)c;
+	switch (m->type) {
+	case MSG_CONFIG:
+		if (d->go || d->path != NULL)
+			return -1;
+		return get_config(m, &d->gen, &d->path, &d->text, &d->textlen);
+	case MSG_PEER:
+		if (m_end(m) < 0)
+			return -1;
+		msg_conn_free(d->dlv);
+		d->dlv_gen = 0;
+		outbox_lost(d->outbox);
+		d->dlv = msg_conn_new(d->loop, m->fd, "delivery", on_dlv_msg, on_dlv_gone, d);
+		if (d->dlv == NULL)
+			close(m->fd);
+		return 0;
+	case MSG_GO:
+		if (m_end(m) < 0 || d->go || d->path == NULL)
+			return -1;
+		d->go = 1;
+		begin(d);
+		return 0;
+	case MSG_RELOAD:
+		if (!d->go)
+			return -1;
+		free(d->npath);
+		free(d->ntext);
+		if (get_config(m, &d->ngen, &d->npath, &d->ntext, &d->ntextlen) < 0)
+			return -1;
+		reload(d);
+		return 0;
+	case MSG_LOGFD:
+		if (m_end(m) < 0)
+			return -1;
+		dup2(m->fd, STDERR_FILENO);
+		close(m->fd);
+		return 0;
+	case MSG_STOP:
+		if (m_end(m) < 0)
+			return -1;
+		on_term(d->loop, d);
+		return 0;
+	case MSG_HOOK:
+		return priv_test_hook(m);
+	default:
+		return -1;
+	}
+}
+
+static void
+on_parent_gone(struct msg_conn *c, const char *why, void *ud)
+{
+	struct daemon *d = ud;
+
+	(void)c;
+	(void)why;
+	/* the parent went (killed -9?): nobody would restart us or hear a
+	 * reload; stop as on SIGTERM */
+	if (!d->stopping) {
+		log_warn("the parent process went; stopping");
+		on_term(d->loop, d);
+	}
+}
+
+/* dir of path into out, after a comma when out has something */
+static void
+add_dir(char *out, size_t len, const char *path, bool whole)
+{
+	size_t used = strlen(out);
+	const char *sl = whole ? NULL : strrchr(path, '/');
+	int n;
+
+	if (path == NULL || *path == '\0')
+		return;
+	if (whole)
+		n = snprintf(out + used, len - used, "%s%s", used ? "," : "", path);
+	else if (sl == NULL)
+		n = snprintf(out + used, len - used, "%s.", used ? "," : "");
+	else
+		n = snprintf(out + used, len - used, "%s%.*s", used ? "," : "",
+		    sl == path ? 1 : (int)(sl - path), path);
+	if (n < 0 || (size_t)n >= len - used)
+		out[used] = '\0';
+}
+
+/* The state role's confinement: it reads what its workers read (they are
+ * its children, and Landlock only narrows), executes itself (the workers)
+ * and what exec() allows, and writes the state file's directory and the
+ * outputs. */
+static int
+confine(const struct config *cfg, char *err, size_t errlen)
+{
+	char reads[8192] = "", execs[4096] = "", writes[4096] = "", exe[PATH_MAX];
+
+	add_dir(reads, sizeof reads, cfg->rules, true);
+	add_dir(reads, sizeof reads, cfg->read_paths, true);
+	rules_exec_dirs(cfg->exec, execs, sizeof execs);
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		add_dir(execs, sizeof execs, exe, true);
+	}
+	add_dir(writes, sizeof writes, cfg->state, false);
+	add_dir(writes, sizeof writes, cfg->textfile, false);
+	add_dir(writes, sizeof writes, cfg->status_page, true);
+	return priv_confine(ROLE_STATE, reads, execs, writes, err, errlen);
+}
+
+/* MSG_GO: the config and the delivery link are here; confine and start. */
+static void
+begin(struct daemon *d)
+{
+	bool corrupt = false;
+	char serr[1024];
+
+	d->cfg = calloc(1, sizeof *d->cfg);
+	if (d->cfg == NULL || load_config(d->path, d->text, d->textlen, d->cfg, serr,
+	    sizeof serr) < 0) {
+		log_error("%s", d->cfg ? serr : "out of memory");
+		free(d->cfg);
+		d->cfg = NULL;
+		d->exit_code = EXIT_CONFIG;
+		loop_stop(d->loop);
+		return;
+	}
+	enum log_level lv;
+	if (log_level_parse(d->cfg->log_level, &lv) == 0)
+		log_set_level(lv);
+	if (confine(d->cfg, serr, sizeof serr) < 0) {
+		log_error("state role: %s", serr);
+		d->exit_code = EXIT_UNAVAILABLE;
+		loop_stop(d->loop);
+		return;
+	}
+	if (store_open(&d->store, d->cfg->state, false, &corrupt, serr, sizeof serr) < 0) {
+		log_error("%s", serr);
+		d->exit_code = EXIT_CONFIG;
+		loop_stop(d->loop);
+		return;
+	}
+	if (corrupt)
+		store_event(d->store, "agent", NULL, ST_CRIT,
+		    "the state file was corrupt: moved aside, a new one started");
+	notify_open(d);
+	if (d->watchdog > 0)
+		loop_timer_at(d->loop, loop_now(d->loop) + d->watchdog, on_watchdog, d);
+	d->prune_t = loop_timer_at(d->loop, loop_now(d->loop) + 1.0, on_prune, d);
+	d->page_t = loop_timer_at(d->loop, loop_now(d->loop) + 2.0, on_page, d);
+	d->health_t = loop_timer_at(d->loop, loop_now(d->loop) + HEALTH_EVERY, on_health, d);
+	d->sender = (struct outbox_sender){ .send = send_job, .ud = d };
+	d->outbox = outbox_new(d->loop, d->store, d->cfg, find_decl, d, &d->sender, serr,
+	    sizeof serr);
+	if (d->outbox == NULL) {
+		log_error("%s", serr);
+		d->exit_code = EXIT_CONFIG;
+		loop_stop(d->loop);
+		return;
+	}
+	quiet_refresh(&d->quiet, d->store, d->cfg, clock_real());
+	d->e = start_engine(d, d->cfg);
+	if (d->e == NULL) {
+		d->exit_code = EXIT_UNAVAILABLE;
+		loop_stop(d->loop);
+		return;
+	}
+	if (d->cfg->watch)
+		watch_rules(d);
+}
+
+/* `drishti __state`: exec'd by the parent with its socket on fd 3 and the
+ * state file's lock on fd 4, already running as the agent's user. */
+int
+state_main(void)
+{
 	struct daemon d;
-	int ch;
 
 	memset(&d, 0, sizeof d);
 	d.ino = -1;
-	d.lock_fd = -1;
-	optind = 1;
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "+c:h", longopts, NULL)) != -1) {
-		if (ch == 'c')
-			d.given = optarg;
-		else if (ch == 'h') {
-			printf("usage: drishti run [-c FILE]\n");
-			return 0;
-		} else {
-			fprintf(stderr, "drishti run: unknown option \"%s\"\nusage: drishti run [-c FILE]\n",
-			    argv[optind - 1]);
-			return EXIT_USAGE;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "drishti run: takes no arguments\nusage: drishti run [-c FILE]\n");
-		return EXIT_USAGE;
-	}
-	d.cfg = calloc(1, sizeof *d.cfg);
-	if (d.cfg == NULL || cli_config(d.given, d.cfg) < 0) {
-		free(d.cfg);
-		return EXIT_CONFIG;
-	}
+	d.lock_fd = ROLE_FD_LOCK;
+	d.notify_fd = -1;
 	signal(SIGPIPE, SIG_IGN);
-	bool corrupt = false;
-	char serr[1024];
-	/* one agent per state file, before the file is touched */
-	int lrc = store_lock(d.cfg->state, &d.lock_fd, serr, sizeof serr);
-	if (lrc < 0) {
-		log_error("%s", serr);
-		if (d.cfg->log != NULL && strcmp(d.cfg->log, "stderr") != 0)
-			fprintf(stderr, "drishti: %s\n", serr);   /* who started us must see it */
-		config_free(d.cfg);
-		free(d.cfg);
-		return lrc == -2 ? EXIT_TEMPFAIL : EXIT_UNAVAILABLE;
-	}
-	if (store_open(&d.store, d.cfg->state, false, &corrupt, serr, sizeof serr) < 0) {
-		log_error("%s", serr);
-		config_free(d.cfg);
-		free(d.cfg);
-		return EXIT_CONFIG;
-	}
-	if (corrupt)
-		store_event(d.store, "agent", NULL, ST_CRIT,
-		    "the state file was corrupt: moved aside, a new one started");
-	/* the supervisor makes no HTTP request yet (workers do): curl, and the
-	 * TLS library it brings up, stay out of its memory */
+	signal(SIGHUP, SIG_IGN);        /* the parent's: it reloads us */
 	d.loop = loop_new();
-	if (d.loop == NULL) {
-		log_error("cannot make an event loop");
-		store_close(d.store);
-		config_free(d.cfg);
-		free(d.cfg);
+	if (d.loop == NULL)
+		return EXIT_UNAVAILABLE;
+	loop_signal(d.loop, SIGTERM, on_term, &d);
+	loop_signal(d.loop, SIGINT, on_term, &d);
+	d.parent = msg_conn_new(d.loop, ROLE_FD_PARENT, "parent", on_parent_msg, on_parent_gone, &d);
+	if (d.parent == NULL) {
 		loop_free(d.loop);
 		return EXIT_UNAVAILABLE;
 	}
-	notify_open(&d);
-	loop_signal(d.loop, SIGTERM, on_term, &d);
-	loop_signal(d.loop, SIGINT, on_term, &d);
-	loop_signal(d.loop, SIGHUP, on_hup, &d);
-	if (d.watchdog > 0)
-		loop_timer_at(d.loop, loop_now(d.loop) + d.watchdog, on_watchdog, &d);
-	d.prune_t = loop_timer_at(d.loop, loop_now(d.loop) + 1.0, on_prune, &d);
-	d.page_t = loop_timer_at(d.loop, loop_now(d.loop) + 2.0, on_page, &d);
-	d.health_t = loop_timer_at(d.loop, loop_now(d.loop) + HEALTH_EVERY, on_health, &d);
-	/* the secrets are read here, by the supervisor alone; workers are exec'd
-	 * fresh and never see them */
-	d.outbox = outbox_new(d.loop, d.store, d.cfg, find_decl, &d, serr, sizeof serr);
-	if (d.outbox == NULL) {
-		log_error("%s", serr);
-		d.exit_code = EXIT_CONFIG;
-	}
-	if (d.outbox != NULL) {
-		quiet_refresh(&d.quiet, d.store, d.cfg, wall_now());
-		d.e = start_engine(&d, d.cfg);
-		if (d.cfg->watch)
-			watch_rules(&d);
-		if (d.e != NULL)
-			loop_run(d.loop);
-		else
-			d.exit_code = EXIT_UNAVAILABLE;
-	}
+	loop_run(d.loop);
 	/* everything still alive goes */
 	if (d.ne != NULL)
 		bury(&d, d.ne, d.ncfg);
@@ -1184,15 +1419,22 @@ cli_run(int argc, char **argv)
 	store_close(d.store);           /* commits what is pending */
 	agent_checks_free(&d);
 	quiet_free(&d.quiet);
-	if (d.lock_fd >= 0)
-		close(d.lock_fd);
+	close(ROLE_FD_LOCK);
 	if (d.ino >= 0)
 		close(d.ino);
 	if (d.notify_fd >= 0)
 		close(d.notify_fd);
+	msg_conn_free(d.dlv);
+	msg_conn_free(d.parent);
 	loop_free(d.loop);
-	config_free(d.cfg);
-	free(d.cfg);
+	if (d.cfg != NULL) {
+		config_free(d.cfg);
+		free(d.cfg);
+	}
+	free(d.path);
+	free(d.text);
+	free(d.npath);
+	free(d.ntext);
 	log_close();
 	return d.exit_code;
 }
