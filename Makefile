@@ -193,16 +193,17 @@ test check: all
 	    bash tests/run.sh
 endif
 
-# fuzz targets (libFuzzer, clang): the config parser, and the small text
-# parsers (JSON, durations, sizes, cron, UTF-8, body templates), each run
-# for FUZZ_TIME seconds from the seeds in tests/fuzz; a crash or a
+# fuzz targets (libFuzzer, clang): the config parser, the small text
+# parsers (JSON, durations, sizes, cron, UTF-8, body templates) and the
+# messages between processes (msg.c, job.c), each run for FUZZ_TIME (or
+# SECONDS) seconds from the seeds in tests/fuzz; a crash or a
 # sanitizer report fails it.  The objects are the project's own, built by
 # this Makefile with clang into build/fuzz.
 FUZZ_CC   ?= clang
-FUZZ_TIME ?= 60
+FUZZ_TIME ?= $(if $(SECONDS),$(SECONDS),60)
 FUZZ_SAN  := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
 FUZZ_OBJS := $(filter-out build/fuzz/main.o,$(SRCS:src/%.c=build/fuzz/%.o))
-FUZZERS   := build/fuzz/fuzz_config build/fuzz/fuzz_text
+FUZZERS   := build/fuzz/fuzz_config build/fuzz/fuzz_text build/fuzz/fuzz_msg
 .PHONY: fuzz fuzz-objs
 fuzz-objs:
 	$(MAKE) BUILD=build/fuzz CC=$(FUZZ_CC) OPT="-O1 -g" SANFLAGS="$(FUZZ_SAN)" $(FUZZ_OBJS)

@@ -79,6 +79,7 @@ struct config {
 	char   *read_paths;         /* comma list */
 	int     read_paths_line;    /* where the config sets it (0: the default) */
 	char   *exec;               /* comma list of globs; empty: exec is off */
+	bool    allow_metadata;     /* rules may reach 169.254.0.0/16 and the like */
 	/* [vars] */
 	struct config_var *vars;
 	size_t  nvars;

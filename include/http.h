@@ -28,6 +28,7 @@ struct http_request {
 	size_t      max_body;           /* 0: HTTP_BODY_DEFAULT */
 	int         connect_only;       /* TCP connect and stop (tcp.connect, tls.cert) */
 	const char *protocols;          /* NULL: "http,https" */
+	int         no_metadata;        /* refuse link-local and cloud metadata addresses */
 	/* SMTP (an smtp:// or smtps:// url): the body is the whole message */
 	const char *mail_from;
 	const char *mail_rcpt;          /* comma-separated addresses */

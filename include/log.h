@@ -13,6 +13,11 @@ int  log_reopen(char *err, size_t errlen);
 /* The log file's descriptor (the roles write to it as their stderr), or -1
  * when the log is stderr or syslog. */
 int  log_fd(void);
+/* A role: the log file is fd (the parent opened it), written as a file. */
+int  log_use_fd(int fd);
+/* A role's log: [agent] log as the parent set it up (a file arrives as
+ * its stderr). */
+int  log_open_role(const char *target);
 void log_set_level(enum log_level level);
 /* Every line goes to fn instead (NULL: back to the target). */
 typedef void (*log_sink_fn)(enum log_level level, const char *msg);

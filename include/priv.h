@@ -19,6 +19,8 @@ const char *priv_role_name(enum role r);
 /* As root with a user named: becomes that user (and its groups).  Not root:
  * nothing to do.  0 / -1 with err. */
 int priv_drop(const char *user, char *err, size_t errlen);
+/* [agent] user as configured, or the default: drishti, else nobody. */
+const char *priv_user(const char *configured);
 /* PR_SET_NO_NEW_PRIVS: no exec can gain privileges again. */
 int priv_no_new_privs(char *err, size_t errlen);
 /* Confines the process's file access to reading the comma list `reads`

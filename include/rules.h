@@ -62,6 +62,7 @@ struct rules_env {
 	struct loop *loop;              /* runs need one; lint does not */
 	const char *read_paths;
 	const char *exec;               /* globs of what exec() may run; NULL or "": off */
+	bool     allow_metadata;        /* connections to link-local / metadata addresses */
 	const struct config_var *vars;
 	size_t   nvars;
 	const char *config_path;        /* for messages about [vars]; NULL: "(defaults)" */

@@ -21,6 +21,7 @@
 #include "config.h"
 #include "cron.h"
 #include "file.h"
+#include "paths.h"
 #include "log.h"
 #include "units.h"
 
@@ -66,6 +67,7 @@ static const struct schema schema[] = {
 	{ "sandbox", "timeout", T_DUR, C(timeout_ms), "30s", "wall clock per run, I/O waits included", NULL },
 	{ "sandbox", "cpu", T_DUR, C(cpu_ms), "2s", "CPU time per run, time inside C functions included (kernel-counted); 0s: no limit", NULL },
 	{ "sandbox", "kill_grace", T_DUR, C(kill_grace_ms), "1s", "past a run's timeout, its worker is killed (a run stuck where no budget reaches)", NULL },
+	{ "sandbox", "allow_metadata", T_BOOL, C(allow_metadata), "false", "let rules connect to link-local and cloud metadata addresses (169.254.0.0/16, fe80::/10, fd00:ec2::254)", NULL },
 	{ "sandbox", "read_paths", T_PATHS, C(read_paths), "/var/log, /backups", "what fs.* and log.* may read; nothing else", NULL },
 	{ "sandbox", "exec", T_STR, C(exec), "", "commands exec() may run (globs); empty: exec is off", NULL },
 	{ "reporter", "type", T_ENUM, R(type), NULL, "where events go", "webhook|slack|discord|ntfy|alertmanager|smtp|telegram|pushover|gotify|pagerduty|stdout|file" },
@@ -744,6 +746,25 @@ check_reporters(struct config *cfg, bool check_files, char *err, size_t errlen)
 			}
 		const char *files[][2] = { { "secret_file", r->secret_file },
 		    { "password_file", r->password_file } };
+		/* a secret a rule could read is no secret: not under read_paths
+		 * (resolved, so a symlink or ".." cannot hide it) */
+		for (size_t k = 0; k < 2 + r->nheaders; k++) {
+			const char *fkey = k < 2 ? files[k][0] : "header_file";
+			const char *f = k < 2 ? files[k][1] : r->headers[k - 2][0] == 'F' ?
+			    strchr(r->headers[k - 2], ':') + 2 : "";
+			char real[PATH_MAX];
+			if (*f == '\0' || realpath(f, real) == NULL || !paths_under(cfg->read_paths, real))
+				continue;
+			char where[PATH_MAX + 32];
+			if (cfg->read_paths_line)
+				snprintf(where, sizeof where, "%s:%d", cfg->path, cfg->read_paths_line);
+			else
+				snprintf(where, sizeof where, "the default");
+			snprintf(err, errlen, "%s:%d: [reporter \"%s\"] %s: %s is under [sandbox]"
+			    " read_paths (%s: %s), so a rule could read it; keep secrets out of"
+			    " read_paths", cfg->path, r->line, r->name, fkey, f, where, cfg->read_paths);
+			return -1;
+		}
 		for (size_t k = 0; k < 2; k++)
 			if (*files[k][1] != '\0' &&
 			    check_secret(files[k][1], cfg->user, e, sizeof e) < 0) {
@@ -807,7 +828,7 @@ default_rules(const char **from)
 	}
 	if (is_dir(DRISHTI_SHAREDIR "/rules"))
 		return strdup(DRISHTI_SHAREDIR "/rules");
-	if (is_dir("rules") && access("src/daemon.c", F_OK) == 0 &&
+	if (is_dir("rules") && access("src/state.c", F_OK) == 0 &&
 	    access("cross/build.sh", F_OK) == 0 && realpath("rules", exe) != NULL) {
 		*from = "source checkout";
 		return strdup(exe);

@@ -255,6 +255,7 @@ on_parent_msg(struct msg_conn *c, struct msg *m, void *ud)
 		enum log_level lv;
 		if (log_level_parse(dv->cfg.log_level, &lv) == 0)
 			log_set_level(lv);
+		log_open_role(dv->cfg.log);
 		dv->nfiles = dv->cfg.nreporters ? dv->cfg.nreporters : 1;
 		dv->files = calloc(dv->nfiles, sizeof *dv->files);
 		return dv->files == NULL ? -1 : 0;
@@ -285,6 +286,8 @@ on_parent_msg(struct msg_conn *c, struct msg *m, void *ud)
 			return -1;
 		dup2(m->fd, STDERR_FILENO);
 		close(m->fd);
+		if (dv->have_cfg)
+			log_open_role(dv->cfg.log);
 		return 0;
 	case MSG_STOP:
 		if (m_end(m) < 0)

@@ -506,6 +506,19 @@ add_check(struct eng_worker *w, const char *body, size_t len)
 	e->checks[e->nchecks++] = c;
 }
 
+/* A worker that breaks the protocol has been taken over or is broken: it
+ * goes (its runs end UNKNOWN) and a fresh one takes its place. */
+static void
+bad_message(struct eng_worker *w, const char *what)
+{
+	log_error("%s: the worker sent %s; killed and restarted", w->path, what);
+	if (w->kill_reason == NULL)
+		w->kill_reason = "sandbox: killed (bad message from the worker)";
+	if (w->pid > 0)
+		kill(w->pid, SIGKILL);
+	worker_died(w, 0, 0);
+}
+
 static void
 on_message(struct loop *l, int fd, uint32_t events, void *ud)
 {
@@ -526,6 +539,10 @@ on_message(struct loop *l, int fd, uint32_t events, void *ud)
 		if (rc <= 0) {
 			if (w->draining)
 				return;     /* worker_died is already on its way */
+			if (rc < 0 && errno == EPROTO) {
+				bad_message(w, "a malformed message");
+				return;
+			}
 			if (rc < 0)
 				log_error("%s: worker socket: %s", w->path, strerror(errno));
 			worker_died(w, 0, 0);
@@ -585,8 +602,19 @@ on_message(struct loop *l, int fd, uint32_t events, void *ud)
 			const char *rec;
 			while (wire_batch_next(buf, len, &off, &id, &rec, &rlen)) {
 				struct result res;
-				if (rlen < sizeof windex)
-					continue;
+				/* a record is the index and the result up to its last
+				 * metric, exactly: anything else is refused, not clamped */
+				int nm;
+				if (rlen < sizeof windex + offsetof(struct result, metrics)) {
+					bad_message(w, "a short result");
+					return;
+				}
+				memcpy(&nm, rec + sizeof windex + offsetof(struct result, nmetrics), sizeof nm);
+				if (nm < 0 || nm > RESULT_METRICS_MAX || rlen != sizeof windex +
+				    offsetof(struct result, metrics) + (size_t)nm * sizeof res.metrics[0]) {
+					bad_message(w, "a result of the wrong size");
+					return;
+				}
 				memcpy(&windex, rec, sizeof windex);
 				struct inflight *r = take_run(w, windex, id);
 				if (r == NULL)
@@ -621,11 +649,15 @@ on_message(struct loop *l, int fd, uint32_t events, void *ud)
 		case WIRE_HISTORY: {
 			struct hist_req q;
 			static struct hist_ans a;   /* 16 KiB: not on the stack */
+			if (len != sizeof q) {
+				bad_message(w, "a history question of the wrong size");
+				return;
+			}
 			memset(&q, 0, sizeof q);
 			a.found = -1;
 			a.value = a.ts = 0;
 			a.list_len = 0;
-			memcpy(&q, buf, len < sizeof q ? len : sizeof q);
+			memcpy(&q, buf, sizeof q);
 			q.name[sizeof q.name - 1] = '\0';
 			if (w->e->hooks.history != NULL)
 				w->e->hooks.history(w->e, &q, &a, w->e->hooks.ud);
@@ -637,7 +669,8 @@ on_message(struct loop *l, int fd, uint32_t events, void *ud)
 			break;
 		}
 		default:
-			log_warn("%s: unexpected message %u from worker", w->path, h.type);
+			bad_message(w, "a message of an unknown type");
+			return;
 		}
 	}
 }
@@ -761,18 +794,13 @@ worker_died(struct eng_worker *w, int status, int have_status)
 		w->fd = -1;
 	}
 	if (w->pid > 0 && !have_status) {
-		/* its socket closed as it died; the zombie follows in a moment */
-		for (int i = 0; i < 100; i++) {
-			pid_t p = waitpid(w->pid, &status, WNOHANG);
-			if (p == w->pid) {
-				have_status = 1;
-				break;
-			}
-			if (p < 0)
-				break;
-			usleep(1000);
-		}
-		if (!have_status) {
+		/* its socket closed as it died; if the zombie is not there yet,
+		 * SIGKILL makes the wait below short and bounded (a process
+		 * already exiting keeps its own status) — no sleeping in the loop */
+		pid_t p = waitpid(w->pid, &status, WNOHANG);
+		if (p == w->pid)
+			have_status = 1;
+		else if (p == 0) {
 			kill(w->pid, SIGKILL);
 			have_status = waitpid(w->pid, &status, 0) == w->pid;
 		}

@@ -9,7 +9,10 @@
  * code ever runs inside a curl callback.  Probes open a fresh connection
  * each time by default, as a monitor should: a kept-alive connection would
  * hide a server that no longer accepts new ones. */
+#include <arpa/inet.h>
 #include <curl/curl.h>
+#include <stdbool.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +40,7 @@ struct http_xfer {
 	int   (*charge)(void *ud, size_t n);
 	void   *charge_ud;
 	int     refused;            /* charge said no: the caller's memory is full */
+	char    fenced[64];         /* an address refused by no_metadata, or "" */
 };
 
 static CURLM *multi;
@@ -253,7 +257,10 @@ check_done(void)
 		curl_easy_getinfo(x->easy, CURLINFO_CONNECT_TIME, &r.connect_time);
 		if (rc == CURLE_WRITE_ERROR && x->truncated)
 			rc = CURLE_OK;      /* we stopped it at the cap: not a failure */
-		if (rc != CURLE_OK && x->refused)
+		if (rc != CURLE_OK && x->fenced[0])
+			snprintf(r.error, sizeof r.error, "refused: %s is a link-local or cloud metadata"
+			    " address ([sandbox] allow_metadata = true allows it)", x->fenced);
+		else if (rc != CURLE_OK && x->refused)
 			snprintf(r.error, sizeof r.error, "response larger than the memory"
 			    " the caller has left (%zu bytes read)", x->body_len + x->head_len);
 		else if (rc != CURLE_OK)
@@ -306,6 +313,47 @@ const char *
 http_version(void)
 {
 	return curl_version_info(CURLVERSION_NOW)->version;
+}
+
+/* A rule's connection to a link-local address (169.254.0.0/16, fe80::/10)
+ * or a cloud's metadata service (fd00:ec2::254) is refused: from a cloud
+ * VM those hand out the machine's credentials.  Asked for every address
+ * curl tries, after name resolution, so a name or a redirect that leads
+ * there is refused too. */
+static bool
+fenced_addr(const struct sockaddr *sa, char *text, size_t len)
+{
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)sa;
+		const unsigned char *b = (const unsigned char *)&in->sin_addr;
+		if (b[0] == 169 && b[1] == 254) {
+			inet_ntop(AF_INET, &in->sin_addr, text, (socklen_t)len);
+			return true;
+		}
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)sa;
+		const unsigned char *b = in6->sin6_addr.s6_addr;
+		static const unsigned char ec2[16] = { 0xfd, 0x00, 0x0e, 0xc2, 0, 0, 0, 0, 0, 0, 0, 0,
+			0, 0, 0x02, 0x54 };
+		static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+		if ((b[0] == 0xfe && (b[1] & 0xc0) == 0x80) || memcmp(b, ec2, 16) == 0 ||
+		    (memcmp(b, mapped, 12) == 0 && b[12] == 169 && b[13] == 254)) {
+			inet_ntop(AF_INET6, &in6->sin6_addr, text, (socklen_t)len);
+			return true;
+		}
+	}
+	return false;
+}
+
+static curl_socket_t
+open_socket(void *ud, curlsocktype purpose, struct curl_sockaddr *a)
+{
+	struct http_xfer *x = ud;
+
+	(void)purpose;
+	if (fenced_addr(&a->addr, x->fenced, sizeof x->fenced))
+		return CURL_SOCKET_BAD;
+	return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
 }
 
 struct http_xfer *
@@ -367,6 +415,10 @@ http_start(const struct http_request *rq, http_done_fn fn, void *ud, char *err,
 		curl_easy_setopt(e, CURLOPT_PINNEDPUBLICKEY, rq->pin);
 	if (rq->connect_only)
 		curl_easy_setopt(e, CURLOPT_CONNECT_ONLY, 1L);
+	if (rq->no_metadata) {
+		curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+		curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, x);
+	}
 	const char *m = rq->method ? rq->method : "GET";
 	int smtp = strncmp(rq->url, "smtp://", 7) == 0 || strncmp(rq->url, "smtps://", 8) == 0;
 	if (smtp) {

@@ -6,6 +6,7 @@
  * journal reads as the line's level.  log_reopen (SIGHUP) opens the file
  * again by name, so logrotate's rename is followed.  Each failure is logged
  * once where it happens; callers never log an error they only pass on. */
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
+#include <unistd.h>
 #include "log.h"
 #include "utf8.h"
 
@@ -102,6 +104,37 @@ log_reopen(char *err, size_t errlen)
 	fclose(log_file);
 	log_file = f;
 	return 0;
+}
+
+int
+log_use_fd(int fd)
+{
+	int d = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	FILE *f = d >= 0 ? fdopen(d, "a") : NULL;
+
+	if (f == NULL) {
+		if (d >= 0)
+			close(d);
+		return -1;
+	}
+	setvbuf(f, NULL, _IOLBF, 0);
+	if (log_file != NULL)
+		fclose(log_file);
+	log_file = f;
+	return 0;
+}
+
+int
+log_open_role(const char *target)
+{
+	char err[256];
+
+	if (target == NULL || strcmp(target, "stderr") == 0)
+		return 0;
+	if (strcmp(target, "syslog") == 0)
+		return log_open(target, cur_level, err, sizeof err);
+	to_journal = 0;
+	return log_use_fd(STDERR_FILENO);
 }
 
 int

@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,7 @@
 #include "log.h"
 #include "loop.h"
 #include "outbox.h"
+#include "priv.h"
 #include "report.h"
 #include "reporter.h"
 #include "secret.h"
@@ -455,33 +457,40 @@ once_done(void *ud, enum deliver_outcome outcome, double retry_after, const char
 	loop_stop(w->loop);
 }
 
-/* One event through one reporter, now, once: nothing stored, the answer
- * printed.  0 accepted, 1 not, 78 a secret could not be read. */
+/* Started as root, a one-shot send runs as the agent's user once the
+ * secrets are read, as the delivery role would: curl and TLS never run as
+ * root, and a file the file reporter makes is that user's. */
+static int
+drop_root(const struct config *cfg)
+{
+	char err[256];
+
+	if (geteuid() != 0 || priv_drop(priv_user(cfg->user), err, sizeof err) == 0)
+		return 0;
+	fprintf(stderr, "drishti: %s\n", err);
+	return -1;
+}
+
+/* One event through one reporter, now, once, with its secrets read before:
+ * nothing stored, the answer printed.  0 accepted, else 1. */
 static int
 send_now(struct loop *l, const struct config *cfg, const struct config_reporter *rc,
-    const struct store_event *ev)
+    const struct secret_files *f, const struct store_event *ev)
 {
-	struct secret_files f;
 	struct once w = { .loop = l, .outcome = DELIVER_RETRY };
 	char err[512];
 
-	if (secret_files_load(rc, &f, err, sizeof err) < 0) {
-		fprintf(stderr, "drishti: %s\n", err);
-		return 78;
-	}
 	if (reporter_is_remote(rc->type) && deliver_init(l, err, sizeof err) < 0) {
 		fprintf(stderr, "drishti: %s\n", err);
-		secret_files_free(&f);
 		return 1;
 	}
-	struct deliver_req rq = { .cfg = rc, .agent = cfg->name, .f = &f, .evs = ev, .n = 1 };
+	struct deliver_req rq = { .cfg = rc, .agent = cfg->name, .f = f, .evs = ev, .n = 1 };
 	const struct rule_decl *none = NULL;
 	rq.decls = &none;
 	if (deliver_start(&rq, once_done, &w) != NULL && !w.done)
 		loop_run(l);
 	printf("%s: %s\n", rc->name, w.answer[0] ? w.answer : "no answer");
 	fflush(stdout);
-	secret_files_free(&f);
 	deliver_shutdown();
 	return w.outcome == DELIVER_OK ? 0 : 1;
 }
@@ -522,7 +531,15 @@ outbox_test(struct loop *l, const struct config *cfg, const char *reporter)
 	ev.status = ST_OK;
 	snprintf(ev.summary, sizeof ev.summary, "drishti test event from %s", cfg->name);
 	snprintf(ev.metrics, sizeof ev.metrics, "{}");
-	return send_now(l, cfg, rc, &ev);
+	struct secret_files f;
+	char err[512];
+	if (secret_files_load(rc, &f, err, sizeof err) < 0) {
+		fprintf(stderr, "drishti: %s\n", err);
+		return 78;
+	}
+	int rc2 = drop_root(cfg) < 0 ? 1 : send_now(l, cfg, rc, &f, &ev);
+	secret_files_free(&f);
+	return rc2;
 }
 
 int
@@ -540,17 +557,42 @@ outbox_send_report(struct loop *l, const struct config *cfg, const char *name,
 	snprintf(ev.metrics, sizeof ev.metrics, "{}");
 	ev.doc = (char *)doc;
 	size_t n = cfg->nreporters ? cfg->nreporters : 1;
+	struct secret_files *files = calloc(n, sizeof *files);
+	bool *want = calloc(n, sizeof *want);
+	char err[512];
+	if (files == NULL || want == NULL) {
+		free(files);
+		free(want);
+		return 1;
+	}
+	/* every secret first: past drop_root they cannot be read */
 	for (size_t i = 0; i < n; i++) {
 		struct rep probe = { .cfg = cfg->nreporters ? &cfg->reporters[i] : &reporter_stdout };
 		probe.name = probe.cfg->name;
-		if (!wants(&probe, &ev, NULL, NULL))
+		want[i] = wants(&probe, &ev, NULL, NULL);
+		if (want[i] && secret_files_load(probe.cfg, &files[i], err, sizeof err) < 0) {
+			fprintf(stderr, "drishti: %s\n", err);
+			want[i] = false;
+			rc = 78;
+		}
+		sent += want[i];
+	}
+	bool dropped = sent == 0 || drop_root(cfg) == 0;
+	if (!dropped)
+		rc = 1;
+	for (size_t i = 0; dropped && i < n; i++) {
+		if (!want[i])
 			continue;
-		sent++;
-		int r = send_now(l, cfg, probe.cfg, &ev);
+		int r = send_now(l, cfg, cfg->nreporters ? &cfg->reporters[i] : &reporter_stdout,
+		    &files[i], &ev);
 		if (r > rc)
 			rc = r;
 	}
-	if (sent == 0) {
+	for (size_t i = 0; i < n; i++)
+		secret_files_free(&files[i]);
+	free(files);
+	free(want);
+	if (sent == 0 && rc == 0) {
 		fprintf(stderr, "drishti report: no reporter takes reports (events = ... report)\n");
 		return 1;
 	}

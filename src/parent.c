@@ -223,7 +223,9 @@ prepare_dir(struct parent *p, const char *dir, bool ours, const char *what)
 	if (*dir == '\0')
 		return;
 	bool made = stat(dir, &st) < 0;
-	if (made && file_mkdirs(dir, ours ? 0750 : 0755) < 0) {
+	/* the parents it makes are open to pass through; the place itself is
+	 * the user's */
+	if (made && (file_mkdirs(dir, 0755) < 0 || (ours && chmod(dir, 0750) < 0))) {
 		log_error("%s: cannot make %s: %s", what, dir, strerror(errno));
 		return;
 	}
@@ -392,8 +394,11 @@ on_role_gone(struct msg_conn *c, const char *why, void *ud)
 	/* a role that spoke out of turn, or closed its socket: it goes; its
 	 * death (SIGCHLD) restarts it */
 	if (r->st == RS_UP && r->pid > 0 && !r->p->stopping) {
-		if (strstr(why, "closed") == NULL)     /* not its death: a fault of its own */
-			log_error("%s role: %s; killing it", priv_role_name(r->which), why);
+		/* its socket closed as it dies: SIGCHLD follows with its status.
+		 * Anything else is a fault of its own: it goes */
+		if (strstr(why, "closed") != NULL)
+			return;
+		log_error("%s role: %s; killing it", priv_role_name(r->which), why);
 		kill_role(r, SIGKILL);
 	}
 }
@@ -445,6 +450,17 @@ spawn(struct parent *p, struct child *r)
 			_exit(71);
 		prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
 		signal(SIGPIPE, SIG_DFL);
+		/* the state role speaks sd_notify (NotifyAccess=all): systemd's
+		 * watchdog is for it to feed; the delivery role keeps out */
+		if (r->which == ROLE_STATE && getenv("WATCHDOG_USEC") != NULL) {
+			char pidbuf[24];
+			snprintf(pidbuf, sizeof pidbuf, "%ld", (long)getpid());
+			setenv("WATCHDOG_PID", pidbuf, 1);
+		} else if (r->which != ROLE_STATE) {
+			unsetenv("NOTIFY_SOCKET");
+			unsetenv("WATCHDOG_USEC");
+			unsetenv("WATCHDOG_PID");
+		}
 		char *argv[] = { "drishti", (char *)arg, NULL };
 		execv("/proc/self/exe", argv);
 		_exit(72);

@@ -46,6 +46,14 @@ priv_drop(const char *user, char *err, size_t errlen)
 	return 0;
 }
 
+const char *
+priv_user(const char *configured)
+{
+	if (configured != NULL && *configured != '\0')
+		return configured;
+	return getpwnam("drishti") != NULL ? "drishti" : "nobody";
+}
+
 int
 priv_no_new_privs(char *err, size_t errlen)
 {

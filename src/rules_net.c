@@ -298,6 +298,7 @@ http_call(lua_State *L, const char *method, int has_body)
 		return rules_wait(L, &op->op, http_cont);
 	}
 	rq.charge = charge_body;
+	rq.no_metadata = !rules_env_of(L)->allow_metadata;
 	rq.charge_ud = op;
 	op->xfer = http_start(&rq, http_done, op, e, sizeof e);
 	if (op->xfer == NULL) {
@@ -381,7 +382,8 @@ start_connect(lua_State *L, struct net_op *op, const char *host, lua_Integer por
 		snprintf(url, sizeof url, "http://[%s]:%lld/", host, (long long)port);
 	else
 		snprintf(url, sizeof url, "http://%s:%lld/", host, (long long)port);
-	struct http_request rq = { .url = url, .timeout_ms = timeout, .connect_only = 1 };
+	struct http_request rq = { .url = url, .timeout_ms = timeout, .connect_only = 1,
+	    .no_metadata = !rules_env_of(L)->allow_metadata };
 	op->timeout = (double)timeout / 1000.0;
 	op->xfer = http_start(&rq, connect_done, op, e, sizeof e);
 	if (op->xfer == NULL) {

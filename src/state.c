@@ -1243,6 +1243,8 @@ on_parent_msg(struct msg_conn *c, struct msg *m, void *ud)
 			return -1;
 		dup2(m->fd, STDERR_FILENO);
 		close(m->fd);
+		if (d->cfg != NULL)
+			log_open_role(d->cfg->log);
 		return 0;
 	case MSG_STOP:
 		if (m_end(m) < 0)
@@ -1335,6 +1337,7 @@ begin(struct daemon *d)
 	enum log_level lv;
 	if (log_level_parse(d->cfg->log_level, &lv) == 0)
 		log_set_level(lv);
+	log_open_role(d->cfg->log);
 	if (confine(d->cfg, serr, sizeof serr) < 0) {
 		log_error("state role: %s", serr);
 		d->exit_code = EXIT_UNAVAILABLE;

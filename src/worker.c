@@ -11,6 +11,7 @@
  * supervisor, which writes them.  If the supervisor dies, the kernel kills
  * the worker (PR_SET_PDEATHSIG). */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stddef.h>
@@ -178,6 +179,7 @@ init_message(const char *file, const struct config *cfg)
 	json_add(o, "instructions", json_new_number((double)cfg->instructions));
 	json_add(o, "timeout_ms", json_new_number((double)cfg->timeout_ms));
 	json_add(o, "cpu_ms", json_new_number((double)cfg->cpu_ms));
+	json_add(o, "allow_metadata", json_new_number(cfg->allow_metadata ? 1 : 0));
 	json_add(o, "user", json_new_string(cfg->user ? cfg->user : ""));
 	json_add(o, "log_level", json_new_string(cfg->log_level ? cfg->log_level : "info"));
 	struct json *lines = json_new(JSON_OBJECT);
@@ -346,6 +348,26 @@ send_result(uint32_t id, uint32_t windex, const struct result *res)
 		flush_results(wloop, NULL);
 }
 
+/* A test's hostile worker (DRISHTI_TEST_HOOKS set in the agent's
+ * environment): a check named hook.wire.garbage, .short or .huge answers
+ * with bytes that are no message, a truncated one or an oversized one,
+ * instead of its result.  True when it did. */
+static bool
+test_hook(const char *check)
+{
+	static char junk[WIRE_MAX + 4096];
+
+	if (getenv("DRISHTI_TEST_HOOKS") == NULL || strncmp(check, "hook.wire.", 10) != 0)
+		return false;
+	const char *k = check + 10;
+	size_t n = strcmp(k, "short") == 0 ? 3 : strcmp(k, "huge") == 0 ? sizeof junk : 200;
+	for (size_t i = 0; i < n; i++)
+		junk[i] = (char)(0xA5 ^ (i * 7));
+	if (send(wfd, junk, n, MSG_NOSIGNAL) < 0)
+		log_warn("test hook: %s", strerror(errno));
+	return true;
+}
+
 static void
 run_done(struct rule_run *run, const struct result *res, void *ud)
 {
@@ -385,6 +407,10 @@ run_done(struct rule_run *run, const struct result *res, void *ud)
 		}
 		free(m);
 		free(cj);
+	}
+	if (test_hook(rules_run_check(run))) {
+		free(q);
+		return;
 	}
 	send_result(q->id, q->windex, res);
 	free(q);
@@ -536,7 +562,7 @@ worker_main(void)
 	rules_exec_dirs(exec, execs, sizeof execs);
 	int ll = 0;
 	if (file == NULL || vars == NULL || reps == NULL ||
-	    priv_drop(user, err, sizeof err) < 0 ||
+	    priv_drop(priv_user(user), err, sizeof err) < 0 ||
 	    priv_no_new_privs(err, sizeof err) < 0 ||
 	    (ll = priv_landlock_readonly(reads, execs, err, sizeof err)) < 0) {
 		if (file == NULL || vars == NULL || reps == NULL)
@@ -559,6 +585,7 @@ worker_main(void)
 	}
 	struct rules_env env = {
 		.loop = loop, .read_paths = read_paths, .exec = exec, .vars = vars, .nvars = nvars,
+		.allow_metadata = jnum(init, "allow_metadata") != 0,
 		.config_path = json_get(init, "config") ? json_string(json_get(init, "config")) : NULL,
 		.reporters = reps, .nreporters = i,
 		.memory = (uint64_t)jnum(init, "memory"),

@@ -16,11 +16,15 @@ for t in "$here"/t_*.sh; do
 	# TESTS="t_cli t_net": only those (the cross builds run a subset)
 	case " ${TESTS:-$name} " in *" $name "*) ;; *) continue ;; esac
 	scratch=$(mktemp -d "${TMPDIR:-/tmp}/drishti-$name.XXXXXX")
+	# started as root, the agent's roles and rules run as an unprivileged
+	# user (drishti, else nobody): what a test makes is theirs to read and
+	# write (a secret is made 0600 on purpose, and stays root's)
+	chmod 1777 "$scratch"
 	out="$scratch.out"
 	echo "# $name"
 	# a test that leaves [agent] state unset gets a state file of its own,
 	# not the user's (two suites at once must not share one)
-	( cd "$scratch" && TESTDIR="$here" SCRATCH="$scratch" XDG_STATE_HOME="$scratch/.state" \
+	( cd "$scratch" && umask 000 && TESTDIR="$here" SCRATCH="$scratch" XDG_STATE_HOME="$scratch/.state" \
 	    bash "$t" ) >"$out" 2>&1
 	rc=$?
 	# shown only (grep finds nothing when all is well); the verdict is below

@@ -172,7 +172,7 @@ else
 	expect_in "with no rules installed, once says so and how to name some" "$OUT" \
 	    '^drishti: no rules: none installed .* set \[agent\] rules in a config file'
 fi
-mkdir -p src cross && touch src/daemon.c cross/build.sh
+mkdir -p src cross && touch src/state.c cross/build.sh
 OUT=$(env -u DRISHTI_CONFIG "$D" once 2>&1)
 expect_eq "built-in defaults in a source checkout read ./rules" "$(summary_of v.len)" "0 nil"
 expect_in "once says it took the checkout's rules" "$OUT" "^drishti: rules: $PWD/rules \(source checkout"
