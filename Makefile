@@ -218,6 +218,14 @@ fuzz: $(FUZZERS)
 	        { tail -40 build/fuzz/$$f.log; exit 1; }; \
 	    tail -1 build/fuzz/$$f.log; done
 
+# soak: the agent for MINUTES (default 30) with 500 checks, hostile rule
+# files and a flapping receiver; prints RSS, descriptors and state-file
+# size over time and checks nothing is lost (not in CI)
+MINUTES ?= 30
+.PHONY: soak
+soak: all
+	MINUTES=$(MINUTES) DRISHTI=$(abspath $(STATIC)) bash tests/soak.sh
+
 # the peers the benchmark measures beside drishti
 bench-deps:
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light monit bc curl \

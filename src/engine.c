@@ -33,6 +33,9 @@
 #include "worker.h"
 
 enum wstate { W_LOADING, W_READY, W_RESTARTING, W_QUARANTINED, W_GONE };
+/* An engine's way out: running; stopping (runs in flight get their grace);
+ * stopped (the hook said so); being freed (no hook, no restart). */
+enum stopping { STOP_NO, STOP_GRACE_RUNS, STOP_DONE, STOP_FREEING };
 
 struct inflight {
 	uint32_t id;
@@ -77,7 +80,7 @@ struct engine {
 	int     loading;            /* workers still loading the first time */
 	int     load_errors;
 	int     global_errors;      /* errors that belong to no one file */
-	int     stopping;
+	enum stopping stopping;
 	struct loop_timer *stop_t;
 	struct loop_timer *flush_t; /* sends the workers' pending runs */
 	struct engine_stats stats;
@@ -825,7 +828,7 @@ worker_died(struct eng_worker *w, int status, int have_status)
 		snprintf(reason, sizeof reason, "sandbox: killed (%s)", why);
 	w->kill_reason = NULL;
 
-	if (e->stopping || w->state == W_GONE) {
+	if (e->stopping != STOP_NO || w->state == W_GONE) {
 		w->state = W_GONE;
 	} else if (w->first_load) {
 		/* died while loading for the first time: a load error */
@@ -845,10 +848,10 @@ worker_died(struct eng_worker *w, int status, int have_status)
 	}
 	/* a CPU kill has its run named and stopped at once: not a sign the
 	 * file is broken, so it does not count towards quarantine */
-	int last = e->stopping || w->state == W_GONE || w->state == W_QUARANTINED ||
+	int last = e->stopping != STOP_NO || w->state == W_GONE || w->state == W_QUARANTINED ||
 	    (!cpu && w->kills_in_row + 1 >= ENGINE_KILLS_QUARANTINE);
 	end_runs(w, reason, culprit, last);
-	if (e->stopping || w->state == W_GONE || w->state == W_QUARANTINED) {
+	if (e->stopping != STOP_NO || w->state == W_GONE || w->state == W_QUARANTINED) {
 		maybe_stopped(e);
 		return;
 	}
@@ -1042,7 +1045,7 @@ on_due(struct loop *l, void *ud)
 	struct engine *e = c->w->e;
 
 	c->timer = NULL;
-	if (e->stopping)
+	if (e->stopping != STOP_NO)
 		return;
 	double now = loop_now(l);
 	if (c->in_flight) {
@@ -1148,8 +1151,8 @@ on_stop_timeout(struct loop *l, void *ud)
 	kill_workers(e);
 	for (size_t i = 0; i < e->nworkers; i++)
 		end_runs(e->workers[i], "agent stopping", 0, 1);
-	if (e->stopping == 1) {
-		e->stopping = 2;
+	if (e->stopping == STOP_GRACE_RUNS) {
+		e->stopping = STOP_DONE;
 		if (e->hooks.stopped != NULL)
 			e->hooks.stopped(e, e->hooks.ud);
 	}
@@ -1158,7 +1161,7 @@ on_stop_timeout(struct loop *l, void *ud)
 static void
 maybe_stopped(struct engine *e)
 {
-	if (e->stopping == 1 && engine_in_flight(e) == 0 && e->stop_t != NULL) {
+	if (e->stopping == STOP_GRACE_RUNS && engine_in_flight(e) == 0 && e->stop_t != NULL) {
 		loop_timer_cancel(e->loop, e->stop_t);
 		e->stop_t = loop_timer_at(e->loop, loop_now(e->loop), on_stop_timeout, e);
 	}
@@ -1167,9 +1170,9 @@ maybe_stopped(struct engine *e)
 void
 engine_stop(struct engine *e, double grace)
 {
-	if (e->stopping)
+	if (e->stopping != STOP_NO)
 		return;
-	e->stopping = 1;
+	e->stopping = STOP_GRACE_RUNS;
 	for (size_t i = 0; i < e->nchecks; i++) {
 		loop_timer_cancel(e->loop, e->checks[i]->timer);
 		e->checks[i]->timer = NULL;
@@ -1183,7 +1186,7 @@ engine_free(struct engine *e)
 {
 	if (e == NULL)
 		return;
-	e->stopping = 3;
+	e->stopping = STOP_FREEING;
 	loop_timer_cancel(e->loop, e->flush_t);
 	loop_signal_del(e->loop, SIGCHLD, on_sigchld, e);
 	kill_workers(e);

@@ -129,8 +129,10 @@ log_open_role(const char *target)
 {
 	char err[256];
 
-	if (target == NULL || strcmp(target, "stderr") == 0)
+	if (target == NULL || strcmp(target, "stderr") == 0) {
+		to_journal = stderr_is_journal();
 		return 0;
+	}
 	if (strcmp(target, "syslog") == 0)
 		return log_open(target, cur_level, err, sizeof err);
 	to_journal = 0;

@@ -18,9 +18,12 @@
 static const struct {
 	const char *name, *synopsis, *text;
 } commands[] = {
-	{ "run", "run [-c FILE]",
+	{ "run", "run [-c FILE] [--allow-root]",
 	  "Runs the agent in the foreground (systemd Type=simple or notify): every\n"
-	  "check on its schedule, in one worker process per rule file.  SIGHUP\n"
+	  "check on its schedule, in one worker process per rule file.  Started as\n"
+	  "root, only the parent process stays root: the state and delivery\n"
+	  "processes and the rule workers run as [agent] user (default drishti,\n"
+	  "else nobody), each confined; --allow-root lets that user be root.  SIGHUP\n"
 	  "reloads the config and rules (a broken one is logged and the running set\n"
 	  "stays); a saved rule file is reloaded by itself when [agent] watch is\n"
 	  "true; SIGTERM or SIGINT let runs in flight finish, then exit 0.\n" },

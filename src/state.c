@@ -77,7 +77,7 @@ struct daemon {
 	struct config *ncfg;        /* a reload being loaded */
 	struct engine *ne;
 	int     reload_again;
-	int     stopping;
+	bool    stopping;           /* SIGTERM, MSG_STOP or the parent gone */
 	int     exit_code;
 	int     started;
 	/* engines and configs whose time is over, freed from the loop */
@@ -820,7 +820,7 @@ on_term(struct loop *l, void *ud)
 		loop_stop(d->loop);
 		return;
 	}
-	d->stopping = 1;
+	d->stopping = true;
 	notify(d, "STOPPING=1");
 	int n = d->e ? engine_in_flight(d->e) : 0;
 	log_info("stopping%s", n ? ": letting the runs in flight finish" : "");
