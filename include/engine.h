@@ -11,6 +11,7 @@
 #include "sched.h"
 #include "alert.h"
 #include "history.h"
+#include "loop.h"
 
 struct loop;
 struct engine;
@@ -25,7 +26,7 @@ struct eng_check {
 	uint32_t windex;            /* its index among its worker's declarations */
 	struct inflight *inflight;  /* the run in flight, if any */
 	struct sched sched;
-	struct loop_timer *timer;
+	loop_timer_id timer;
 	int     in_flight;
 	int     rerun;              /* cut short by a neighbour's death: run again */
 	double  slot;               /* the slot being run, monotonic */

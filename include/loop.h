@@ -5,7 +5,9 @@
 #include <stdint.h>
 
 struct loop;
-struct loop_timer;
+/* A timer's id: 0 is none.  An id whose timer fired or was cancelled is
+ * stale and cancelling it does nothing (loop.c). */
+typedef uint64_t loop_timer_id;
 
 #define LOOP_IN  0x1
 #define LOOP_OUT 0x4            /* the epoll values, for callers' ease */
@@ -28,8 +30,8 @@ void   loop_fd_del(struct loop *l, int fd);
 
 /* Calls fn at monotonic time `at`.  The handle is valid until fn runs or
  * loop_timer_cancel; cancelling NULL is a no-op. */
-struct loop_timer *loop_timer_at(struct loop *l, double at, loop_fn fn, void *ud);
-void   loop_timer_cancel(struct loop *l, struct loop_timer *t);
+loop_timer_id loop_timer_at(struct loop *l, double at, loop_fn fn, void *ud);
+void   loop_timer_cancel(struct loop *l, loop_timer_id t);
 /* Calls fn on the next iteration, outside whatever callback is running. */
 int    loop_defer(struct loop *l, loop_fn fn, void *ud);
 

@@ -40,7 +40,7 @@ enum stopping { STOP_NO, STOP_GRACE_RUNS, STOP_DONE, STOP_FREEING };
 struct inflight {
 	uint32_t id;
 	struct eng_check *c;
-	struct loop_timer *hard;
+	loop_timer_id hard;
 	int     overdue;            /* its hard deadline passed */
 	struct inflight *next;
 };
@@ -53,8 +53,8 @@ struct eng_worker {
 	enum wstate state;
 	int     first_load;         /* declarations come only with the first load */
 	int     load_errors;
-	struct loop_timer *load_t;
-	struct loop_timer *restart_t;
+	loop_timer_id load_t;
+	loop_timer_id restart_t;
 	int     kills_in_row;
 	int     draining;           /* reading what a dead worker left in its socket */
 	const char *kill_reason;    /* why we killed it, for its runs */
@@ -81,8 +81,8 @@ struct engine {
 	int     load_errors;
 	int     global_errors;      /* errors that belong to no one file */
 	enum stopping stopping;
-	struct loop_timer *stop_t;
-	struct loop_timer *flush_t; /* sends the workers' pending runs */
+	loop_timer_id stop_t;
+	loop_timer_id flush_t; /* sends the workers' pending runs */
 	struct engine_stats stats;
 };
 
@@ -451,7 +451,7 @@ load_finished(struct eng_worker *w, int errors)
 	struct engine *e = w->e;
 
 	loop_timer_cancel(e->loop, w->load_t);
-	w->load_t = NULL;
+	w->load_t = 0;
 	w->state = errors > 0 ? W_QUARANTINED : W_READY;
 	w->loaded_ok = errors == 0;
 	if (errors == 0 && !w->first_load && e->hooks.file_state != NULL)
@@ -686,7 +686,7 @@ on_load_timeout(struct loop *l, void *ud)
 	struct eng_worker *w = ud;
 
 	(void)l;
-	w->load_t = NULL;
+	w->load_t = 0;
 	log_error("%s: still loading after the sandbox timeout; killed", w->path);
 	w->kill_reason = "sandbox: killed";
 	if (w->first_load && w->e->hooks.load_error != NULL) {
@@ -705,7 +705,7 @@ on_restart(struct loop *l, void *ud)
 	struct eng_worker *w = ud;
 
 	(void)l;
-	w->restart_t = NULL;
+	w->restart_t = 0;
 	w->e->stats.worker_restarts++;
 	worker_start(w);
 }
@@ -810,7 +810,7 @@ worker_died(struct eng_worker *w, int status, int have_status)
 	}
 	w->pid = 0;
 	loop_timer_cancel(e->loop, w->load_t);
-	w->load_t = NULL;
+	w->load_t = 0;
 	if (w->runq != NULL)
 		w->runq->n = w->runq->len = 0;  /* those runs end below */
 	describe_status(status, have_status, why, sizeof why);
@@ -956,7 +956,7 @@ on_hard_deadline(struct loop *l, void *ud)
 	struct eng_worker *w = r->c->w;
 
 	(void)l;
-	r->hard = NULL;
+	r->hard = 0;
 	r->overdue = 1;
 	if (w->pid <= 0)
 		return;
@@ -972,7 +972,7 @@ flush_runs(struct loop *l, void *ud)
 	struct engine *e = ud;
 
 	(void)l;
-	e->flush_t = NULL;
+	e->flush_t = 0;
 	for (size_t i = 0; i < e->nworkers; i++) {
 		struct eng_worker *w = e->workers[i];
 		if (w->runq == NULL || w->runq->n == 0)
@@ -1027,7 +1027,7 @@ engine_run_now(struct engine *e, struct eng_check *c)
 		free(r);
 		return -1;
 	}
-	if (e->flush_t == NULL)
+	if (e->flush_t == 0)
 		e->flush_t = loop_timer_at(e->loop, loop_now(e->loop), flush_runs, e);
 	c->inflight = r;
 	r->hard = loop_timer_at(e->loop, loop_update_now(e->loop) + (double)t / 1000.0 +
@@ -1044,7 +1044,7 @@ on_due(struct loop *l, void *ud)
 	struct eng_check *c = ud;
 	struct engine *e = c->w->e;
 
-	c->timer = NULL;
+	c->timer = 0;
 	if (e->stopping != STOP_NO)
 		return;
 	double now = loop_now(l);
@@ -1101,7 +1101,7 @@ engine_schedule(struct engine *e, struct engine *prev)
 			c->sched.due += (double)c->d.every_ms / 1000.0;
 		struct eng_check *old = prev ? engine_find(prev, c->d.name) : NULL;
 		if (old != NULL && old->d.every_ms == c->d.every_ms && c->d.every_ms > 0 &&
-		    old->timer != NULL)
+		    old->timer != 0)
 			c->sched.due = old->sched.due;  /* keep its place on the grid */
 		c->planned = sched_start_at(&c->sched);
 		c->timer = loop_timer_at(e->loop, c->planned, on_due, c);
@@ -1123,7 +1123,7 @@ kill_workers(struct engine *e)
 		struct eng_worker *w = e->workers[i];
 		w->state = W_GONE;
 		loop_timer_cancel(e->loop, w->restart_t);
-		w->restart_t = NULL;
+		w->restart_t = 0;
 		if (w->fd >= 0) {
 			loop_fd_del(e->loop, w->fd);
 			close(w->fd);
@@ -1143,7 +1143,7 @@ on_stop_timeout(struct loop *l, void *ud)
 	struct engine *e = ud;
 
 	(void)l;
-	e->stop_t = NULL;
+	e->stop_t = 0;
 	if (engine_in_flight(e) > 0)
 		log_warn("stopping: %d run%s still going after the grace period",
 		    engine_in_flight(e), engine_in_flight(e) == 1 ? "" : "s");
@@ -1161,7 +1161,7 @@ on_stop_timeout(struct loop *l, void *ud)
 static void
 maybe_stopped(struct engine *e)
 {
-	if (e->stopping == STOP_GRACE_RUNS && engine_in_flight(e) == 0 && e->stop_t != NULL) {
+	if (e->stopping == STOP_GRACE_RUNS && engine_in_flight(e) == 0 && e->stop_t != 0) {
 		loop_timer_cancel(e->loop, e->stop_t);
 		e->stop_t = loop_timer_at(e->loop, loop_now(e->loop), on_stop_timeout, e);
 	}
@@ -1175,7 +1175,7 @@ engine_stop(struct engine *e, double grace)
 	e->stopping = STOP_GRACE_RUNS;
 	for (size_t i = 0; i < e->nchecks; i++) {
 		loop_timer_cancel(e->loop, e->checks[i]->timer);
-		e->checks[i]->timer = NULL;
+		e->checks[i]->timer = 0;
 	}
 	e->stop_t = loop_timer_at(e->loop, loop_update_now(e->loop) +
 	    (engine_in_flight(e) > 0 ? grace : 0), on_stop_timeout, e);

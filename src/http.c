@@ -45,7 +45,7 @@ struct http_xfer {
 
 static CURLM *multi;
 static struct loop *hloop;
-static struct loop_timer *htimer;
+static loop_timer_id htimer;
 static int inited;
 
 static void check_done(void);
@@ -208,7 +208,7 @@ on_timer(struct loop *l, void *ud)
 
 	(void)l;
 	(void)ud;
-	htimer = NULL;
+	htimer = 0;
 	curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);
 	check_done();
 }
@@ -219,7 +219,7 @@ timer_cb(CURLM *m, long ms, void *up)
 	(void)m;
 	(void)up;
 	loop_timer_cancel(hloop, htimer);
-	htimer = NULL;
+	htimer = 0;
 	/* never call socket_action from here: a 0 timeout runs next round */
 	if (ms >= 0)
 		htimer = loop_timer_at(hloop, loop_update_now(hloop) + (double)ms / 1000.0,
@@ -302,7 +302,7 @@ http_shutdown(void)
 	if (!inited)
 		return;
 	loop_timer_cancel(hloop, htimer);
-	htimer = NULL;
+	htimer = 0;
 	curl_multi_cleanup(multi);
 	curl_global_cleanup();
 	multi = NULL;

@@ -6,6 +6,7 @@
  * iteration, never from inside the callback that found it (NOTES.md). */
 #include <errno.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -19,12 +20,20 @@
 #define LOOP_FD_MAX 65536       /* fds we track: beyond, refuse */
 #define LOOP_EVENTS 64
 
-struct loop_timer {
+/* A timer lives in a slot; its id is the slot and the slot's generation,
+ * which moves on each time the slot is freed (fired or cancelled).  A
+ * stale id (a timer that fired, whose owner kept the id) matches no live
+ * slot, so cancelling it does nothing: no use after free, and never
+ * another timer's cancellation (Redis ae.c holds its timers by id). */
+struct tslot {
 	double  at;
-	size_t  idx;                /* place in the heap */
+	uint32_t idx;               /* place in the heap */
+	uint32_t gen;
 	uint64_t seq;               /* ties run in the order they were set */
 	loop_fn fn;
 	void   *ud;
+	uint32_t next_free;
+	bool    live;
 };
 
 struct fdw {
@@ -50,7 +59,9 @@ struct loop {
 	double  now;
 	struct fdw *fds;
 	size_t  nfds;
-	struct loop_timer **heap;
+	struct tslot *slots;
+	uint32_t nslots, free_slot;     /* free list through next_free; UINT32_MAX: none */
+	uint32_t *heap;                 /* slot numbers */
 	size_t  nheap, capheap;
 	uint64_t seq;
 	struct deferred *defq;
@@ -76,6 +87,7 @@ loop_new(void)
 		return NULL;
 	}
 	l->sigfd = -1;
+	l->free_slot = UINT32_MAX;
 	sigemptyset(&l->sigs);
 	l->now = clock_mono();
 	return l;
@@ -86,8 +98,7 @@ loop_free(struct loop *l)
 {
 	if (l == NULL)
 		return;
-	for (size_t i = 0; i < l->nheap; i++)
-		free(l->heap[i]);
+	free(l->slots);
 	free(l->heap);
 	free(l->fds);
 	free(l->defq);
@@ -168,8 +179,10 @@ loop_fd_del(struct loop *l, int fd)
 
 /* ---- timers ------------------------------------------------------------------ */
 
+#define SLOT(l, i) (&(l)->slots[(l)->heap[i]])
+
 static int
-tless(const struct loop_timer *a, const struct loop_timer *b)
+tless(const struct tslot *a, const struct tslot *b)
 {
 	return a->at < b->at || (a->at == b->at && a->seq < b->seq);
 }
@@ -177,17 +190,17 @@ tless(const struct loop_timer *a, const struct loop_timer *b)
 static void
 hswap(struct loop *l, size_t i, size_t j)
 {
-	struct loop_timer *t = l->heap[i];
+	uint32_t t = l->heap[i];
 	l->heap[i] = l->heap[j];
 	l->heap[j] = t;
-	l->heap[i]->idx = i;
-	l->heap[j]->idx = j;
+	SLOT(l, i)->idx = (uint32_t)i;
+	SLOT(l, j)->idx = (uint32_t)j;
 }
 
 static void
 hup(struct loop *l, size_t i)
 {
-	while (i > 0 && tless(l->heap[i], l->heap[(i - 1) / 2])) {
+	while (i > 0 && tless(SLOT(l, i), SLOT(l, (i - 1) / 2))) {
 		hswap(l, i, (i - 1) / 2);
 		i = (i - 1) / 2;
 	}
@@ -198,9 +211,9 @@ hdown(struct loop *l, size_t i)
 {
 	for (;;) {
 		size_t m = i, a = 2 * i + 1, b = 2 * i + 2;
-		if (a < l->nheap && tless(l->heap[a], l->heap[m]))
+		if (a < l->nheap && tless(SLOT(l, a), SLOT(l, m)))
 			m = a;
-		if (b < l->nheap && tless(l->heap[b], l->heap[m]))
+		if (b < l->nheap && tless(SLOT(l, b), SLOT(l, m)))
 			m = b;
 		if (m == i)
 			return;
@@ -209,49 +222,77 @@ hdown(struct loop *l, size_t i)
 	}
 }
 
-struct loop_timer *
+static loop_timer_id
+id_of(const struct loop *l, uint32_t slot)
+{
+	return ((uint64_t)l->slots[slot].gen << 32) | ((uint64_t)slot + 1);
+}
+
+loop_timer_id
 loop_timer_at(struct loop *l, double at, loop_fn fn, void *ud)
 {
-	struct loop_timer *t;
-
 	if (l->nheap == l->capheap) {
 		size_t n = l->capheap ? 2 * l->capheap : 64;
-		struct loop_timer **h = realloc(l->heap, n * sizeof *h);
+		uint32_t *h = realloc(l->heap, n * sizeof *h);
 		if (h == NULL)
-			return NULL;
+			return 0;
 		l->heap = h;
 		l->capheap = n;
 	}
-	t = malloc(sizeof *t);
-	if (t == NULL)
-		return NULL;
-	*t = (struct loop_timer){ .at = at, .idx = l->nheap, .seq = l->seq++, .fn = fn, .ud = ud };
-	l->heap[l->nheap++] = t;
+	if (l->free_slot == UINT32_MAX) {
+		if (l->nslots == UINT32_MAX - 1)
+			return 0;
+		uint32_t n = l->nslots ? 2 * l->nslots : 64;
+		struct tslot *s = realloc(l->slots, n * sizeof *s);
+		if (s == NULL)
+			return 0;
+		for (uint32_t i = l->nslots; i < n; i++)
+			s[i] = (struct tslot){ .next_free = i + 1 < n ? i + 1 : UINT32_MAX };
+		l->slots = s;
+		l->free_slot = l->nslots;
+		l->nslots = n;
+	}
+	uint32_t k = l->free_slot;
+	struct tslot *t = &l->slots[k];
+	l->free_slot = t->next_free;
+	t->at = at;
+	t->idx = (uint32_t)l->nheap;
+	t->seq = l->seq++;
+	t->fn = fn;
+	t->ud = ud;
+	t->live = true;
+	l->heap[l->nheap++] = k;
 	hup(l, t->idx);
-	return t;
+	return id_of(l, k);
 }
 
 static void
-heap_remove(struct loop *l, struct loop_timer *t)
+slot_free(struct loop *l, uint32_t k)
 {
+	struct tslot *t = &l->slots[k];
 	size_t i = t->idx;
 
 	l->nheap--;
 	if (i != l->nheap) {
 		l->heap[i] = l->heap[l->nheap];
-		l->heap[i]->idx = i;
+		SLOT(l, i)->idx = (uint32_t)i;
 		hup(l, i);
-		hdown(l, l->heap[i]->idx);
+		hdown(l, i);
 	}
+	t->live = false;
+	t->gen++;
+	t->next_free = l->free_slot;
+	l->free_slot = k;
 }
 
 void
-loop_timer_cancel(struct loop *l, struct loop_timer *t)
+loop_timer_cancel(struct loop *l, loop_timer_id id)
 {
-	if (t == NULL)
+	uint32_t k = (uint32_t)(id & 0xffffffffu) - 1;
+
+	if (id == 0 || k >= l->nslots || !l->slots[k].live || l->slots[k].gen != (uint32_t)(id >> 32))
 		return;
-	heap_remove(l, t);
-	free(t);
+	slot_free(l, k);
 }
 
 int
@@ -337,12 +378,11 @@ run_timers(struct loop *l)
 	/* only timers due now: one set by a callback for "now" waits a round */
 	double now = loop_update_now(l);
 	uint64_t limit = l->seq;
-	while (l->nheap > 0 && l->heap[0]->at <= now && l->heap[0]->seq < limit) {
-		struct loop_timer *t = l->heap[0];
-		heap_remove(l, t);
-		loop_fn fn = t->fn;
-		void *ud = t->ud;
-		free(t);
+	while (l->nheap > 0 && SLOT(l, 0)->at <= now && SLOT(l, 0)->seq < limit) {
+		uint32_t k = l->heap[0];
+		loop_fn fn = l->slots[k].fn;
+		void *ud = l->slots[k].ud;
+		slot_free(l, k);
 		fn(l, ud);
 	}
 }
@@ -359,7 +399,7 @@ loop_run(struct loop *l)
 		if (l->ndef > 0)
 			timeout = 0;
 		else if (l->nheap > 0) {
-			double d = l->heap[0]->at - l->now;
+			double d = SLOT(l, 0)->at - l->now;
 			timeout = d <= 0 ? 0 : (int)(d * 1000) + 1;
 		}
 		int n = epoll_wait(l->ep, ev, LOOP_EVENTS, timeout);

@@ -50,13 +50,13 @@ struct rep {
 	int     busy;
 	int     in_pump;            /* finish() from inside pump(): no recursion */
 	uint64_t job;               /* the send in flight (busy), by the sender's id */
-	struct loop_timer *retry_t;
+	loop_timer_id retry_t;
 	int64_t seq;                /* cursor: the last event done */
 	int     attempts;
 	double  next_at;            /* unix seconds */
 	struct store_event ev;      /* the one in flight */
 	uint64_t resend_job;        /* alertmanager: the re-send in flight, or 0 */
-	struct loop_timer *resend_t;
+	loop_timer_id resend_t;
 	int     resend_failing;     /* log a failing re-send once, not every minute */
 };
 
@@ -69,7 +69,7 @@ struct outbox {
 	struct rep *reps;
 	size_t  nreps;
 	const struct outbox_sender *sender;
-	struct loop_timer *poll_t;
+	loop_timer_id poll_t;
 	double  bound_at;           /* next check of the bounds */
 };
 
@@ -144,7 +144,7 @@ on_retry(struct loop *l, void *ud)
 	struct rep *r = ud;
 
 	(void)l;
-	r->retry_t = NULL;
+	r->retry_t = 0;
 	pump(r);
 }
 
@@ -250,7 +250,7 @@ pump(struct rep *r)
 	struct outbox *o = r->o;
 
 	r->in_pump = 1;
-	while (!r->busy && r->retry_t == NULL) {
+	while (!r->busy && r->retry_t == 0) {
 		if (r->next_at > clock_real()) {
 			r->retry_t = loop_timer_at(o->loop, loop_update_now(o->loop) +
 			    (r->next_at - clock_real()), on_retry, r);
@@ -290,7 +290,7 @@ bound(struct outbox *o)
 		    " (outbox bounds: %llu events, %.0f s)", r->name, dropped, dropped == 1 ? "" : "s",
 		    (unsigned long long)o->cfg->outbox_max, age);
 		loop_timer_cancel(o->loop, r->retry_t);
-		r->retry_t = NULL;
+		r->retry_t = 0;
 		store_cursor(o->store, r->name, &r->seq, &r->attempts, &r->next_at);
 	}
 }

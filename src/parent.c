@@ -66,7 +66,7 @@ struct child {
 	double  started;
 	int     fails;              /* deaths in a row, for the backoff */
 	bool    replace;            /* stopped on purpose: start the next at once */
-	struct loop_timer *restart_t;
+	loop_timer_id restart_t;
 	int     exit_code;
 };
 
@@ -94,7 +94,7 @@ struct parent {
 	char    user[64];
 	int     lock_fd;
 	bool    stopping;
-	struct loop_timer *kill_t;
+	loop_timer_id kill_t;
 	int     exit_code;
 };
 
@@ -412,7 +412,7 @@ on_restart(struct loop *l, void *ud)
 	struct parent *p = r->p;
 
 	(void)l;
-	r->restart_t = NULL;
+	r->restart_t = 0;
 	if (!p->stopping)
 		spawn(p, r);
 }
@@ -435,12 +435,16 @@ spawn(struct parent *p, struct child *r)
 	pid_t pid = fork();
 	if (pid == 0) {
 		/* the child: system calls only, then exec */
+		/* out of the way first (either may sit on 3 or 4), then into
+		 * place: dup2 onto another number also clears close-on-exec */
+		int sock = fcntl(sv[1], F_DUPFD, 10);
+		int lock = r->which == ROLE_STATE && p->lock_fd >= 0 ? fcntl(p->lock_fd, F_DUPFD, 10) : -1;
 		if (logfd >= 0)
 			dup2(logfd, STDERR_FILENO);
-		if (dup2(sv[1], ROLE_FD_PARENT) < 0)
+		if (sock < 0 || dup2(sock, ROLE_FD_PARENT) < 0)
 			_exit(70);
-		if (r->which == ROLE_STATE && p->lock_fd >= 0) {
-			if (dup2(p->lock_fd, ROLE_FD_LOCK) < 0)
+		if (lock >= 0) {
+			if (dup2(lock, ROLE_FD_LOCK) < 0)
 				_exit(70);
 		} else
 			close(ROLE_FD_LOCK);
@@ -579,7 +583,7 @@ on_kill(struct loop *l, void *ud)
 	struct parent *p = ud;
 
 	(void)l;
-	p->kill_t = NULL;
+	p->kill_t = 0;
 	for (int i = ROLE_STATE; i <= ROLE_DELIVERY; i++)
 		if (p->roles[i].pid > 0) {
 			log_error("%s role did not stop in %.0f s; killing it",
@@ -603,7 +607,7 @@ on_term(struct loop *l, void *ud)
 	for (int i = ROLE_STATE; i <= ROLE_DELIVERY; i++) {
 		struct child *r = &p->roles[i];
 		loop_timer_cancel(l, r->restart_t);
-		r->restart_t = NULL;
+		r->restart_t = 0;
 		kill_role(r, SIGTERM);
 	}
 	p->kill_t = loop_timer_at(l, loop_update_now(l) + STOP_WAIT, on_kill, p);

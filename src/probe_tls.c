@@ -39,8 +39,8 @@ struct probe_tls {
 	probe_tls_fn fn;
 	void   *ud;
 	int     finished;
-	struct loop_timer *kick;    /* the first step, from the loop */
-	struct loop_timer *deadline;    /* a peer that accepts and never speaks */
+	loop_timer_id kick;    /* the first step, from the loop */
+	loop_timer_id deadline;    /* a peer that accepts and never speaks */
 	double  timeout;
 };
 
@@ -158,7 +158,7 @@ finish(struct probe_tls *p, int rc)
 	}
 	p->finished = 1;
 	loop_timer_cancel(p->loop, p->deadline);
-	p->deadline = NULL;
+	p->deadline = 0;
 	const mbedtls_x509_crt *peer = rc == 0 ? mbedtls_ssl_get_peer_cert(&p->ssl) : NULL;
 	if (rc == TLS_TIMED_OUT) {
 		snprintf(c.error, sizeof c.error, "TLS handshake: no answer within %.1f s", p->timeout);
@@ -232,7 +232,7 @@ on_deadline(struct loop *l, void *ud)
 	struct probe_tls *p = ud;
 
 	(void)l;
-	p->deadline = NULL;
+	p->deadline = 0;
 	if (!p->finished)
 		finish(p, TLS_TIMED_OUT);
 }
@@ -243,7 +243,7 @@ start_step(struct loop *l, void *ud)
 	struct probe_tls *p = ud;
 
 	(void)l;
-	p->kick = NULL;
+	p->kick = 0;
 	step(p);
 }
 
@@ -285,7 +285,7 @@ probe_tls_start(struct loop *l, int fd, const char *host, const char *ca_file,
 	mbedtls_ssl_set_bio(&p->ssl, p, bio_send, bio_recv, NULL);
 	/* the first step runs from the loop, so fn is never called from here */
 	p->kick = loop_timer_at(l, loop_now(l), start_step, p);
-	if (p->kick == NULL)
+	if (p->kick == 0)
 		goto fail;
 	/* the probe's own timeout, not the check's deadline */
 	p->timeout = timeout > 0.001 ? timeout : 0.001;

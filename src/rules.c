@@ -1086,8 +1086,8 @@ struct rule_run {
 	int     coref;              /* anchors co in the registry */
 	struct result res;
 	double  t0;
-	struct loop_timer *deadline_t;
-	struct loop_timer *wake_t;
+	loop_timer_id deadline_t;
+	loop_timer_id wake_t;
 	struct rules_op *op;        /* the I/O the run waits on */
 	int     parked;             /* yielded through rules_wait */
 	rules_done_fn done;
@@ -1230,7 +1230,7 @@ on_wake(struct loop *l, void *ud)
 	struct rule_run *run = ud;
 
 	(void)l;
-	run->wake_t = NULL;
+	run->wake_t = 0;
 	run_step(run);
 }
 
@@ -1241,7 +1241,7 @@ on_deadline(struct loop *l, void *ud)
 
 	(void)l;
 	/* Lua is not running (this is the loop): the run waits on I/O */
-	run->deadline_t = NULL;
+	run->deadline_t = 0;
 	run->b.kill = SB_TIMEOUT;
 	result_set(&run->res, ST_UNKNOWN, "%s", sb_kill_reason(SB_TIMEOUT));
 	run_finish(run);
@@ -1290,7 +1290,7 @@ rules_start(struct rule_file *f, const struct rule_decl *d, rules_done_fn done,
 		lua_pushnil(f->L);
 	if (lua_pcall(f->L, 2, 3, 0) != LUA_OK) {
 		result_set(&run->res, ST_UNKNOWN, "%s", sb_kill_reason(SB_MEMORY));
-		run->wake_t = NULL;
+		run->wake_t = 0;
 	} else {
 		run->co = lua_tothread(f->L, -3);
 		run->coref = (int)lua_tointeger(f->L, -2);
@@ -1306,7 +1306,7 @@ rules_start(struct rule_file *f, const struct rule_decl *d, rules_done_fn done,
 	/* the first step runs from the loop: done is never called from here */
 	if (run->co != NULL)
 		run->wake_t = loop_timer_at(l, loop_now(l), on_wake, run);
-	if (run->deadline_t == NULL || (run->co != NULL && run->wake_t == NULL)) {
+	if (run->deadline_t == 0 || (run->co != 0 && run->wake_t == 0)) {
 		loop_timer_cancel(l, run->deadline_t);
 		loop_timer_cancel(l, run->wake_t);
 		if (run->coref != LUA_NOREF)
@@ -1407,10 +1407,10 @@ rules_wake(struct rules_op *op)
 		op->done = 1;           /* rules_wait will wake the run */
 		return;
 	}
-	if (run->wake_t == NULL)
+	if (run->wake_t == 0)
 		run->wake_t = loop_timer_at(run->f->env->loop,
 		    loop_now(run->f->env->loop), on_wake, run);
-	if (run->wake_t == NULL)
+	if (run->wake_t == 0)
 		rules_abort(run, "out of memory");
 }
 

@@ -50,7 +50,7 @@ struct exec_op {
 	int     status, have_status;
 	int     timed_out;
 	double  t0;
-	struct loop_timer *deadline_t, *poll_t;
+	loop_timer_id deadline_t, poll_t;
 	int     nagios;
 };
 
@@ -140,7 +140,7 @@ on_poll(struct loop *l, void *ud)
 {
 	struct exec_op *op = ud;
 
-	op->poll_t = NULL;
+	op->poll_t = 0;
 	if (waitpid(op->pid, &op->status, WNOHANG) == op->pid) {
 		op->have_status = 1;
 		finish(op);
@@ -154,7 +154,7 @@ static void
 finish(struct exec_op *op)
 {
 	loop_timer_cancel(op->loop, op->deadline_t);
-	op->deadline_t = NULL;
+	op->deadline_t = 0;
 	rules_wake(&op->op);
 }
 
@@ -164,7 +164,7 @@ on_deadline(struct loop *l, void *ud)
 	struct exec_op *op = ud;
 
 	(void)l;
-	op->deadline_t = NULL;
+	op->deadline_t = 0;
 	op->timed_out = 1;
 	kill(-op->pid, SIGKILL);
 	if (op->fd >= 0) {
@@ -174,7 +174,7 @@ on_deadline(struct loop *l, void *ud)
 	}
 	op->have_status = waitpid(op->pid, &op->status, 0) == op->pid;
 	loop_timer_cancel(op->loop, op->poll_t);
-	op->poll_t = NULL;
+	op->poll_t = 0;
 	rules_wake(&op->op);
 }
 
@@ -335,7 +335,7 @@ start(lua_State *L, int nagios)
 	fcntl(op->fd, F_SETFL, O_NONBLOCK);
 	if (loop_fd_add(op->loop, op->fd, LOOP_IN, on_output, op) < 0 ||
 	    (op->deadline_t = loop_timer_at(op->loop, loop_update_now(op->loop) +
-	    (double)ms / 1000.0, on_deadline, op)) == NULL) {
+	    (double)ms / 1000.0, on_deadline, op)) == 0) {
 		op_free(&op->op);
 		return luaL_error(L, "exec: cannot wait for the command");
 	}

@@ -84,14 +84,14 @@ struct daemon {
 	struct engine *dead_e[16];
 	struct config *dead_cfg[16];
 	int     ndead;
-	struct loop_timer *reap_t;
+	loop_timer_id reap_t;
 	/* engines replaced by a reload, finishing their runs, with their configs */
 	struct engine *old_e[4];
 	struct config *old_cfg[4];
 	int     nold;
 	/* inotify */
 	int     ino;
-	struct loop_timer *settle_t;
+	loop_timer_id settle_t;
 	/* systemd */
 	int     notify_fd;
 	struct sockaddr_un notify_addr;
@@ -100,11 +100,11 @@ struct daemon {
 	/* state */
 	struct store *store;
 	struct outbox *outbox;
-	struct loop_timer *prune_t;
-	struct loop_timer *text_t;
-	struct loop_timer *page_t;  /* the status page: every minute, soon after a change */
-	struct loop_timer *commit_t;
-	struct loop_timer *health_t;
+	loop_timer_id prune_t;
+	loop_timer_id text_t;
+	loop_timer_id page_t;  /* the status page: every minute, soon after a change */
+	loop_timer_id commit_t;
+	loop_timer_id health_t;
 	int     lock_fd;
 	char    trouble[64];        /* the state file's trouble last reported */
 	/* the agent's own checks (drishti.state, rules:FILE): no worker, no
@@ -182,7 +182,7 @@ on_textfile(struct loop *l, void *ud)
 	static int failed;
 
 	(void)l;
-	d->text_t = NULL;
+	d->text_t = 0;
 	if (d->e == NULL || d->cfg->textfile == NULL || *d->cfg->textfile == '\0')
 		return;
 	if (textfile_write(d->cfg->textfile, d->e, d->store, err, sizeof err) < 0) {
@@ -248,7 +248,7 @@ on_commit(struct loop *l, void *ud)
 	struct daemon *d = ud;
 
 	(void)l;
-	d->commit_t = NULL;
+	d->commit_t = 0;
 	store_commit(d->store);         /* a failure is logged once, by the store */
 }
 
@@ -420,12 +420,12 @@ judge(struct daemon *d, struct eng_check *c, const struct result *r, int64_t now
 		muted = "its alert was never sent";
 	}
 	/* the engine armed the next run before this one ended: for status */
-	double next_at = c->timer != NULL ? clock_real() + (c->planned - loop_now(d->loop)) : 0;
+	double next_at = c->timer != 0 ? clock_real() + (c->planned - loop_now(d->loop)) : 0;
 	store_record(d->store, c->d.name, r, &c->alert, changed, &ev,
 	    &(struct store_extra){ .cursors = cursors, .note = note[0] ? note : NULL,
 	    .muted = muted, .alert_only = alert_only, .next_at = next_at });
 	/* the runs of this loop iteration are committed together, next round */
-	if (store_pending(d->store) && d->commit_t == NULL)
+	if (store_pending(d->store) && d->commit_t == 0)
 		d->commit_t = loop_timer_at(d->loop, loop_now(d->loop), on_commit, d);
 	if (ev.event != EV_NONE) {
 		page_soon(d);
@@ -440,7 +440,7 @@ judge(struct daemon *d, struct eng_check *c, const struct result *r, int64_t now
 			    result_status_name(ev.status), r->summary, muted ? "; not sent: " : "",
 			    muted ? muted : "");
 	}
-	if (d->text_t == NULL && d->cfg->textfile != NULL && *d->cfg->textfile != '\0')
+	if (d->text_t == 0 && d->cfg->textfile != 0 && *d->cfg->textfile != '\0')
 		d->text_t = loop_timer_at(d->loop, loop_update_now(d->loop) + 1.0, on_textfile, d);
 	if (!alert_only)
 		judge_waiting(d, c, now_ms);
@@ -749,7 +749,7 @@ on_reap(struct loop *l, void *ud)
 	struct daemon *d = ud;
 
 	(void)l;
-	d->reap_t = NULL;
+	d->reap_t = 0;
 	for (int i = 0; i < d->ndead; i++) {
 		engine_free(d->dead_e[i]);
 		if (d->dead_cfg[i] != NULL) {
@@ -775,7 +775,7 @@ bury(struct daemon *d, struct engine *e, struct config *cfg)
 	d->dead_e[d->ndead] = e;
 	d->dead_cfg[d->ndead] = cfg;
 	d->ndead++;
-	if (d->reap_t == NULL)
+	if (d->reap_t == 0)
 		d->reap_t = loop_timer_at(d->loop, loop_now(d->loop), on_reap, d);
 }
 
@@ -967,7 +967,7 @@ on_loaded(struct engine *e, int nerrors, void *ud)
 	d->ne = NULL;
 	d->ncfg = NULL;
 	notify(d, "READY=1");
-	if (d->reload_again && d->reap_t == NULL) {
+	if (d->reload_again && d->reap_t == 0) {
 		d->reload_again = 0;
 		reload(d);
 	}
@@ -1050,7 +1050,7 @@ on_settled(struct loop *l, void *ud)
 	struct daemon *d = ud;
 
 	(void)l;
-	d->settle_t = NULL;
+	d->settle_t = 0;
 	log_info("a rule file changed");
 	reload(d);
 }
@@ -1415,7 +1415,7 @@ state_main(void)
 			free(d.dead_cfg[i]);
 		}
 	}
-	if (d.e != NULL && d.text_t != NULL)
+	if (d.e != 0 && d.text_t != 0)
 		on_textfile(d.loop, &d);
 	engine_free(d.e);
 	outbox_free(d.outbox);

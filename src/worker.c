@@ -320,14 +320,14 @@ struct req {
 
 static struct wire_batch results = { .fd = WORKER_FD, .type = WIRE_RESULT };
 static struct loop *wloop;
-static struct loop_timer *flush_t;
+static loop_timer_id flush_t;
 
 static void
 flush_results(struct loop *l, void *ud)
 {
 	(void)l;
 	(void)ud;
-	flush_t = NULL;
+	flush_t = 0;
 	if (wire_batch_flush(&results) < 0)
 		exit(0);                /* the supervisor is gone */
 }
@@ -342,9 +342,9 @@ send_result(uint32_t id, uint32_t windex, const struct result *res)
 
 	if (wire_batch_add(&results, id, &windex, sizeof windex, res, len) < 0)
 		exit(0);
-	if (flush_t == NULL)
+	if (flush_t == 0)
 		flush_t = loop_timer_at(wloop, loop_now(wloop), flush_results, NULL);
-	if (flush_t == NULL)
+	if (flush_t == 0)
 		flush_results(wloop, NULL);
 }
 
@@ -627,7 +627,7 @@ worker_main(void)
 done:
 	rules_free(wfile);
 	loop_timer_cancel(loop, flush_t);
-	flush_t = NULL;
+	flush_t = 0;
 	http_shutdown();
 	loop_free(loop);
 out:
