@@ -32,6 +32,7 @@ enum msg_type {                     /* append only: values cross processes */
 	                     * error, answer */
 	MSG_LOGFD,          /* parent -> role: the reopened log (fd passed) */
 	MSG_HOOK,           /* parent -> role: test hook (DRISHTI_TEST_HOOKS only) */
+	MSG_NOTIFY,         /* state -> parent: an sd_notify state to relay */
 	MSG__END
 };
 

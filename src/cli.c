@@ -4,7 +4,10 @@
  * what they found; it is the operator's "run the daily script now".  `lint`
  * loads everything and runs nothing, so it is safe in a pre-commit hook or
  * before a reload. */
+#include <errno.h>
 #include <getopt.h>
+#include <grp.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1051,6 +1054,16 @@ cli_silence(int argc, char **argv)
 	bool ro = strcmp(op, "list") == 0;
 	if (ro && access(cfg.state, F_OK) < 0) {
 		printf(json ? "[]\n" : "no silences (no state file yet)\n");
+		goto out;
+	}
+	/* as root, write the state file as its owner (the agent's user): a
+	 * file SQLite makes beside it (-wal, -shm) must stay the agent's */
+	struct stat sst;
+	if (!ro && geteuid() == 0 && stat(cfg.state, &sst) == 0 && sst.st_uid != 0 &&
+	    (setgroups(0, NULL) < 0 || setgid(sst.st_gid) < 0 || setuid(sst.st_uid) < 0)) {
+		fprintf(stderr, "drishti silence: cannot become the state file's owner: %s\n",
+		    strerror(errno));
+		rc = EXIT_UNAVAILABLE;
 		goto out;
 	}
 	if (store_open(&st, cfg.state, ro, NULL, err, sizeof err) < 0) {

@@ -175,13 +175,33 @@ file_dirs(const struct config *cfg, char *out, size_t len)
 	}
 }
 
+/* The readable places beside the name service and TLS files: each
+ * reporter's own CA bundle. */
+static void
+ca_files(const struct config *cfg, char *out, size_t len)
+{
+	size_t used = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < cfg->nreporters; i++) {
+		const char *ca = cfg->reporters[i].ca_file;
+		if (ca == NULL || *ca == '\0')
+			continue;
+		int n = snprintf(out + used, len - used, "%s%s", used ? "," : "", ca);
+		if (n < 0 || (size_t)n >= len - used)
+			break;
+		used += (size_t)n;
+	}
+}
+
 static int
 begin(struct dlv *dv)
 {
-	char err[1024], writes[4096];
+	char err[1024], writes[4096], reads[4096];
 
 	file_dirs(&dv->cfg, writes, sizeof writes);
-	if (priv_confine(ROLE_DELIVERY, "", NULL, writes, err, sizeof err) < 0) {
+	ca_files(&dv->cfg, reads, sizeof reads);
+	if (priv_confine(ROLE_DELIVERY, reads, NULL, writes, err, sizeof err) < 0) {
 		log_error("delivery role: %s", err);
 		return -1;
 	}

@@ -37,7 +37,7 @@ static const char *const type_names[MSG__END] = {
 	[MSG_CONFIG] = "config", [MSG_PEER] = "peer", [MSG_SECRET] = "secret",
 	[MSG_GO] = "go", [MSG_RELOAD] = "reload", [MSG_RELOADED] = "reloaded",
 	[MSG_STOP] = "stop", [MSG_HELLO] = "hello", [MSG_JOB] = "job", [MSG_DONE] = "done",
-	[MSG_LOGFD] = "logfd", [MSG_HOOK] = "hook",
+	[MSG_LOGFD] = "logfd", [MSG_HOOK] = "hook", [MSG_NOTIFY] = "notify",
 };
 
 const char *
@@ -78,7 +78,8 @@ put(struct msg *m, const void *p, size_t n)
 		m->buf = b;
 		m->cap = cap;
 	}
-	memcpy(m->buf + m->len, p, n);
+	if (n > 0)
+		memcpy(m->buf + m->len, p, n);
 	m->len += n;
 }
 

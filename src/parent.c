@@ -45,6 +45,7 @@
 #include "loop.h"
 #include "msg.h"
 #include "priv.h"
+#include "sdnotify.h"
 #include "secret.h"
 #include "store.h"
 
@@ -362,6 +363,13 @@ on_role_msg(struct msg_conn *c, struct msg *m, void *ud)
 	uint32_t gen, ok;
 
 	(void)c;
+	if (r->which == ROLE_STATE && m->type == MSG_NOTIFY) {
+		const char *st;
+		if (m_get_str(m, &st, 32) < 0 || m_end(m) < 0 || !sdnotify_known(st))
+			return -1;
+		sdnotify_send(st);
+		return 0;
+	}
 	if (r->which != ROLE_STATE || m->type != MSG_RELOADED)
 		return -1;
 	if (m_get_u32(m, &gen) < 0 || m_get_u32(m, &ok) < 0 || m_end(m) < 0)
@@ -454,14 +462,14 @@ spawn(struct parent *p, struct child *r)
 			_exit(71);
 		prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
 		signal(SIGPIPE, SIG_DFL);
-		/* the state role speaks sd_notify (NotifyAccess=all): systemd's
-		 * watchdog is for it to feed; the delivery role keeps out */
+		/* sd_notify is the parent's (MSG_NOTIFY relays the state
+		 * role's); systemd's watchdog is the state role's to feed */
+		unsetenv("NOTIFY_SOCKET");
 		if (r->which == ROLE_STATE && getenv("WATCHDOG_USEC") != NULL) {
 			char pidbuf[24];
 			snprintf(pidbuf, sizeof pidbuf, "%ld", (long)getpid());
 			setenv("WATCHDOG_PID", pidbuf, 1);
-		} else if (r->which != ROLE_STATE) {
-			unsetenv("NOTIFY_SOCKET");
+		} else {
 			unsetenv("WATCHDOG_USEC");
 			unsetenv("WATCHDOG_PID");
 		}
@@ -768,6 +776,7 @@ cli_run(int argc, char **argv)
 		gen_free(&p.cur);
 		return EXIT_UNAVAILABLE;
 	}
+	sdnotify_open();
 	loop_signal(p.loop, SIGCHLD, on_chld, &p);
 	loop_signal(p.loop, SIGTERM, on_term, &p);
 	loop_signal(p.loop, SIGINT, on_term, &p);
@@ -793,6 +802,7 @@ cli_run(int argc, char **argv)
 		msg_conn_free(r->conn);
 	}
 	loop_free(p.loop);
+	sdnotify_close();
 	close(p.lock_fd);
 	gen_free(&p.cur);
 	gen_free(&p.next);

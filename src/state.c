@@ -93,9 +93,6 @@ struct daemon {
 	int     ino;
 	loop_timer_id settle_t;
 	/* systemd */
-	int     notify_fd;
-	struct sockaddr_un notify_addr;
-	socklen_t notify_len;
 	double  watchdog;           /* seconds between pings, 0: none */
 	/* state */
 	struct store *store;
@@ -128,39 +125,28 @@ static void on_textfile(struct loop *l, void *ud);
 
 /* ---- systemd notify --------------------------------------------------------- */
 
+/* The parent speaks sd_notify for us (MSG_NOTIFY): it is systemd's main
+ * PID, and the unit lets no one else. */
 static void
-notify_open(struct daemon *d)
+notify(struct daemon *d, const char *state)
 {
-	const char *path = getenv("NOTIFY_SOCKET");
-	const char *wd = getenv("WATCHDOG_USEC");
+	struct msg m;
 
-	d->notify_fd = -1;
-	if (path == NULL || (*path != '/' && *path != '@') ||
-	    strlen(path) >= sizeof d->notify_addr.sun_path)
-		return;
-	d->notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (d->notify_fd < 0)
-		return;
-	memset(&d->notify_addr, 0, sizeof d->notify_addr);
-	d->notify_addr.sun_family = AF_UNIX;
-	memcpy(d->notify_addr.sun_path, path, strlen(path));
-	if (*path == '@')
-		d->notify_addr.sun_path[0] = '\0';      /* abstract namespace */
-	d->notify_len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(path));
-	if (wd != NULL) {
-		long long us = atoll(wd);
-		const char *pid = getenv("WATCHDOG_PID");
-		if (us > 0 && (pid == NULL || atoll(pid) == (long long)getpid()))
-			d->watchdog = (double)us / 2e6;
-	}
+	m_init(&m, MSG_NOTIFY);
+	m_add_str(&m, state);
+	msg_send(d->parent, &m);
 }
 
+/* WATCHDOG_USEC (and WATCHDOG_PID, set to ours by the parent): the interval
+ * at which we say we are alive, half systemd's limit. */
 static void
-notify(struct daemon *d, const char *msg)
+watchdog_open(struct daemon *d)
 {
-	if (d->notify_fd >= 0 && sendto(d->notify_fd, msg, strlen(msg), MSG_NOSIGNAL,
-	    (struct sockaddr *)&d->notify_addr, d->notify_len) < 0)
-		log_debug("sd_notify: %s", strerror(errno));
+	const char *wd = getenv("WATCHDOG_USEC");
+	const char *pid = getenv("WATCHDOG_PID");
+
+	if (wd != NULL && atoll(wd) > 0 && (pid == NULL || atoll(pid) == (long long)getpid()))
+		d->watchdog = (double)atoll(wd) / 2e6;
 }
 
 static void
@@ -1353,7 +1339,7 @@ begin(struct daemon *d)
 	if (corrupt)
 		store_event(d->store, "agent", NULL, ST_CRIT,
 		    "the state file was corrupt: moved aside, a new one started");
-	notify_open(d);
+	watchdog_open(d);
 	if (d->watchdog > 0)
 		loop_timer_at(d->loop, loop_now(d->loop) + d->watchdog, on_watchdog, d);
 	d->prune_t = loop_timer_at(d->loop, loop_now(d->loop) + 1.0, on_prune, d);
@@ -1389,7 +1375,6 @@ state_main(void)
 	memset(&d, 0, sizeof d);
 	d.ino = -1;
 	d.lock_fd = ROLE_FD_LOCK;
-	d.notify_fd = -1;
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);        /* the parent's: it reloads us */
 	d.loop = loop_new();
@@ -1425,8 +1410,6 @@ state_main(void)
 	close(ROLE_FD_LOCK);
 	if (d.ino >= 0)
 		close(d.ino);
-	if (d.notify_fd >= 0)
-		close(d.notify_fd);
 	msg_conn_free(d.dlv);
 	msg_conn_free(d.parent);
 	loop_free(d.loop);

@@ -27,6 +27,15 @@ for t in "$here"/t_*.sh; do
 	( cd "$scratch" && umask 000 && TESTDIR="$here" SCRATCH="$scratch" XDG_STATE_HOME="$scratch/.state" \
 	    bash "$t" ) >"$out" 2>&1
 	rc=$?
+	# a sanitizer's report from any process of the agent, wherever its
+	# stderr went (the roles are restarted by the parent, so a report must
+	# not hide behind a restart)
+	if [ -n "${SAN:-}" ]; then
+		for f in $(grep -rlIE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$scratch" 2>/dev/null); do
+			echo "not ok - $name: sanitizer report in ${f#$scratch/}" | tee -a "$out"
+			grep -m1 -A25 -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$f" | sed 's/^/#   /' | tee -a "$out"
+		done
+	fi
 	# shown only (grep finds nothing when all is well); the verdict is below
 	grep -E '^(not ok|#)' "$out" | grep -v '^# *$' || true
 	plan=$(grep -m1 -E '^1\.\.[0-9]+$' "$out" | cut -d. -f3)

@@ -99,7 +99,7 @@ printf 'api_health_url = %s/status/200\nsite_url = %s/\napp_log = %s/logs/four.l
 printf 'api_health_url = %s/status/500\nsite_url = %s/\napp_log = %s/logs/seven.log\nbackup_glob = %s/backups/old/*.sql.gz\n' "$U" "$U" "$PWD" "$PWD" | cfg bad
 for c in good bad; do
 	"$D" run -c $c.ini >>run.out 2>>run.err & pid=$!
-	ran_all() { [ "$(sqlite3 state.$1.db 'SELECT count(*) FROM alerts WHERE last_status IS NOT NULL' 2>/dev/null || echo 0)" -ge 6 ]; }
+	ran_all() { [ "$(sqlite3 "file:state.$1.db?mode=ro" 'SELECT count(*) FROM alerts WHERE last_status IS NOT NULL' 2>/dev/null || echo 0)" -ge 6 ]; }
 	wait_for 30 ran_all $c || not_ok "$c: the daily checks did not all run"
 	kill -TERM $pid; wait $pid
 done
@@ -223,7 +223,7 @@ python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if "type
 # a one-day-old install: the weekly report judges what exists (issue 14)
 printf 'backup_glob = %s/backups/fresh/db-*.sql.gz\n' "$PWD" | cfg fresh
 "$D" run -c fresh.ini 2>fresh.err & fpid=$!
-wait_for 30 sh -c "sqlite3 state.fresh.db \"SELECT count(*) FROM runs WHERE check_name = 'daily.backup'\" 2>/dev/null | grep -q '^[1-9]'"
+wait_for 30 sh -c "sqlite3 'file:state.fresh.db?mode=ro' \"SELECT count(*) FROM runs WHERE check_name = 'daily.backup'\" 2>/dev/null | grep -q '^[1-9]'"
 kill -TERM $fpid; wait $fpid 2>/dev/null
 OUT=$("$D" report -c fresh.ini weekly 2>&1)
 printf '%s\n' "$OUT" | grep -E 'backup|Cost|Incidents|MISSED' | sed 's/^/# fresh weekly: /'
@@ -287,7 +287,7 @@ expect_in "without it, the item is called failed health checks" "$OUT" 'Failed h
 OUT=$("$D" report -c fresh.ini weekly 2>&1)
 printf 'api_url = %s\n' "$U" | cfg fresh-api
 "$D" run -c fresh-api.ini 2>fresh-api.err & fpid=$!
-wait_for 30 sh -c "sqlite3 state.fresh-api.db \"SELECT count(*) FROM runs WHERE check_name = 'daily.api'\" 2>/dev/null | grep -q '^[1-9]'"
+wait_for 30 sh -c "sqlite3 'file:state.fresh-api.db?mode=ro' \"SELECT count(*) FROM runs WHERE check_name = 'daily.api'\" 2>/dev/null | grep -q '^[1-9]'"
 kill -TERM $fpid; wait $fpid 2>/dev/null
 OUT=$("$D" report -c fresh-api.ini weekly 2>&1)
 expect_in "a window longer than the history says so" "$OUT" \

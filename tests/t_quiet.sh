@@ -43,7 +43,7 @@ log = agent.log
 log_level = debug
 watch = false
 [sandbox]
-read_paths = $SCRATCH
+read_paths = $SCRATCH/logs
 [output]
 textfile = $SCRATCH/out/drishti.prom
 [vars]
@@ -113,7 +113,7 @@ for r in all crit nounk; do
 done
 mkdir -p rules
 cat > rules/r.lua <<LUA
-local function st(name) local f = fs.stat("$SCRATCH/rt/" .. name) return f and f.size or 0 end
+local function st(name) local f = fs.stat("$SCRATCH/rt/flags/" .. name) return f and f.size or 0 end
 check "r.warn" { every = "1s", run = function() return warn("just a warning") end }
 check "r.unk" { every = "1s", run = function() return unknown("cannot tell") end }
 -- its status follows the size of the file ./level: 1 WARN, 2 CRIT, 3 UNKNOWN
@@ -123,7 +123,8 @@ check "r.moving" { every = "1s", run = function()
   elseif n == 3 then return unknown("level 3") end
   return ok("level 0") end }
 LUA
-printf x > level
+mkdir -p flags
+printf x > flags/level
 cat > c.ini <<INI
 [agent]
 rules = rules
@@ -131,7 +132,7 @@ state = state.db
 log = agent.log
 watch = false
 [sandbox]
-read_paths = $SCRATCH
+read_paths = $SCRATCH/rt/flags
 [reporter "all"]
 type = webhook
 url = http://127.0.0.1:$(cat all.port)/
@@ -149,15 +150,15 @@ unknown = drop
 INI
 "$D" run -c c.ini 2>run.err & pids="$pids $!"; agent=$!
 wait_for 60 sh -c 'grep -q "\"check\": \"r.warn\"" all/got.log && grep -q "\"check\": \"r.unk\"" all/got.log'
-printf xx > level      # WARN -> CRIT
+printf xx > flags/level      # WARN -> CRIT
 wait_for 30 grep -q '"kind": "escalation"' all/got.log
-printf x > level       # CRIT -> WARN
+printf x > flags/level       # CRIT -> WARN
 wait_for 30 grep -q '"kind": "deescalation"' all/got.log
-printf xxx > level     # WARN -> UNKNOWN
+printf xxx > flags/level     # WARN -> UNKNOWN
 wait_for 30 grep -q '"kind": "change"' all/got.log
-printf xx > level      # UNKNOWN -> CRIT
+printf xx > flags/level      # UNKNOWN -> CRIT
 wait_for 30 sh -c '[ $(grep -c "\"kind\": \"change\"" all/got.log) -ge 2 ]'
-: > level
+: > flags/level
 wait_for 30 grep -q '"kind": "resolve", "check": "r.moving"' all/got.log
 sleep 1    # the other reporters are sent the same events in their own time
 wait_for 20 grep -q '"check": "r.moving", "status": "crit"' crit/got.log
@@ -179,7 +180,7 @@ mkdir -p sil && cd sil
 start_receiver; pids="$pids $rpid"
 mkdir -p rules
 cat > rules/s.lua <<LUA
-local function bad(n) return fs.stat("$SCRATCH/sil/" .. n) ~= nil end
+local function bad(n) return fs.stat("$SCRATCH/sil/flags/" .. n) ~= nil end
 check "s.one" { every = "1s", run = function() return bad("one") and crit("one down") or ok("one up") end }
 check "s.two" { every = "1s", run = function() return bad("two") and crit("two down") or ok("two up") end }
 LUA
@@ -190,7 +191,7 @@ state = state.db
 log = agent.log
 watch = false
 [sandbox]
-read_paths = $SCRATCH
+read_paths = $SCRATCH/sil/flags
 [reporter "hook"]
 type = webhook
 url = http://127.0.0.1:$port/hook
@@ -202,9 +203,9 @@ wait_for 30 grep -q 'check "s.two": - -> OK' agent.log
 OUT=$("$D" silence add -c c.ini 's.*' 6s --reason deploy 2>&1)
 expect_in "silence add prints its id and end" "$OUT" '^silence #1 on s\.\* until '
 wait_for 10 grep -q '"kind": "silence"' got.log && ok "the add is an event of kind silence" || not_ok "no silence event"
-touch one two          # both fail inside the silence
+mkdir -p flags; (cd flags && touch one two)   # both fail inside the silence
 wait_for 20 grep -q 'alert "s.two": alert CRIT.*not sent' agent.log
-rm two                 # s.two recovers inside it
+rm flags/two               # s.two recovers inside it
 wait_for 20 grep -q 'alert "s.two": resolved' agent.log
 OUT=$("$D" status -c c.ini 2>&1)
 expect_in "status shows the silenced alert with the silence and its end" "$OUT" \
