@@ -83,7 +83,7 @@ local(const struct deliver_req *rq, deliver_fn fn, void *ud)
 			    ev->check[0] ? ev->check : "(agent)", ev->summary);
 		int rc = fflush(stdout);
 		fn(ud, rc == 0 ? DELIVER_OK : DELIVER_RETRY, 0, rc == 0 ? NULL : strerror(errno),
-		    rc == 0 ? "printed" : strerror(errno));
+		    rc == 0 ? "accepted" : strerror(errno));
 		return;
 	}
 	struct reporter_ctx c = { .cfg = &webhook_shape, .agent = rq->agent };
@@ -102,7 +102,7 @@ local(const struct deliver_req *rq, deliver_fn fn, void *ud)
 	if (rc < 0)
 		snprintf(err, sizeof err, "%s: %s", rq->cfg->path, strerror(saved));
 	fn(ud, rc == 0 ? DELIVER_OK : DELIVER_RETRY, 0, rc == 0 ? NULL : err,
-	    rc == 0 ? "written" : err);
+	    rc == 0 ? "accepted" : err);
 }
 
 struct deliver *

@@ -249,6 +249,16 @@ prepare(struct parent *p, const struct config *cfg)
 	dir_of(cfg->state, dir, sizeof dir);
 	prepare_dir(p, dir, true, "[agent] state");
 	if (p->drop) {
+		/* the state file made now, empty (SQLite's new database) and the
+		 * user's: nothing run as root before the state role opens it
+		 * (`drishti status`, sqlite3) can make it root's */
+		int nf = open(cfg->state, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0640);
+		if (nf >= 0) {
+			if (fchown(nf, p->uid, p->gid) < 0)
+				log_error("[agent] state: cannot give %s to user %s: %s", cfg->state,
+				    p->user, strerror(errno));
+			close(nf);
+		}
 		/* a state file made by an older drishti, which ran as root */
 		static const char *const suffixes[] = { "", "-wal", "-shm", "-journal", ".lock" };
 		for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
