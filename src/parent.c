@@ -450,6 +450,7 @@ spawn(struct parent *p, struct child *r)
 	long maxfd = priv_fd_limit();
 	int logfd = log_fd();
 	const char *arg = r->which == ROLE_STATE ? "__state" : "__delivery";
+	pid_t parent = getpid();
 	pid_t pid = fork();
 	if (pid == 0) {
 		/* the child: system calls only, then exec */
@@ -471,6 +472,12 @@ spawn(struct parent *p, struct child *r)
 		    setgid(p->gid) < 0 || setuid(p->uid) < 0 || setuid(0) == 0))
 			_exit(71);
 		prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+		/* the agent killed (-9) is the whole agent gone at once, as it was
+		 * in one process: a role does not outlive its parent and hold the
+		 * lock against the next start.  Set after setuid, which clears it */
+		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+		if (getppid() != parent)
+			_exit(73);
 		signal(SIGPIPE, SIG_DFL);
 		/* sd_notify is the parent's (MSG_NOTIFY relays the state
 		 * role's); systemd's watchdog is the state role's to feed */

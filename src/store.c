@@ -29,54 +29,10 @@
 #include "file.h"
 #include "store.h"
 
-#define HIST_BASE 1.2
-#define HIST_FLOOR 1e-6
-#define HIST_BUCKETS 256
+#include "store_int.h"
 
-enum { RK_CHECK = 0, RK_METRIC = 1 };   /* roll-up kinds: stored, append only */
-
-#define LOCK_NOTE 256           /* bytes of the lock file: pid and store_note */
-
-/* A record waiting in memory for the disk (see "the write-behind queue"). */
-struct qrec {
-	char    *check;
-	struct result *res;         /* a run (NULL: an agent event or a report) */
-	struct alert alert;         /* the check's alert state after the run */
-	int      durable;           /* a transition or an event: fsynced */
-	int      has_event;
-	char     id[40];
-	int64_t  seq;
-	char     kind[16];
-	enum status st, prev;
-	char    *summary, *metrics, *doc;
-	char    *cursors;           /* the check's log cursors after the run (JSON) */
-	char    *note;              /* the check's note after the run ("blocked by ...") */
-	char    *muted;             /* the event is recorded, not delivered: why */
-	int      alert_only;        /* res is the last run, already recorded */
-	double   next_at;           /* the check's next run, unix seconds (0: none) */
-	double   since, at;
-	struct qrec *next;
-};
-
-struct store {
-	sqlite3 *db;
-	char    *path;
-	int      rw;                /* db is open read-write (else read-only, or NULL) */
-	int      full;              /* synchronous=FULL is set now */
-	struct qrec *qhead, *qtail;
-	size_t   nqueue;
-	long     qdropped;
-	int64_t  next_seq;          /* the seq the next event gets */
-	char     cause[64];         /* why the disk refuses us ("" when it does not) */
-	double   cause_since;
-	double   retry_at;          /* no write is tried before this while in trouble */
-	double   retry_wait;
-	sqlite3_stmt *ins_run, *ins_sample, *get_roll, *put_roll, *put_alert, *get_alert,
-	    *ins_event;
-};
-
-static double
-now_s(void)
+double
+store_now_s(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -118,8 +74,8 @@ cause_of(int code, int *corrupt)
 }
 
 /* The disk refused a write: noted and logged once, until it takes one. */
-static void
-note_error(struct store *s)
+void
+store_note_error(struct store *s)
 {
 	int code = s->db != NULL ? sqlite3_extended_errcode(s->db) : SQLITE_CANTOPEN;
 	int sys = s->db != NULL ? sqlite3_system_errno(s->db) : 0;
@@ -128,7 +84,7 @@ note_error(struct store *s)
 	    cause_of(code, NULL);
 
 	if (s->cause[0] == '\0') {
-		s->cause_since = now_s();
+		s->cause_since = store_now_s();
 		log_error("%s: %s (%s); results and events are held in memory and delivered"
 		    " from there until it takes them", s->path, c,
 		    s->db != NULL ? sqlite3_errmsg(s->db) : "not open");
@@ -213,8 +169,8 @@ static const char *const schema_v5[] = {
 static const char *const *const migrations[] = { schema_v1, schema_v2, schema_v3, schema_v4,
 	schema_v5 };
 
-static int
-exec(struct store *s, const char *sql)
+int
+store_exec(struct store *s, const char *sql)
 {
 	char *msg = NULL;
 
@@ -265,17 +221,17 @@ migrate(struct store *s, char *err, size_t errlen)
 		return -1;
 	}
 	for (; v < STORE_SCHEMA; v++) {
-		if (exec(s, "BEGIN IMMEDIATE") < 0)
+		if (store_exec(s, "BEGIN IMMEDIATE") < 0)
 			goto fail;
 		for (const char *const *q = migrations[v]; *q != NULL; q++)
-			if (exec(s, *q) < 0) {
-				exec(s, "ROLLBACK");
+			if (store_exec(s, *q) < 0) {
+				store_exec(s, "ROLLBACK");
 				goto fail;
 			}
 		char sql[128];
 		snprintf(sql, sizeof sql, "INSERT OR REPLACE INTO meta VALUES ('schema', '%d')", v + 1);
-		if (exec(s, sql) < 0 || exec(s, "COMMIT") < 0) {
-			exec(s, "ROLLBACK");
+		if (store_exec(s, sql) < 0 || store_exec(s, "COMMIT") < 0) {
+			store_exec(s, "ROLLBACK");
 			goto fail;
 		}
 	}
@@ -342,7 +298,7 @@ try_open(struct store *s, bool readonly, bool immutable, char *err, size_t errle
 		cause_of(sqlite3_extended_errcode(s->db), &corrupt);
 		goto fail;
 	}
-	if (exec(s, "PRAGMA journal_mode=WAL") < 0 || exec(s, "PRAGMA synchronous=NORMAL") < 0) {
+	if (store_exec(s, "PRAGMA journal_mode=WAL") < 0 || store_exec(s, "PRAGMA synchronous=NORMAL") < 0) {
 		snprintf(err, errlen, "%s: %s", s->path, sqlite3_errmsg(s->db));
 		cause_of(sqlite3_extended_errcode(s->db), &corrupt);
 		goto fail;
@@ -351,7 +307,7 @@ try_open(struct store *s, bool readonly, bool immutable, char *err, size_t errle
 	return 0;
 fail:
 	if (!readonly)
-		note_error(s);
+		store_note_error(s);
 	sqlite3_close_v2(s->db);
 	s->db = NULL;
 	return corrupt ? -2 : -1;
@@ -445,7 +401,7 @@ open_rw(struct store *s, char *err, size_t errlen)
 	if (migrate(s, err, errlen) < 0 || prepare_all(s) < 0) {
 		if (s->db != NULL)
 			snprintf(err, errlen, "%s: %s", s->path, sqlite3_errmsg(s->db));
-		note_error(s);
+		store_note_error(s);
 		db_close(s);
 		return -1;
 	}
@@ -467,7 +423,7 @@ reopen(struct store *s)
 	return -1;
 }
 
-static int flush(struct store *s);
+int store_flush(struct store *s);
 static void queue_clear(struct store *s);
 
 int
@@ -521,7 +477,7 @@ store_open(struct store **out, const char *path, bool readonly, bool *was_corrup
 		/* a passing error: run on, read-only or from memory, and retry */
 		open_read_only(s);
 		s->retry_wait = 1;
-		s->retry_at = now_s() + 1;
+		s->retry_at = store_now_s() + 1;
 	}
 	*out = s;
 	return 0;
@@ -656,7 +612,7 @@ store_close(struct store *s)
 {
 	if (s == NULL)
 		return;
-	if (s->db != NULL && s->qhead != NULL && flush(s) < 0)
+	if (s->db != NULL && s->qhead != NULL && store_flush(s) < 0)
 		log_error("%s: %s; %zu record%s held in memory could not be written", s->path,
 		    s->cause, s->nqueue, s->nqueue == 1 ? "" : "s");
 	queue_clear(s);
@@ -676,8 +632,8 @@ hist_bucket(double v)
 	return b < 1 ? 1 : b >= HIST_BUCKETS ? HIST_BUCKETS - 1 : b;
 }
 
-static double
-hist_value(int b)
+double
+store_hist_value(int b)
 {
 	if (b == 0)
 		return 0;
@@ -686,8 +642,8 @@ hist_value(int b)
 }
 
 /* sparse: (u8 bucket, u32 count) pairs */
-static void
-hist_decode(const unsigned char *blob, int len, uint32_t *h)
+void
+store_hist_decode(const unsigned char *blob, int len, uint32_t *h)
 {
 	for (int i = 0; i + 5 <= len; i += 5) {
 		uint32_t c;
@@ -729,7 +685,7 @@ roll(struct store *s, int kind, const char *name, double ts, enum status st, dou
 		sum = sqlite3_column_double(g, 5);
 		mn = fmin(mn, sqlite3_column_double(g, 6));
 		mx = fmax(mx, sqlite3_column_double(g, 7));
-		hist_decode(sqlite3_column_blob(g, 8), sqlite3_column_bytes(g, 8), h);
+		store_hist_decode(sqlite3_column_blob(g, 8), sqlite3_column_bytes(g, 8), h);
 	}
 	sqlite3_reset(g);
 	n++;
@@ -769,13 +725,13 @@ new_id(char *out)
 	    r[13], r[14], r[15]);
 }
 
-static int
-sync_mode(struct store *s, int full)
+int
+store_sync_mode(struct store *s, int full)
 {
 	if (s->full == full)
 		return 0;
 	s->full = full;
-	return exec(s, full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+	return store_exec(s, full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
 }
 
 static int
@@ -1005,32 +961,32 @@ alert:;
 
 /* Writes every queued record in one transaction (fsynced when one of them
  * is durable).  0, or -1 with the records kept and the cause noted. */
-static int
-flush(struct store *s)
+int
+store_flush(struct store *s)
 {
 	if (s->qhead == NULL)
 		return 0;
 	/* in trouble: try again with backoff (1 s doubling to 30 s), not on
 	 * every run; the records wait in memory meanwhile */
-	if (s->cause[0] != '\0' && now_s() < s->retry_at)
+	if (s->cause[0] != '\0' && store_now_s() < s->retry_at)
 		return -1;
 	if (!s->rw && reopen(s) < 0)
 		goto later;
 	int full = 0;
 	for (struct qrec *q = s->qhead; q != NULL; q = q->next)
 		full |= q->durable;
-	if (sync_mode(s, full) < 0 || exec(s, "BEGIN IMMEDIATE") < 0)
+	if (store_sync_mode(s, full) < 0 || store_exec(s, "BEGIN IMMEDIATE") < 0)
 		goto fail;
 	for (struct qrec *q = s->qhead; q != NULL; q = q->next)
 		if ((q->res != NULL && put_run(s, q) < 0) || (q->has_event && put_event(s, q) < 0))
 			goto fail;
-	if (exec(s, "COMMIT") < 0)
+	if (store_exec(s, "COMMIT") < 0)
 		goto fail;
 	size_t n = s->nqueue;
 	queue_clear(s);
 	if (s->cause[0] != '\0') {
 		log_info("%s: writable again (%s since %.0f s ago); %zu held record%s written%s",
-		    s->path, s->cause, now_s() - s->cause_since, n, n == 1 ? "" : "s",
+		    s->path, s->cause, store_now_s() - s->cause_since, n, n == 1 ? "" : "s",
 		    s->qdropped ? ", some routine runs were dropped" : "");
 		s->cause[0] = '\0';
 		s->qdropped = 0;
@@ -1038,12 +994,12 @@ flush(struct store *s)
 	s->retry_wait = 0;
 	return 0;
 fail:
-	note_error(s);
+	store_note_error(s);
 	if (s->db != NULL)
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 later:
 	s->retry_wait = s->retry_wait < 1 ? 1 : s->retry_wait * 2 > 30 ? 30 : s->retry_wait * 2;
-	s->retry_at = now_s() + s->retry_wait;
+	s->retry_at = store_now_s() + s->retry_wait;
 	return -1;
 }
 
@@ -1092,13 +1048,13 @@ store_record(struct store *s, const char *check, const struct result *r,
 	queue_push(s, q);
 	/* routine runs are written together once per loop iteration
 	 * (store_commit); a transition is written, fsynced, at once */
-	return q->durable ? flush(s) : 0;
+	return q->durable ? store_flush(s) : 0;
 }
 
 int
 store_commit(struct store *s)
 {
-	return flush(s);
+	return store_flush(s);
 }
 
 bool
@@ -1111,13 +1067,13 @@ static int
 agent_event(struct store *s, const char *kind, const char *check, enum status st,
     const char *summary, const char *doc)
 {
-	struct qrec *q = event_rec(s, kind, check, st, ST_OK, summary, 0, now_s(), NULL, doc);
+	struct qrec *q = event_rec(s, kind, check, st, ST_OK, summary, 0, store_now_s(), NULL, doc);
 	if (q == NULL) {
 		log_error("%s: out of memory; a \"%s\" event is lost", s->path, kind);
 		return -1;
 	}
 	queue_push(s, q);
-	flush(s);
+	store_flush(s);
 	return 0;       /* queued: it is delivered from memory if not written */
 }
 
@@ -1137,10 +1093,10 @@ store_report(struct store *s, const char *name, const char *headline, const char
 /* Writes that are not records (cursors, pruning, file states) go only to
  * a file that takes them, after the queue; else they wait or are retried
  * by their callers (the outbox keeps its cursors in memory). */
-static bool
-writable(struct store *s)
+bool
+store_writable(struct store *s)
 {
-	return flush(s) == 0 && s->rw;
+	return store_flush(s) == 0 && s->rw;
 }
 
 char *
@@ -1205,29 +1161,29 @@ store_alert_get(struct store *s, const char *check, struct alert *a)
 int
 store_prune(struct store *s, double now, int64_t raw_ms, int64_t rollup_ms, int batch)
 {
-	if (!writable(s))
+	if (!store_writable(s))
 		return -1;
 	char sql[256];
 	int n = 0;
 	double raw_before = now - (double)raw_ms / 1000.0;
 	int64_t hour_before = (int64_t)floor((now - (double)rollup_ms / 1000.0) / 3600);
 
-	if (sync_mode(s, 0) < 0)
+	if (store_sync_mode(s, 0) < 0)
 		return -1;
 	snprintf(sql, sizeof sql, "DELETE FROM runs WHERE id IN (SELECT id FROM runs WHERE ts < %.3f LIMIT %d)",
 	    raw_before, batch);
-	if (exec(s, sql) < 0)
+	if (store_exec(s, sql) < 0)
 		return -1;
 	n += sqlite3_changes(s->db);
 	snprintf(sql, sizeof sql, "DELETE FROM samples WHERE id IN (SELECT id FROM samples WHERE ts < %.3f LIMIT %d)",
 	    raw_before, batch);
-	if (exec(s, sql) < 0)
+	if (store_exec(s, sql) < 0)
 		return -1;
 	n += sqlite3_changes(s->db);
 	/* WITHOUT ROWID: delete by key */
 	snprintf(sql, sizeof sql, "DELETE FROM rollups WHERE (kind, name, hour) IN (SELECT kind, name,"
 	    " hour FROM rollups WHERE hour < %lld LIMIT %d)", (long long)hour_before, batch);
-	if (exec(s, sql) < 0)
+	if (store_exec(s, sql) < 0)
 		return -1;
 	n += sqlite3_changes(s->db);
 	/* events are the incident history: kept as long as the roll-ups, and
@@ -1235,855 +1191,9 @@ store_prune(struct store *s, double now, int64_t raw_ms, int64_t rollup_ms, int 
 	snprintf(sql, sizeof sql, "DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE"
 	    " delivered = 1 AND at < %.3f AND seq NOT IN (SELECT event_seq FROM dead) LIMIT %d)",
 	    now - (double)rollup_ms / 1000.0, batch);
-	if (exec(s, sql) < 0)
+	if (store_exec(s, sql) < 0)
 		return -1;
 	n += sqlite3_changes(s->db);
 	return n;
 }
 
-/* ---- history ---------------------------------------------------------------------- */
-
-static int
-one_row(struct store *s, const char *sql, const char *name, double a, double b, double *out,
-    int ncols, double *cols)
-{
-	sqlite3_stmt *q;
-	int rc = 0;
-
-	if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK) {
-		log_error("%s: %s", s->path, sqlite3_errmsg(s->db));
-		return -1;
-	}
-	sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
-	sqlite3_bind_double(q, 2, a);
-	sqlite3_bind_double(q, 3, b);
-	if (sqlite3_step(q) == SQLITE_ROW) {
-		for (int i = 0; i < ncols; i++)
-			cols[i] = sqlite3_column_double(q, i);
-		rc = sqlite3_column_type(q, 0) == SQLITE_NULL ? 0 : 1;
-	}
-	sqlite3_finalize(q);
-	(void)out;
-	return rc;
-}
-
-/* Counts of runs by status in the window: raw rows when the window is within
- * raw retention, else whole-hour roll-ups. */
-static int
-counts(struct store *s, const char *check, double window, double now, double raw_window,
-    double c[5])
-{
-	if (window <= raw_window)
-		return one_row(s, "SELECT count(*), sum(status = 0), sum(status = 1), sum(status = 2),"
-		    " sum(status = 3) FROM runs WHERE check_name = ? AND ts >= ? AND ts <= ?",
-		    check, now - window, now, NULL, 5, c) && c[0] > 0;
-	return one_row(s, "SELECT sum(n), sum(ok), sum(warn), sum(crit), sum(unknown) FROM rollups"
-	    " WHERE kind = 0 AND name = ? AND hour >= ? AND hour <= ?", check,
-	    floor((now - window) / 3600), floor((now - 0.001) / 3600), NULL, 5, c) && c[0] > 0;
-}
-
-int
-store_uptime(struct store *s, const char *check, double window, double now,
-    double raw_window, double *out)
-{
-	if (s->db == NULL)
-		return -1;
-	double c[5] = { 0 };
-	int rc = counts(s, check, window, now, raw_window, c);
-	if (rc <= 0)
-		return rc;
-	/* UNKNOWN says nothing about being up: it counts on neither side */
-	double known = c[0] - c[4];
-	if (known <= 0)
-		return 0;
-	*out = c[1] / known;
-	return 1;
-}
-
-int
-store_count(struct store *s, const char *check, int status, double window, double now,
-    double raw_window, double *out)
-{
-	if (s->db == NULL)
-		return -1;
-	double c[5] = { 0 };
-	int rc = counts(s, check, window, now, raw_window, c);
-	if (rc < 0)
-		return rc;
-	if (rc == 0) {
-		*out = 0;
-		return 1;
-	}
-	*out = status < 0 ? c[2] + c[3] + c[4] : c[1 + (status > 3 ? 3 : status)];
-	return 1;
-}
-
-int
-store_metric(struct store *s, const char *metric, const char *fn, double p, double window,
-    double now, double raw_window, double *out)
-{
-	if (s->db == NULL)
-		return -1;
-	double c[4] = { 0 };
-	sqlite3_stmt *q;
-	int rc;
-
-	if (strcmp(fn, "percentile") != 0) {
-		if (window <= raw_window)
-			rc = one_row(s, "SELECT avg(value), max(value), min(value), sum(value) FROM samples"
-			    " WHERE metric = ? AND ts >= ? AND ts <= ?", metric, now - window, now, NULL, 4, c);
-		else {
-			rc = one_row(s, "SELECT sum(sum) / sum(n), max(max), min(min), sum(sum) FROM rollups"
-			    " WHERE kind = 1 AND name = ? AND hour >= ? AND hour <= ?", metric,
-			    floor((now - window) / 3600), floor((now - 0.001) / 3600), NULL, 4, c);
-		}
-		if (rc <= 0)
-			return rc;
-		*out = strcmp(fn, "avg") == 0 ? c[0] : strcmp(fn, "max") == 0 ? c[1] :
-		    strcmp(fn, "min") == 0 ? c[2] : c[3];
-		return 1;
-	}
-	if (window <= raw_window) {
-		/* exact: the nearest-rank value among the raw samples */
-		double n = 0;
-		if (one_row(s, "SELECT count(*) FROM samples WHERE metric = ? AND ts >= ? AND ts <= ?",
-		    metric, now - window, now, NULL, 1, &n) < 0)
-			return -1;
-		if (n < 1)
-			return 0;
-		long k = (long)ceil(p / 100.0 * n) - 1;
-		if (k < 0)
-			k = 0;
-		if (sqlite3_prepare_v2(s->db, "SELECT value FROM samples WHERE metric = ? AND ts >= ?"
-		    " AND ts <= ? ORDER BY value LIMIT 1 OFFSET ?", -1, &q, NULL) != SQLITE_OK)
-			return -1;
-		sqlite3_bind_text(q, 1, metric, -1, SQLITE_STATIC);
-		sqlite3_bind_double(q, 2, now - window);
-		sqlite3_bind_double(q, 3, now);
-		sqlite3_bind_int64(q, 4, k);
-		rc = sqlite3_step(q) == SQLITE_ROW;
-		if (rc)
-			*out = sqlite3_column_double(q, 0);
-		sqlite3_finalize(q);
-		return rc;
-	}
-	/* long windows: merge the hours' histograms */
-	uint32_t h[HIST_BUCKETS] = { 0 };
-	uint64_t n = 0;
-	if (sqlite3_prepare_v2(s->db, "SELECT hist, n FROM rollups WHERE kind = 1 AND name = ?"
-	    " AND hour >= ? AND hour <= ?", -1, &q, NULL) != SQLITE_OK)
-		return -1;
-	sqlite3_bind_text(q, 1, metric, -1, SQLITE_STATIC);
-	sqlite3_bind_double(q, 2, floor((now - window) / 3600));
-	sqlite3_bind_double(q, 3, floor((now - 0.001) / 3600));
-	while (sqlite3_step(q) == SQLITE_ROW) {
-		hist_decode(sqlite3_column_blob(q, 0), sqlite3_column_bytes(q, 0), h);
-		n += (uint64_t)sqlite3_column_int64(q, 1);
-	}
-	sqlite3_finalize(q);
-	if (n == 0)
-		return 0;
-	uint64_t want = (uint64_t)ceil(p / 100.0 * (double)n), seen = 0;
-	if (want < 1)
-		want = 1;
-	for (int b = 0; b < HIST_BUCKETS; b++) {
-		seen += h[b];
-		if (seen >= want) {
-			*out = hist_value(b);
-			return 1;
-		}
-	}
-	return 0;
-}
-
-int
-store_last(struct store *s, const char *metric, double *value, double *ts)
-{
-	if (s->db == NULL)
-		return -1;
-	sqlite3_stmt *q;
-	int rc;
-
-	if (sqlite3_prepare_v2(s->db, "SELECT value, ts FROM samples WHERE metric = ?"
-	    " ORDER BY ts DESC LIMIT 1", -1, &q, NULL) != SQLITE_OK)
-		return -1;
-	sqlite3_bind_text(q, 1, metric, -1, SQLITE_STATIC);
-	rc = sqlite3_step(q) == SQLITE_ROW;
-	if (rc) {
-		*value = sqlite3_column_double(q, 0);
-		*ts = sqlite3_column_double(q, 1);
-	}
-	sqlite3_finalize(q);
-	return rc;
-}
-
-/* ---- status ------------------------------------------------------------------------- */
-
-int
-store_each_check(struct store *s, void (*fn)(const struct store_check *c, void *ud), void *ud)
-{
-	if (s->db == NULL)
-		return -1;
-	sqlite3_stmt *q;
-
-	if (sqlite3_prepare_v2(s->db, "SELECT check_name, state, status, since_ms, fail_since_ms,"
-	    " fails, passes, last_status, last_summary, last_ts, last_duration, owed,"
-	    " coalesce(note, ''), coalesce(next_at, 0) FROM alerts ORDER BY check_name", -1, &q,
-	    NULL) != SQLITE_OK) {
-		log_error("%s: %s", s->path, sqlite3_errmsg(s->db));
-		return -1;
-	}
-	while (sqlite3_step(q) == SQLITE_ROW) {
-		struct store_check c;
-		memset(&c, 0, sizeof c);
-		c.check = (const char *)sqlite3_column_text(q, 0);
-		c.alert.state = (enum alert_state)sqlite3_column_int(q, 1);
-		c.alert.status = (enum status)sqlite3_column_int(q, 2);
-		c.alert.since_ms = sqlite3_column_int64(q, 3);
-		c.alert.fail_since_ms = sqlite3_column_int64(q, 4);
-		c.alert.fails = sqlite3_column_int(q, 5);
-		c.alert.passes = sqlite3_column_int(q, 6);
-		c.last_status = (enum status)sqlite3_column_int(q, 7);
-		c.last_summary = (const char *)sqlite3_column_text(q, 8);
-		c.last_ts = sqlite3_column_double(q, 9);
-		c.last_duration = sqlite3_column_double(q, 10);
-		c.alert.owed = sqlite3_column_int(q, 11);
-		c.note = (const char *)sqlite3_column_text(q, 12);
-		c.next_at = sqlite3_column_double(q, 13);
-		fn(&c, ud);
-	}
-	sqlite3_finalize(q);
-	return 0;
-}
-
-int
-store_outbox(struct store *s, long *depth, double *oldest, long *dead)
-{
-	double c[3] = { 0 };
-	sqlite3_stmt *q;
-
-	if (s->db != NULL && sqlite3_prepare_v2(s->db, "SELECT sum(delivered = 0),"
-	    " min(CASE WHEN delivered = 0 THEN at END), (SELECT count(*) FROM dead) FROM events",
-	    -1, &q, NULL) == SQLITE_OK) {
-		if (sqlite3_step(q) == SQLITE_ROW)
-			for (int i = 0; i < 3; i++)
-				c[i] = sqlite3_column_double(q, i);
-		sqlite3_finalize(q);
-	}
-	/* and the events held in memory, not yet in the file */
-	for (struct qrec *r = s->qhead; r != NULL; r = r->next)
-		if (r->has_event) {
-			if (c[0] == 0 || r->at < c[1])
-				c[1] = r->at;
-			c[0]++;
-		}
-	*depth = (long)c[0];
-	*oldest = c[1];
-	*dead = (long)c[2];
-	return 0;
-}
-
-int
-store_integrity_ok(struct store *s)
-{
-	if (s->db == NULL)
-		return 0;
-	sqlite3_stmt *q;
-	int ok = 0;
-
-	if (sqlite3_prepare_v2(s->db, "PRAGMA integrity_check", -1, &q, NULL) != SQLITE_OK)
-		return 0;
-	if (sqlite3_step(q) == SQLITE_ROW)
-		ok = strcmp((const char *)sqlite3_column_text(q, 0), "ok") == 0;
-	sqlite3_finalize(q);
-	return ok;
-}
-
-int
-store_file_state(struct store *s, const char *path, const char *state, const char *reason)
-{
-	if (!writable(s))
-		return -1;
-	sqlite3_stmt *q;
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	if (sync_mode(s, 1) < 0 || sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO files"
-	    " VALUES (?, ?, ?, ?)", -1, &q, NULL) != SQLITE_OK)
-		return -1;
-	sqlite3_bind_text(q, 1, path, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 2, state, -1, SQLITE_STATIC);
-	sqlite3_bind_double(q, 3, (double)ts.tv_sec);
-	if (reason)
-		sqlite3_bind_text(q, 4, reason, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(q) == SQLITE_DONE ? 0 : -1;
-	sqlite3_finalize(q);
-	return rc;
-}
-
-int
-store_each_file(struct store *s, void (*fn)(const char *path, const char *state, double since,
-    const char *reason, void *ud), void *ud)
-{
-	if (s->db == NULL)
-		return -1;
-	sqlite3_stmt *q;
-
-	if (sqlite3_prepare_v2(s->db, "SELECT path, state, since, reason FROM files"
-	    " WHERE state != 'ok' ORDER BY path", -1, &q, NULL) != SQLITE_OK)
-		return -1;
-	while (sqlite3_step(q) == SQLITE_ROW)
-		fn((const char *)sqlite3_column_text(q, 0), (const char *)sqlite3_column_text(q, 1),
-		    sqlite3_column_double(q, 2), (const char *)sqlite3_column_text(q, 3), ud);
-	sqlite3_finalize(q);
-	return 0;
-}
-
-static int
-last_status(struct store *s, const char *check, double *value, double *ts)
-{
-	sqlite3_stmt *q;
-	int rc = 0;
-
-	if (sqlite3_prepare_v2(s->db, "SELECT last_status, last_ts FROM alerts WHERE check_name = ?"
-	    " AND last_status IS NOT NULL", -1, &q, NULL) != SQLITE_OK)
-		return -1;
-	sqlite3_bind_text(q, 1, check, -1, SQLITE_STATIC);
-	if (sqlite3_step(q) == SQLITE_ROW) {
-		*value = sqlite3_column_double(q, 0);
-		*ts = sqlite3_column_double(q, 1);
-		rc = 1;
-	}
-	sqlite3_finalize(q);
-	return rc;
-}
-
-static int
-worst_firing(struct store *s, double *value)
-{
-	sqlite3_stmt *q;
-
-	if (sqlite3_prepare_v2(s->db, "SELECT coalesce(max(status), 0) FROM alerts WHERE state = 2",
-	    -1, &q, NULL) != SQLITE_OK)
-		return -1;
-	*value = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_double(q, 0) : 0;
-	sqlite3_finalize(q);
-	return 1;
-}
-
-/* Incidents in the window, newest first: each alert that fired, when, and
- * when it resolved (resolved 0: still open).  As a JSON array in a->list,
- * as many as fit. */
-static int
-incidents(struct store *s, double window, double now, struct hist_ans *a)
-{
-	sqlite3_stmt *q;
-	struct json *arr = json_new(JSON_ARRAY);
-	int n = 0;
-
-	/* an incident starts with an alert event; its end is the first resolve
-	 * of the same check after it */
-	if (sqlite3_prepare_v2(s->db, "SELECT a.check_name, a.at, a.status, (SELECT min(r.at) FROM"
-	    " events r WHERE r.kind = 'resolve' AND r.check_name = a.check_name AND r.seq > a.seq)"
-	    " FROM events a WHERE a.kind = 'alert' AND a.check_name IS NOT NULL AND"
-	    " a.check_name != '' AND (a.at > ? OR NOT EXISTS (SELECT 1 FROM events r WHERE"
-	    " r.kind = 'resolve' AND r.check_name = a.check_name AND r.seq > a.seq AND r.at <= ?))"
-	    " ORDER BY a.seq DESC LIMIT 200", -1, &q, NULL) != SQLITE_OK) {
-		json_free(arr);
-		return -1;
-	}
-	sqlite3_bind_double(q, 1, now - window);
-	sqlite3_bind_double(q, 2, now - window);
-	size_t used = 2;
-	while (sqlite3_step(q) == SQLITE_ROW) {
-		const char *check = (const char *)sqlite3_column_text(q, 0);
-		double at = sqlite3_column_double(q, 1);
-		int status = sqlite3_column_int(q, 2) & 3;
-		int open = sqlite3_column_type(q, 3) == SQLITE_NULL;
-		double end = open ? 0 : sqlite3_column_double(q, 3);
-		if (at > now)
-			continue;
-		used += strlen(check) + 120;
-		if (used >= HIST_LIST_MAX)
-			break;
-		struct json *o = json_new(JSON_OBJECT);
-		json_add(o, "check", json_new_string(check));
-		json_add(o, "status", json_new_string(result_status_lower((enum status)status)));
-		json_add(o, "alerted", json_new_number(at));
-		json_add(o, "resolved", json_new_number(end));
-		json_add(o, "seconds", json_new_number((open ? now : end) - at));
-		json_add(o, "open", json_new(open ? JSON_TRUE : JSON_FALSE));
-		json_add(arr, NULL, o);
-		n++;
-	}
-	sqlite3_finalize(q);
-	char *text = json_print(arr, false);
-	json_free(arr);
-	if (text == NULL)
-		return -1;
-	size_t l = strlen(text);
-	if (l < sizeof a->list) {
-		memcpy(a->list, text, l);
-		a->list_len = (int32_t)l;
-	}
-	free(text);
-	a->value = n;
-	return 1;
-}
-
-void
-store_answer(struct store *s, const struct hist_req *q, double raw_window, struct hist_ans *a)
-{
-	static const char *const fns[] = { [HIST_AVG] = "avg", [HIST_MAX] = "max",
-		[HIST_MIN] = "min", [HIST_SUM] = "sum", [HIST_PERCENTILE] = "percentile" };
-	struct timespec ts;
-	double now;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	now = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-	a->ts = 0;
-	if (s->db == NULL) {
-		a->found = -1;
-		return;
-	}
-	if (q->ago > 0) {
-		/* a window in the past: raw rows only while all of it is still
-		 * within raw retention */
-		now -= q->ago;
-		raw_window -= q->ago;
-	}
-	switch (q->fn) {
-	case HIST_UPTIME:
-		a->found = store_uptime(s, q->name, q->window, now, raw_window, &a->value);
-		break;
-	case HIST_COUNT:
-		a->found = store_count(s, q->name, q->status, q->window, now, raw_window, &a->value);
-		break;
-	case HIST_LAST:
-		a->found = store_last(s, q->name, &a->value, &a->ts);
-		break;
-	case HIST_AVG: case HIST_MAX: case HIST_MIN: case HIST_SUM: case HIST_PERCENTILE:
-		a->found = store_metric(s, q->name, fns[q->fn], q->p, q->window, now, raw_window,
-		    &a->value);
-		break;
-	case HIST_STATUS:
-		a->found = last_status(s, q->name, &a->value, &a->ts);
-		break;
-	case HIST_WORST:
-		a->found = worst_firing(s, &a->value);
-		break;
-	case HIST_INCIDENTS:
-		a->found = incidents(s, q->window, now, a);
-		break;
-	default:
-		a->found = -1;
-	}
-}
-
-/* ---- the outbox ------------------------------------------------------------------ */
-
-int
-store_cursor(struct store *s, const char *reporter, int64_t *seq, int *attempts, double *next_at)
-{
-	sqlite3_stmt *q;
-	int rc = -1;
-
-	flush(s);
-	if (s->db != NULL && sqlite3_prepare_v2(s->db, "SELECT seq, attempts, next_at FROM outbox"
-	    " WHERE reporter = ?", -1, &q, NULL) == SQLITE_OK) {
-		sqlite3_bind_text(q, 1, reporter, -1, SQLITE_STATIC);
-		if (sqlite3_step(q) == SQLITE_ROW) {
-			*seq = sqlite3_column_int64(q, 0);
-			*attempts = sqlite3_column_int(q, 1);
-			*next_at = sqlite3_column_double(q, 2);
-			rc = 0;
-		}
-		sqlite3_finalize(q);
-	}
-	if (rc == 0)
-		return 0;
-	/* a reporter seen for the first time gets what happens from now on;
-	 * the file may not take the row now: the outbox keeps it in memory */
-	*seq = s->next_seq - 1;
-	for (struct qrec *r = s->qhead; r != NULL; r = r->next)
-		if (r->has_event && r->seq <= *seq) {
-			*seq = r->seq - 1;      /* what waits in memory is still to go */
-			break;
-		}
-	*attempts = 0;
-	*next_at = 0;
-	if (s->rw && sync_mode(s, 1) == 0 && sqlite3_prepare_v2(s->db,
-	    "INSERT INTO outbox (reporter, seq) VALUES (?, ?)", -1, &q, NULL) == SQLITE_OK) {
-		sqlite3_bind_text(q, 1, reporter, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(q, 2, *seq);
-		if (sqlite3_step(q) != SQLITE_DONE)
-			note_error(s);
-		sqlite3_finalize(q);
-	}
-	return 0;
-}
-
-/* The first event after seq held in memory (its seq is final). */
-static int
-queued_after(struct store *s, int64_t after, struct store_event *ev)
-{
-	for (struct qrec *r = s->qhead; r != NULL; r = r->next) {
-		if (!r->has_event || r->seq <= after)
-			continue;
-		ev->seq = r->seq;
-		snprintf(ev->id, sizeof ev->id, "%s", r->id);
-		snprintf(ev->kind, sizeof ev->kind, "%s", r->kind);
-		snprintf(ev->check, sizeof ev->check, "%s", r->check ? r->check : "");
-		ev->status = r->st;
-		ev->previous = r->prev;
-		snprintf(ev->summary, sizeof ev->summary, "%s", r->summary);
-		ev->since = r->since;
-		ev->at = r->at;
-		snprintf(ev->metrics, sizeof ev->metrics, "%s", r->metrics ? r->metrics : "{}");
-		snprintf(ev->muted, sizeof ev->muted, "%s", r->muted ? r->muted : "");
-		free(ev->doc);
-		ev->doc = NULL;
-		if (r->doc != NULL && (ev->doc = strdup(r->doc)) == NULL)
-			return -1;
-		return 1;
-	}
-	return 0;
-}
-
-int
-store_event_after(struct store *s, int64_t after, struct store_event *ev)
-{
-	sqlite3_stmt *q;
-	int rc = 0;
-
-	/* the file first; what it has not taken yet is in memory, after it */
-	if (s->db == NULL || sqlite3_prepare_v2(s->db, "SELECT seq, id, kind,"
-	    " coalesce(check_name, ''), status, previous, summary, coalesce(since, 0), at,"
-	    " coalesce(metrics, '{}'), doc, coalesce(muted, '') FROM events WHERE seq > ?"
-	    " ORDER BY seq LIMIT 1", -1, &q,
-	    NULL) != SQLITE_OK)
-		return queued_after(s, after, ev);
-	sqlite3_bind_int64(q, 1, after);
-	if (sqlite3_step(q) == SQLITE_ROW) {
-		ev->seq = sqlite3_column_int64(q, 0);
-		snprintf(ev->id, sizeof ev->id, "%s", sqlite3_column_text(q, 1));
-		snprintf(ev->kind, sizeof ev->kind, "%s", sqlite3_column_text(q, 2));
-		snprintf(ev->check, sizeof ev->check, "%s", sqlite3_column_text(q, 3));
-		ev->status = (enum status)sqlite3_column_int(q, 4);
-		ev->previous = (enum status)sqlite3_column_int(q, 5);
-		snprintf(ev->summary, sizeof ev->summary, "%s", sqlite3_column_text(q, 6));
-		ev->since = sqlite3_column_double(q, 7);
-		ev->at = sqlite3_column_double(q, 8);
-		snprintf(ev->metrics, sizeof ev->metrics, "%s", sqlite3_column_text(q, 9));
-		snprintf(ev->muted, sizeof ev->muted, "%s", sqlite3_column_text(q, 11));
-		free(ev->doc);
-		ev->doc = NULL;
-		if (sqlite3_column_type(q, 10) == SQLITE_TEXT &&
-		    (ev->doc = strdup((const char *)sqlite3_column_text(q, 10))) == NULL)
-			rc = -1;
-		else
-			rc = 1;
-	}
-	sqlite3_finalize(q);
-	return rc == 0 ? queued_after(s, after, ev) : rc;
-}
-
-int
-store_cursor_set(struct store *s, const char *reporter, int64_t seq, int attempts,
-    double next_at, const char *error, bool dead)
-{
-	if (!writable(s))
-		return -1;
-	sqlite3_stmt *q;
-
-	/* not fsynced: at least once allows a resend after a crash */
-	if (sync_mode(s, 0) < 0 || exec(s, "BEGIN IMMEDIATE") < 0)
-		return -1;
-	if (dead) {
-		if (sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO dead VALUES (?, ?,"
-		    " strftime('%s','now'), ?)", -1, &q, NULL) != SQLITE_OK)
-			goto fail;
-		sqlite3_bind_int64(q, 1, seq);
-		sqlite3_bind_text(q, 2, reporter, -1, SQLITE_STATIC);
-		sqlite3_bind_text(q, 3, error ? error : "", -1, SQLITE_STATIC);
-		int rc = sqlite3_step(q);
-		sqlite3_finalize(q);
-		if (rc != SQLITE_DONE)
-			goto fail;
-	}
-	if (sqlite3_prepare_v2(s->db, "UPDATE outbox SET seq = ?, attempts = ?, next_at = ?,"
-	    " last_error = ? WHERE reporter = ?", -1, &q, NULL) != SQLITE_OK)
-		goto fail;
-	sqlite3_bind_int64(q, 1, seq);
-	sqlite3_bind_int(q, 2, attempts);
-	sqlite3_bind_double(q, 3, next_at);
-	if (error)
-		sqlite3_bind_text(q, 4, error, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 5, reporter, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(q);
-	sqlite3_finalize(q);
-	if (rc != SQLITE_DONE)
-		goto fail;
-	/* an event every reporter is past is delivered */
-	if (exec(s, "UPDATE events SET delivered = 1 WHERE delivered = 0 AND seq <="
-	    " (SELECT coalesce(min(seq), 0) FROM outbox)") < 0)
-		goto fail;
-	return exec(s, "COMMIT");
-fail:
-	exec(s, "ROLLBACK");
-	return -1;
-}
-
-void
-store_event_clear(struct store_event *ev)
-{
-	free(ev->doc);
-	ev->doc = NULL;
-}
-
-int
-store_outbox_bound(struct store *s, const char *reporter, uint64_t max, double max_age,
-    double now, long *dropped)
-{
-	sqlite3_stmt *q;
-	int64_t cur = 0, to = 0;
-
-	*dropped = 0;
-	if (!writable(s))
-		return -1;
-	/* the newest event that must go: the max-th from the end, or the
-	 * newest one older than max_age */
-	if (sqlite3_prepare_v2(s->db, "SELECT o.seq, max(coalesce((SELECT seq FROM events"
-	    " WHERE seq > o.seq ORDER BY seq DESC LIMIT 1 OFFSET ?), 0), coalesce((SELECT"
-	    " max(seq) FROM events WHERE seq > o.seq AND at < ?), 0)) FROM outbox o"
-	    " WHERE o.reporter = ?", -1, &q, NULL) != SQLITE_OK)
-		return -1;
-	sqlite3_bind_int64(q, 1, max > INT64_MAX ? INT64_MAX : (int64_t)max);
-	sqlite3_bind_double(q, 2, now - max_age);
-	sqlite3_bind_text(q, 3, reporter, -1, SQLITE_STATIC);
-	if (sqlite3_step(q) == SQLITE_ROW) {
-		cur = sqlite3_column_int64(q, 0);
-		to = sqlite3_column_int64(q, 1);
-	}
-	sqlite3_finalize(q);
-	if (to <= cur)
-		return 0;
-	if (sqlite3_prepare_v2(s->db, "SELECT count(*) FROM events WHERE seq > ? AND seq <= ?",
-	    -1, &q, NULL) != SQLITE_OK)
-		return -1;
-	sqlite3_bind_int64(q, 1, cur);
-	sqlite3_bind_int64(q, 2, to);
-	if (sqlite3_step(q) == SQLITE_ROW)
-		*dropped = sqlite3_column_int(q, 0);
-	sqlite3_finalize(q);
-	if (sync_mode(s, 1) < 0 || exec(s, "BEGIN IMMEDIATE") < 0)
-		return -1;
-	if (sqlite3_prepare_v2(s->db, "UPDATE outbox SET seq = ?, attempts = 0, next_at = 0,"
-	    " dropped = dropped + ? WHERE reporter = ?", -1, &q, NULL) != SQLITE_OK)
-		goto fail;
-	sqlite3_bind_int64(q, 1, to);
-	sqlite3_bind_int64(q, 2, *dropped);
-	sqlite3_bind_text(q, 3, reporter, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(q);
-	sqlite3_finalize(q);
-	if (rc != SQLITE_DONE || exec(s, "UPDATE events SET delivered = 1 WHERE delivered = 0 AND"
-	    " seq <= (SELECT coalesce(min(seq), 0) FROM outbox)") < 0)
-		goto fail;
-	return exec(s, "COMMIT");
-fail:
-	exec(s, "ROLLBACK");
-	return -1;
-}
-
-int
-store_cursors_keep(struct store *s, const char *const *names, size_t n)
-{
-	sqlite3_stmt *q, *d;
-	int rc = 0;
-
-	if (!writable(s))
-		return -1;
-	if (sqlite3_prepare_v2(s->db, "SELECT reporter FROM outbox", -1, &q, NULL) != SQLITE_OK)
-		return -1;
-	if (sqlite3_prepare_v2(s->db, "DELETE FROM outbox WHERE reporter = ?", -1, &d, NULL) != SQLITE_OK) {
-		sqlite3_finalize(q);
-		return -1;
-	}
-	while (rc == 0 && sqlite3_step(q) == SQLITE_ROW) {
-		const char *r = (const char *)sqlite3_column_text(q, 0);
-		size_t i;
-		for (i = 0; i < n && strcmp(names[i], r) != 0; i++)
-			;
-		if (i < n)
-			continue;
-		log_info("reporter \"%s\" is no longer configured: its place in the outbox is forgotten", r);
-		sqlite3_bind_text(d, 1, r, -1, SQLITE_TRANSIENT);
-		if (sqlite3_step(d) != SQLITE_DONE)
-			rc = -1;
-		sqlite3_reset(d);
-	}
-	sqlite3_finalize(q);
-	sqlite3_finalize(d);
-	return rc;
-}
-
-int
-store_each_active(struct store *s, double resolved_after,
-    void (*fn)(const struct store_active *a, void *ud), void *ud)
-{
-	if (s->db == NULL)
-		return -1;
-	sqlite3_stmt *q;
-
-	if (!writable(s))
-		return -1;
-	/* firing now; then resolved lately and not firing again */
-	if (sqlite3_prepare_v2(s->db, "SELECT check_name, status, since_ms / 1000.0, 0,"
-	    " coalesce(last_summary, '') FROM alerts WHERE state = 2 AND owed = 0 UNION ALL"
-	    " SELECT e.check_name, e.previous, coalesce(e.since, e.at), e.at, e.summary FROM events e"
-	    " WHERE e.kind = 'resolve' AND e.muted IS NULL AND e.at > ?"
-	    " AND e.seq = (SELECT max(seq) FROM events"
-	    " WHERE kind = 'resolve' AND check_name = e.check_name) AND NOT EXISTS (SELECT 1"
-	    " FROM alerts a WHERE a.check_name = e.check_name AND a.state = 2)",
-	    -1, &q, NULL) != SQLITE_OK) {
-		log_error("%s: %s", s->path, sqlite3_errmsg(s->db));
-		return -1;
-	}
-	sqlite3_bind_double(q, 1, resolved_after);
-	while (sqlite3_step(q) == SQLITE_ROW) {
-		struct store_active a = { .check = (const char *)sqlite3_column_text(q, 0),
-		    .status = (enum status)sqlite3_column_int(q, 1),
-		    .since = sqlite3_column_double(q, 2), .ended = sqlite3_column_double(q, 3),
-		    .summary = (const char *)sqlite3_column_text(q, 4) };
-		fn(&a, ud);
-	}
-	sqlite3_finalize(q);
-	return 0;
-}
-
-/* ---- silences -------------------------------------------------------------------- */
-
-static int
-silence_write(struct store *s, sqlite3_stmt *q, char *err, size_t errlen)
-{
-	int rc = sqlite3_step(q);
-	if (rc != SQLITE_DONE) {
-		snprintf(err, errlen, "%s: %s", s->path, sqlite3_errmsg(s->db));
-		return -1;
-	}
-	return 0;
-}
-
-int
-store_silence_add(struct store *s, const char *pattern, const char *reason, double ends,
-    int64_t *id, char *err, size_t errlen)
-{
-	sqlite3_stmt *q = NULL;
-
-	if (!writable(s)) {
-		snprintf(err, errlen, "%s: not writable (%s)", s->path,
-		    s->cause[0] ? s->cause : "read-only");
-		return -1;
-	}
-	if (sync_mode(s, 1) < 0 || sqlite3_prepare_v2(s->db, "INSERT INTO silences (pattern,"
-	    " reason, created, ends) VALUES (?, ?, ?, ?)", -1, &q, NULL) != SQLITE_OK) {
-		snprintf(err, errlen, "%s: %s", s->path, sqlite3_errmsg(s->db));
-		sqlite3_finalize(q);
-		return -1;
-	}
-	sqlite3_bind_text(q, 1, pattern, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 2, reason, -1, SQLITE_STATIC);
-	sqlite3_bind_double(q, 3, now_s());
-	sqlite3_bind_double(q, 4, ends);
-	int rc = silence_write(s, q, err, errlen);
-	sqlite3_finalize(q);
-	if (rc == 0)
-		*id = sqlite3_last_insert_rowid(s->db);
-	return rc;
-}
-
-int
-store_silence_rm(struct store *s, int64_t id, char *err, size_t errlen)
-{
-	sqlite3_stmt *q = NULL;
-
-	if (!writable(s)) {
-		snprintf(err, errlen, "%s: not writable (%s)", s->path,
-		    s->cause[0] ? s->cause : "read-only");
-		return -1;
-	}
-	if (sync_mode(s, 1) < 0 || sqlite3_prepare_v2(s->db, "UPDATE silences SET removed = ?"
-	    " WHERE id = ? AND removed IS NULL AND ends > ?", -1, &q, NULL) != SQLITE_OK) {
-		snprintf(err, errlen, "%s: %s", s->path, sqlite3_errmsg(s->db));
-		sqlite3_finalize(q);
-		return -1;
-	}
-	double now = now_s();
-	sqlite3_bind_double(q, 1, now);
-	sqlite3_bind_int64(q, 2, id);
-	sqlite3_bind_double(q, 3, now);
-	int rc = silence_write(s, q, err, errlen);
-	sqlite3_finalize(q);
-	if (rc == 0 && sqlite3_changes(s->db) == 0)
-		return 1;
-	return rc;
-}
-
-int
-store_each_silence(struct store *s, bool all,
-    void (*fn)(const struct store_silence *si, void *ud), void *ud)
-{
-	sqlite3_stmt *q;
-
-	if (s->db == NULL || sqlite3_prepare_v2(s->db, all ?
-	    "SELECT id, pattern, reason, created, ends, coalesce(removed, 0), announced"
-	    " FROM silences ORDER BY id" :
-	    "SELECT id, pattern, reason, created, ends, coalesce(removed, 0), announced"
-	    " FROM silences WHERE announced < 2 OR (removed IS NULL AND ends > ?) ORDER BY id",
-	    -1, &q, NULL) != SQLITE_OK)
-		return -1;
-	if (!all)
-		sqlite3_bind_double(q, 1, now_s());
-	while (sqlite3_step(q) == SQLITE_ROW) {
-		struct store_silence si = { .id = sqlite3_column_int64(q, 0),
-		    .pattern = (const char *)sqlite3_column_text(q, 1),
-		    .reason = (const char *)sqlite3_column_text(q, 2),
-		    .created = sqlite3_column_double(q, 3), .ends = sqlite3_column_double(q, 4),
-		    .removed = sqlite3_column_double(q, 5), .announced = sqlite3_column_int(q, 6) };
-		fn(&si, ud);
-	}
-	sqlite3_finalize(q);
-	return 0;
-}
-
-int
-store_silence_announced(struct store *s, int64_t id, int level)
-{
-	sqlite3_stmt *q;
-
-	if (!writable(s) || sqlite3_prepare_v2(s->db, "UPDATE silences SET announced = ?"
-	    " WHERE id = ?", -1, &q, NULL) != SQLITE_OK)
-		return -1;
-	sqlite3_bind_int(q, 1, level);
-	sqlite3_bind_int64(q, 2, id);
-	int rc = sqlite3_step(q) == SQLITE_DONE ? 0 : -1;
-	sqlite3_finalize(q);
-	return rc;
-}
-
-long
-store_dropped(struct store *s)
-{
-	if (s->db == NULL)
-		return 0;
-	sqlite3_stmt *q;
-	long n = 0;
-
-	if (sqlite3_prepare_v2(s->db, "SELECT coalesce(sum(dropped), 0) FROM outbox", -1, &q,
-	    NULL) != SQLITE_OK)
-		return 0;
-	if (sqlite3_step(q) == SQLITE_ROW)
-		n = sqlite3_column_int(q, 0);
-	sqlite3_finalize(q);
-	return n;
-}
