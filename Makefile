@@ -194,8 +194,9 @@ test check: all
 endif
 
 # fuzz targets (libFuzzer, clang): the config parser, the small text
-# parsers (JSON, durations, sizes, cron, UTF-8, body templates) and the
-# messages between processes (msg.c, job.c), each run for FUZZ_TIME (or
+# parsers (JSON, durations, sizes, cron, UTF-8, body templates), the
+# messages between processes (msg.c, job.c), JSON into Lua and the rows
+# read back from a state file, each run for FUZZ_TIME (or
 # SECONDS) seconds from the seeds in tests/fuzz; a crash or a
 # sanitizer report fails it.  The objects are the project's own, built by
 # this Makefile with clang into build/fuzz.
@@ -203,7 +204,8 @@ FUZZ_CC   ?= clang
 FUZZ_TIME ?= $(if $(SECONDS),$(SECONDS),60)
 FUZZ_SAN  := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
 FUZZ_OBJS := $(filter-out build/fuzz/main.o,$(SRCS:src/%.c=build/fuzz/%.o))
-FUZZERS   := build/fuzz/fuzz_config build/fuzz/fuzz_text build/fuzz/fuzz_msg
+FUZZERS   := build/fuzz/fuzz_config build/fuzz/fuzz_text build/fuzz/fuzz_msg \
+             build/fuzz/fuzz_luajson build/fuzz/fuzz_rows
 .PHONY: fuzz fuzz-objs
 fuzz-objs:
 	$(MAKE) BUILD=build/fuzz CC=$(FUZZ_CC) OPT="-O1 -g" SANFLAGS="$(FUZZ_SAN)" $(FUZZ_OBJS)

@@ -22,6 +22,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include "http.h"
 #include "json.h"
@@ -351,13 +352,21 @@ send_result(uint32_t id, uint32_t windex, const struct result *res)
 /* A test's hostile worker (DRISHTI_TEST_HOOKS set in the agent's
  * environment): a check named hook.wire.garbage, .short or .huge answers
  * with bytes that are no message, a truncated one or an oversized one,
- * instead of its result.  True when it did. */
+ * instead of its result; hook.syscall makes a forbidden system call.  True
+ * when it answered instead of the result. */
 static bool
 test_hook(const char *check)
 {
 	static char junk[WIRE_MAX + 4096];
 
-	if (getenv("DRISHTI_TEST_HOOKS") == NULL || strncmp(check, "hook.wire.", 10) != 0)
+	if (getenv("DRISHTI_TEST_HOOKS") == NULL)
+		return false;
+	if (strcmp(check, "hook.syscall") == 0) {
+		/* a call no process of ours makes: the filter kills us here */
+		syscall(SYS_swapoff, "/nonexistent");
+		return false;
+	}
+	if (strncmp(check, "hook.wire.", 10) != 0)
 		return false;
 	const char *k = check + 10;
 	size_t n = strcmp(k, "short") == 0 ? 3 : strcmp(k, "huge") == 0 ? sizeof junk : 200;

@@ -8,7 +8,7 @@
 # call kills only the role that made it; and the user rules run as is
 # never root unless --allow-root says so.
 . "$TESTDIR/lib.sh"
-plan 42
+plan 43
 cleanup() {
 	[ -n "${pid:-}" ] && kill -9 $pid 2>/dev/null
 	[ -n "${rpid:-}" ] && kill $rpid 2>/dev/null
@@ -16,7 +16,7 @@ cleanup() {
 }
 trap cleanup EXIT
 if [ "$(id -u)" != 0 ]; then
-	for i in $(seq 42); do ok "# skip: the role split is checked as root"; done
+	for i in $(seq 43); do ok "# skip: the role split is checked as root"; done
 	exit 0
 fi
 export DRISHTI_TEST_HOOKS=1
@@ -96,6 +96,7 @@ done
 cat > rules/neighbour.lua <<'LUA'
 check "neighbour.tick" { every = "1s", run = function() return ok("tick") end }
 LUA
+printf 'check "hook.syscall" { every = "1h", run = function() return ok("not killed") end }\n' > rules/hook_syscall.lua
 cat > c.ini <<INI
 [agent]
 rules = $PWD/rules
@@ -233,6 +234,8 @@ for r in state delivery; do
 	wait_for 30 sh -c "p=\$(pgrep -P $pid -f 'drishti __$r' | head -1); [ -n \"\$p\" ] && [ \"\$p\" != $old ]" &&
 	    ok "$r role restarted after SIGSYS" || not_ok "$r role not back"
 done
+wait_for 30 sh -c "'$D' status -c c.ini | grep -q '^hook.syscall .*UNKNOWN.*sandbox: killed (worker died of SYS)'" &&
+    ok "a worker's forbidden system call: SIGSYS, that run UNKNOWN" || not_ok "hook.syscall: $(status_line hook.syscall)"
 expect_eq "the parent survived them" "$(kill -0 $pid && echo alive)" alive
 before=$(stat -c %Y tf/drishti.prom)
 wait_for 30 sh -c "[ \$(stat -c %Y tf/drishti.prom) -gt $before ]" && ok "the agent goes on (textfile written)" \
