@@ -210,6 +210,8 @@ printf '%s: %s, %d bytes (%s MiB), static: %s; dependencies %d s, drishti %d s\n
     "$size" "$(awk -v s="$size" 'BEGIN { printf "%.2f", s / 1048576 }')" "$static" $((t1 - t0)) $((t2 - t1))
 [ "$static" = yes ] || { echo "build.sh: $W/drishti is not static" >&2; exit 1; }
 # the size budget per target (issue 12): a Pi Zero's SD card and RAM
-case $A in amd64) max=2.0 ;; arm64) max=2.5 ;; armhf) max=1.8 ;; esac
+# issue 15 added libseccomp (its syscall tables cover every architecture)
+# and the parent, state and delivery roles: about 100 KiB each
+case $A in amd64) max=2.1 ;; arm64) max=2.5 ;; armhf) max=2.0 ;; esac
 awk -v s="$size" -v m="$max" 'BEGIN { exit !(s <= m * 1048576) }' ||
     { echo "build.sh: $W/drishti is over its budget of $max MiB" >&2; exit 1; }

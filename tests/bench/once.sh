@@ -62,7 +62,8 @@ pss_idle() {  # BINARY: PSS in kB of `run` with the shipped rules, idle 10 s
 	"$1" run -c "$tmp/c.ini" >/dev/null 2>&1 & local pid=$!
 	sleep 10
 	local sum=0 p v
-	for p in $pid $(pgrep -P $pid); do
+	# the parent, its roles and the roles' rule workers
+	for p in $pid $(pgrep -P $pid) $(for c in $(pgrep -P $pid); do pgrep -P $c; done); do
 		v=$(awk '/^Pss:/ {print $2}' /proc/$p/smaps_rollup 2>/dev/null); sum=$((sum + ${v:-0}))
 	done
 	kill -TERM $pid; wait $pid 2>/dev/null
