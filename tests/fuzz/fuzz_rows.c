@@ -44,7 +44,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t n;
 
 	if (path[0] == '\0')
-		snprintf(path, sizeof path, "/tmp/drishti-fuzz-rows-%ld.db", (long)getpid());
+		snprintf(path, sizeof path, "%s/drishti-fuzz-rows-%ld.db",
+		    access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp", (long)getpid());
 	unlink(path);
 	/* the schema, as the agent makes it */
 	if (store_open(&s, path, false, NULL, err, sizeof err) < 0)
