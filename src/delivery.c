@@ -346,6 +346,7 @@ delivery_main(void)
 	memset(&dv, 0, sizeof dv);
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
+	log_open_role(NULL);            /* stderr as it is (the journal?) until the config says */
 	dv.loop = loop_new();
 	if (dv.loop == NULL)
 		return EXIT_UNAVAILABLE;

@@ -1254,7 +1254,6 @@ rules_start(struct rule_file *f, const struct rule_decl *d, rules_done_fn done,
 	struct rule_run *run = calloc(1, sizeof *run);
 	struct loop *l = f->env->loop;
 	int64_t timeout = f->env->timeout_ms;
-	struct timespec ts;
 
 	if (run == NULL || l == NULL) {
 		free(run);
@@ -1267,8 +1266,7 @@ rules_start(struct rule_file *f, const struct rule_decl *d, rules_done_fn done,
 	run->coref = LUA_NOREF;
 	run->repref = LUA_NOREF;
 	run->t0 = clock_mono();
-	clock_gettime(CLOCK_REALTIME, &ts);
-	run->res.started = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	run->res.started = clock_real();
 	if (d->timeout_ms > 0 && d->timeout_ms < timeout)
 		timeout = d->timeout_ms;
 	sb_budget_init(&run->b, f->env->instructions, timeout);

@@ -500,7 +500,6 @@ agent_result(struct daemon *d, const char *name, enum status st, const char *fmt
 {
 	struct eng_check *c = agent_check_find(d, name);
 	struct result r;
-	struct timespec ts;
 	va_list ap;
 
 	if (c == NULL) {
@@ -519,8 +518,7 @@ agent_result(struct daemon *d, const char *name, enum status st, const char *fmt
 	}
 	char msg[RESULT_SUMMARY_MAX];
 	memset(&r, 0, sizeof r);
-	clock_gettime(CLOCK_REALTIME, &ts);
-	r.started = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	r.started = clock_real();
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
@@ -1377,6 +1375,7 @@ state_main(void)
 	d.lock_fd = ROLE_FD_LOCK;
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);        /* the parent's: it reloads us */
+	log_open_role(NULL);            /* stderr as it is (the journal?) until the config says */
 	d.loop = loop_new();
 	if (d.loop == NULL)
 		return EXIT_UNAVAILABLE;

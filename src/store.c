@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include "clock.h"
 #include "log.h"
 #include "json.h"
 #include "file.h"
@@ -34,9 +35,7 @@
 double
 store_now_s(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return clock_real();
 }
 
 /* One table: SQLite's result codes as the operator reads them.  Only the

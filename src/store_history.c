@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "clock.h"
 #include "json.h"
 #include "log.h"
 #include "store_int.h"
@@ -410,11 +411,9 @@ store_answer(struct store *s, const struct hist_req *q, double raw_window, struc
 {
 	static const char *const fns[] = { [HIST_AVG] = "avg", [HIST_MAX] = "max",
 		[HIST_MIN] = "min", [HIST_SUM] = "sum", [HIST_PERCENTILE] = "percentile" };
-	struct timespec ts;
 	double now;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	now = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	now = clock_real();
 	a->ts = 0;
 	if (s->db == NULL) {
 		a->found = -1;

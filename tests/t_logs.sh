@@ -32,6 +32,7 @@ stop
 expect_in "with stderr the journal's stream, lines carry a <N> priority" "$(grep -m1 . journal.log)" \
     '^<[3-7]>drishti: (info|warn|error): '
 expect_eq "and no time stamp (the journal stamps them)" "$(grep -cE '^[0-9]{4}-' journal.log)" "0"
+grep -E "^[0-9]{4}-" journal.log | sed "s/^/#   stamped: /"
 # JOURNAL_STREAM inherited by a process whose stderr is elsewhere counts not
 JOURNAL_STREAM=1:1 "$D" run -c a.ini 2>other.log & pid=$!
 wait_for 30 grep -q 'drishti: info' other.log
