@@ -30,6 +30,7 @@ struct sb_budget {
 /* CPU seconds a run may spend past its budget inside one C function (where
  * no hook reaches) before the kernel ends the worker with SIGXCPU. */
 #define SB_CPU_GRACE 0.25
+#define SB_CPU_TICK_MS 10           /* the CPU budget's resolution */
 
 struct sandbox {
 	/* memory: every byte of the state, counted by the allocator */
@@ -66,10 +67,10 @@ void        sb_set_kill(struct sandbox *sb, enum sb_kill k);
  * state's globals.  Runs protected; 0 / -1. */
 int         sb_setup(lua_State *L, char *err, size_t errlen);
 /* Turns on the black box and, with timers, the CPU budget for this process
- * (a worker): two timers on the thread's CPU clock, armed for the budget
- * being entered.  The first sets a
- * flag the count hook turns into SB_CPU; the second, SB_CPU_GRACE later,
- * is SIGXCPU with its default action, for a run stuck in C.  box, if not
+ * (a worker): one timer on the thread's CPU clock, ticking every
+ * SB_CPU_TICK_MS, charges the run entered.  At the budget it sets a flag
+ * the count hook turns into SB_CPU; SB_CPU_GRACE later it raises SIGXCPU
+ * with its default action, for a run stuck in C.  box, if not
  * NULL, is shared with the supervisor: it holds the tag of the budget
  * running, so whoever buries the worker knows which run it was.
  * 0 / -1 with err. */

@@ -48,6 +48,16 @@ static struct loop *hloop;
 static loop_timer_id htimer;
 static int inited;
 
+/* Finished easy handles kept for the next request.  curl_easy_init builds
+ * curl's whole per-handle state and its receive buffer; curl_easy_reset on
+ * a kept handle clears the options and keeps the memory.  A connection is
+ * never carried over: it lives in the multi handle's cache, and probes
+ * forbid its reuse anyway.  Capped, so a burst of a thousand checks leaves
+ * no more than this many idle. */
+#define HTTP_SPARE_MAX 32
+static CURL *spare[HTTP_SPARE_MAX];
+static int nspare;
+
 static void check_done(void);
 
 static int
@@ -275,6 +285,23 @@ check_done(void)
 	}
 }
 
+static CURL *
+easy_get(void)
+{
+	return nspare > 0 ? spare[--nspare] : curl_easy_init();
+}
+
+/* a connect-only handle owns its connection: only cleanup closes it */
+static void
+easy_put(CURL *e, int keep)
+{
+	if (keep && nspare < HTTP_SPARE_MAX) {
+		curl_easy_reset(e);
+		spare[nspare++] = e;
+	} else
+		curl_easy_cleanup(e);
+}
+
 /* ---- the API ------------------------------------------------------------------ */
 
 int
@@ -303,6 +330,8 @@ http_shutdown(void)
 		return;
 	loop_timer_cancel(hloop, htimer);
 	htimer = 0;
+	while (nspare > 0)
+		curl_easy_cleanup(spare[--nspare]);
 	curl_multi_cleanup(multi);
 	curl_global_cleanup();
 	multi = NULL;
@@ -363,7 +392,7 @@ http_start(const struct http_request *rq, http_done_fn fn, void *ud, char *err,
 	struct http_xfer *x = calloc(1, sizeof *x);
 	CURL *e;
 
-	if (x == NULL || (e = curl_easy_init()) == NULL) {
+	if (x == NULL || (e = easy_get()) == NULL) {
 		free(x);
 		snprintf(err, errlen, "out of memory");
 		return NULL;
@@ -394,6 +423,9 @@ http_start(const struct http_request *rq, http_done_fn fn, void *ud, char *err,
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
+	/* a kept handle keeps its TLS session cache through curl_easy_reset:
+	 * every probe shakes hands in full, as a fresh client would */
+	curl_easy_setopt(e, CURLOPT_SSL_SESSIONID_CACHE, 0L);
 	if (!rq->reuse) {
 		curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
 		/* a connect-only connection must outlive the transfer: the
@@ -476,7 +508,7 @@ http_release(struct http_xfer *x)
 		return;
 	if (!x->done)
 		curl_multi_remove_handle(multi, x->easy);
-	curl_easy_cleanup(x->easy);
+	easy_put(x->easy, !x->connect_only);
 	curl_slist_free_all(x->hdrs);
 	curl_slist_free_all(x->rcpt);
 	free(x->upload);

@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <lualib.h>
 #include <signal.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,11 +34,12 @@
 
 static struct {
 	int on;
-	timer_t soft, hard;
+	timer_t tick;
 	volatile uint32_t *box;
-	double t0;                  /* thread CPU seconds when the budget was entered */
 } cpu;
 static volatile sig_atomic_t cpu_over;
+/* the run entered now: ticks charged to it, its limits in ticks (-1: none) */
+static volatile sig_atomic_t cpu_ticks, cpu_soft = -1, cpu_hard = -1;
 
 
 const char *
@@ -194,37 +196,32 @@ sb_budget_init(struct sb_budget *b, uint64_t instructions, int64_t timeout_ms)
 /* ---- CPU time ------------------------------------------------------------------
  *
  * The count hook cannot see time spent inside one C function (a backtracking
- * gsub, table.concat of a huge table).  The kernel can: CPU time is counted
- * on the worker thread's CPU clock, per run, across its resumes. */
+ * gsub, table.concat of a huge table).  The kernel can: one timer on the
+ * worker thread's CPU clock ticks every SB_CPU_TICK_MS of CPU the thread
+ * spends, and the handler charges the tick to the run entered at that
+ * moment (ticks between runs are nobody's).  At the budget it raises the
+ * flag the hook turns into SB_CPU; SB_CPU_GRACE later, a run stuck in C, it
+ * ends the worker with SIGXCPU, whose default action the supervisor reads
+ * as "cpu limit".  Entering and leaving a run costs no system call: reading
+ * the CPU clock and re-arming two timers at every resume had cost ten
+ * system calls per HTTP check, more than its Lua.  A run is charged to
+ * within a tick. */
 
 static void
-on_cpu_soft(int sig)
+on_cpu_tick(int sig)
 {
 	(void)sig;
-	cpu_over = 1;               /* the hook ends the run at its next call */
-}
-
-static double
-thread_cpu(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void
-arm(timer_t t, double s)
-{
-	struct itimerspec it;
-
-	memset(&it, 0, sizeof it);
-	if (s >= 0) {
-		if (s < 1e-6)
-			s = 1e-6;
-		it.it_value.tv_sec = (time_t)s;
-		it.it_value.tv_nsec = (long)((s - (double)it.it_value.tv_sec) * 1e9);
+	if (cpu_soft < 0)
+		return;
+	if (++cpu_ticks >= cpu_soft)
+		cpu_over = 1;
+	/* the one thing a handler does beyond a flag: the hook may never run
+	 * again, so the kernel's default action for SIGXCPU ends the worker
+	 * (signal and raise are async-signal-safe) */
+	if (cpu_ticks >= cpu_hard) {
+		signal(SIGXCPU, SIG_DFL);
+		raise(SIGXCPU);
 	}
-	timer_settime(t, 0, &it, NULL);     /* s < 0: disarmed */
 }
 
 int
@@ -232,6 +229,7 @@ sb_cpu_setup(volatile uint32_t *box, int timers, char *err, size_t errlen)
 {
 	struct sigevent ev;
 	struct sigaction sa;
+	struct itimerspec it;
 	struct rlimit nocore = { 0, 0 };
 
 	cpu.box = box;
@@ -239,7 +237,7 @@ sb_cpu_setup(volatile uint32_t *box, int timers, char *err, size_t errlen)
 	if (!timers)
 		return 0;
 	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_cpu_soft;
+	sa.sa_handler = on_cpu_tick;
 	sa.sa_flags = SA_RESTART;
 	sigemptyset(&sa.sa_mask);
 	/* a worker ended by SIGXCPU leaves no core (it may hold a rule's data) */
@@ -250,16 +248,17 @@ sb_cpu_setup(volatile uint32_t *box, int timers, char *err, size_t errlen)
 	memset(&ev, 0, sizeof ev);
 	ev.sigev_notify = SIGEV_SIGNAL;
 	ev.sigev_signo = SIGPROF;
-	if (timer_create(CLOCK_THREAD_CPUTIME_ID, &ev, &cpu.soft) < 0)
+	if (timer_create(CLOCK_THREAD_CPUTIME_ID, &ev, &cpu.tick) < 0)
 		goto fail;
-	ev.sigev_signo = SIGXCPU;
-	if (timer_create(CLOCK_THREAD_CPUTIME_ID, &ev, &cpu.hard) < 0) {
-		timer_delete(cpu.soft);
+	memset(&it, 0, sizeof it);
+	it.it_value.tv_nsec = it.it_interval.tv_nsec = SB_CPU_TICK_MS * 1000000L;
+	if (timer_settime(cpu.tick, 0, &it, NULL) < 0) {
+		timer_delete(cpu.tick);
 		goto fail;
 	}
 	return 0;
 fail:
-	snprintf(err, errlen, "CPU timers: %s", strerror(errno));
+	snprintf(err, errlen, "CPU timer: %s", strerror(errno));
 	return -1;
 }
 
@@ -271,20 +270,25 @@ cpu_enter(struct sb_budget *b)
 		*cpu.box = b->tag;
 	if (b->cpu_left < 0)
 		return;             /* no budget: the box only */
-	cpu.t0 = thread_cpu();
-	arm(cpu.soft, b->cpu_left);
-	arm(cpu.hard, b->cpu_left + SB_CPU_GRACE);
+	/* the limits last: a tick in between finds no run */
+	double tick = SB_CPU_TICK_MS / 1000.0;
+	int soft = (int)ceil(b->cpu_left / tick - 1e-9);
+	cpu_ticks = 0;
+	cpu_hard = soft + (int)(SB_CPU_GRACE / tick + 0.5);
+	cpu_soft = soft > 0 ? soft : 1;
+	if (soft <= 0)
+		cpu_over = 1;       /* spent: this resume ends at once */
 }
 
 static void
 cpu_leave(struct sb_budget *b)
 {
 	if (b->cpu_left >= 0) {
-		arm(cpu.hard, -1);
-		arm(cpu.soft, -1);
-		b->cpu_left -= thread_cpu() - cpu.t0;
+		cpu_soft = -1;      /* first: no tick is charged from here */
+		cpu_hard = -1;
+		b->cpu_left -= cpu_ticks * (SB_CPU_TICK_MS / 1000.0);
 		if (b->cpu_left < 0)
-			b->cpu_left = 0;    /* spent: the next resume ends at once */
+			b->cpu_left = 0;
 	}
 	if (cpu.box != NULL)
 		*cpu.box = 0;

@@ -3,23 +3,43 @@
 # in the same run with Monit (set daemon 1), the raw curl-multi floor
 # (curlfloor.c) and, for the playbook's daily check, its bash script once a
 # second against the same six checks written as drishti rules.
-#   usage: tests/bench/run.sh [N ...]        (default: 10 100 1000)
-#   env:   DURATION=60 seconds per run; DRISHTI=path of the binary
+#   usage: tests/bench/run.sh [N ...]        (default: 10 100 1000 3000)
+#   env:   DURATION=60 seconds per run; DRISHTI=path of the binary (default:
+#          the static product, ./drishti)
+# The floor is built twice: against Debian's libcurl (glibc, OpenSSL) and
+# statically against the same musl libcurl-on-mbedTLS as the product, so
+# each build has its own floor and the physical limit is in the table.
 # Needs nginx, monit, bc, curl and a C compiler (make bench-deps installs
 # them).  Prints one table; asserts nothing: it is a measurement, not a test.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
-D=${DRISHTI:-$top/build/drishti}
+D=${DRISHTI:-$top/drishti}
 DURATION=${DURATION:-60}
-NS=${*:-10 100 1000}
+NS=${*:-10 100 1000 3000}
 tmp=$(mktemp -d /tmp/drishti-bench.XXXXXX)
+# started as root, drishti's roles drop to its unprivileged user: they must
+# reach the rules, the log and the scratch files
+chmod 755 "$tmp"
 cleanup() { [ -f "$tmp/nginx.pid" ] && kill "$(cat "$tmp/nginx.pid")" 2>/dev/null; rm -rf "$tmp"; }
 trap cleanup EXIT
 for t in nginx monit bc curl cc; do
 	command -v $t >/dev/null || { echo "bench: $t is missing (make bench-deps)"; exit 69; }
 done
 cc -O2 -o "$tmp/curlfloor" "$here/curlfloor.c" -lcurl || exit 1
+# the static floor: the product's own libcurl, mbedTLS, allocator and musl
+# (make leaves them under build/ARCH/prefix); skipped when they are not built
+arch=$(dpkg --print-architecture 2>/dev/null || echo amd64)
+prefix=$top/build/$arch/prefix
+spec=/usr/lib/$(uname -m)-linux-musl/musl-gcc.specs
+floors="curlfloor"
+if [ -f "$prefix/lib/libcurl.a" ] && [ -f "$spec" ] &&
+    gcc -specs "$spec" -static -O2 -o "$tmp/curlfloor-static" "$here/curlfloor.c" \
+    $(ls "$prefix/lib/mimalloc.o" 2>/dev/null) -I"$prefix/include" -L"$prefix/lib" -lcurl -lmbedtls -lmbedx509 -lmbedcrypto -lz; then
+	floors="curlfloor curlfloor-static"
+else
+	echo "# no static floor: build/$arch/prefix has no musl libcurl (make deps)"
+fi
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 URL=http://127.0.0.1:$port
@@ -37,11 +57,13 @@ NGX
 nginx -p "$tmp" -c "$tmp/nginx.conf" || exit 1
 for i in $(seq 50); do curl -s -o /dev/null "$URL/" && break; sleep 0.1; done
 
-pss_tree() {  # PSS in KiB of a process and its children
-	local sum=0 p
-	for p in $1 $(pgrep -P "$1"); do
-		v=$(awk '/^Pss:/ {print $2}' "/proc/$p/smaps_rollup" 2>/dev/null)
-		sum=$(( sum + ${v:-0} ))
+pss_tree() {  # PSS in KiB of a process and all its descendants (rule
+	# workers are the state role's children, the parent's grandchildren)
+	local sum=0 p v
+	v=$(awk '/^Pss:/ {print $2}' "/proc/$1/smaps_rollup" 2>/dev/null)
+	sum=${v:-0}
+	for p in $(pgrep -P "$1"); do
+		sum=$(( sum + $(pss_tree "$p") ))
 	done
 	echo "$sum"
 }
@@ -59,7 +81,7 @@ run_drishti() {  # N RULESFILE LABEL
 	/usr/bin/time -f "%U %S" -o "$tmp/time" "$D" run -c "$tmp/d.ini" 2>/dev/null &
 	local tp=$!
 	for i in $(seq 100); do grep -q started: "$tmp/agent.log" && break; sleep 0.1; done
-	local pid; pid=$(pgrep -P "$tp" -x drishti | head -1)
+	local pid; pid=$(pgrep -P "$tp" | head -1)
 	local t0; t0=$(date +%s%N)
 	sleep $(( DURATION / 2 )); local pss; pss=$(pss_tree "$pid")
 	sleep $(( DURATION - DURATION / 2 ))
@@ -99,9 +121,9 @@ run_monit() {  # N
 	echo "$n monit $per $pss" >> "$tmp/summary"
 }
 
-run_floor() {  # N
-	local n=$1; reset_log
-	/usr/bin/time -f "%U %S" -o "$tmp/time" "$tmp/curlfloor" "$n" "$DURATION" "$URL/" > "$tmp/floor.out" &
+run_floor() {  # N BINARY LABEL KEY
+	local n=$1 bin=$2 label=$3 key=$4; reset_log
+	/usr/bin/time -f "%U %S" -o "$tmp/time" "$tmp/$bin" "$n" "$DURATION" "$URL/" > "$tmp/floor.out" &
 	local tp=$!
 	sleep $(( DURATION / 2 )); local pid; pid=$(pgrep -P "$tp" | head -1)
 	local pss; pss=$(pss_tree "$pid"); wait "$tp"
@@ -109,8 +131,8 @@ run_floor() {  # N
 	read -r done50 p50 p99 < "$tmp/floor.out"
 	local cpu; cpu=$(cpu_of "$tmp/time")
 	local per=$(( got > 0 ? ${cpu%.*} / got : 0 ))
-	row "$n" "curl floor" "$got" "$(( n * DURATION ))" "$per" "$pss" "$p50" "$p99"
-	echo "$n floor $per $pss" >> "$tmp/summary"
+	row "$n" "$label" "$got" "$(( n * DURATION ))" "$per" "$pss" "$p50" "$p99"
+	echo "$n $key $per $pss" >> "$tmp/summary"
 }
 
 echo "# drishti $("$D" version | cut -d' ' -f2), $(nproc) cores, ${DURATION}s per run, fresh connection per check"
@@ -124,7 +146,8 @@ for n in $NS; do
 	  echo 'end'; } > "$tmp/bench.lua"
 	run_drishti "$n" "$tmp/bench.lua" "drishti"
 	run_monit "$n"
-	run_floor "$n"
+	run_floor "$n" curlfloor "floor glibc" floor
+	case $floors in *static*) run_floor "$n" curlfloor-static "floor static" sfloor ;; esac
 done
 
 # the playbook's daily check: six checks, once a second
@@ -155,7 +178,7 @@ run_drishti_daily() {
 	/usr/bin/time -f "%U %S" -o "$tmp/time" "$D" run -c "$tmp/d.ini" 2>/dev/null &
 	local tp=$!
 	for i in $(seq 100); do grep -q started: "$tmp/agent.log" && break; sleep 0.1; done
-	local pid; pid=$(pgrep -P "$tp" -x drishti | head -1)
+	local pid; pid=$(pgrep -P "$tp" | head -1)
 	sleep "$DURATION"; kill -TERM "$pid"; wait "$tp"
 	local runs; runs=$(grep 'scheduled checks' "$tmp/agent.log" | sed 's/.*ran \([0-9]*\) scheduled.*/\1/')
 	local cpu; cpu=$(cpu_of "$tmp/time")
@@ -183,7 +206,10 @@ run_bash_daily
 echo "# ratios"
 for n in $NS; do
 	awk -v n="$n" '$1 == n { cpu[$2] = $3; pss[$2] = $4 }
-	    END { if (cpu["floor"] > 0) printf "N=%s: drishti CPU/check = %.2f x curl floor; ", n, cpu["drishti"] / cpu["floor"];
-	          if (pss["monit"] > 0) printf "drishti PSS = %.2f x Monit\n", pss["drishti"] / pss["monit"] }' "$tmp/summary"
+	    function r(a, b) { return b > 0 ? sprintf("%.2f", a / b) : "-" }
+	    END { printf "N=%s: drishti CPU/check = %s x Monit, %s x glibc floor, %s x static floor; ", n,
+	              r(cpu["drishti"], cpu["monit"]), r(cpu["drishti"], cpu["floor"]), r(cpu["drishti"], cpu["sfloor"]);
+	          printf "PSS = %s x Monit, %s x glibc floor, %s x static floor\n",
+	              r(pss["drishti"], pss["monit"]), r(pss["drishti"], pss["floor"]), r(pss["drishti"], pss["sfloor"]) }' "$tmp/summary"
 done
 awk '$1 == "daily" { c[$2] = $3 } END { if (c["drishti"] > 0) printf "daily check: bash CPU/check = %.0f x drishti\n", c["bash"] / c["drishti"] }' "$tmp/summary"
