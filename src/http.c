@@ -18,6 +18,7 @@
 #include <string.h>
 #include "http.h"
 #include "log.h"
+#include "mem.h"
 #include "loop.h"
 
 struct http_xfer {
@@ -311,7 +312,10 @@ http_init(struct loop *l, char *err, size_t errlen)
 		hloop = l;
 		return 0;
 	}
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
+	/* curl allocates and frees its handles and buffers at every request:
+	 * the hot path's allocator (mem.c) */
+	if (curl_global_init_mem(CURL_GLOBAL_DEFAULT, mem_alloc, mem_free, mem_realloc,
+	    mem_strdup, mem_calloc) != CURLE_OK ||
 	    (multi = curl_multi_init()) == NULL) {
 		snprintf(err, errlen, "curl: cannot initialise");
 		return -1;
@@ -389,11 +393,11 @@ struct http_xfer *
 http_start(const struct http_request *rq, http_done_fn fn, void *ud, char *err,
     size_t errlen)
 {
-	struct http_xfer *x = calloc(1, sizeof *x);
+	struct http_xfer *x = mem_calloc(1, sizeof *x);
 	CURL *e;
 
 	if (x == NULL || (e = easy_get()) == NULL) {
-		free(x);
+		mem_free(x);
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
@@ -514,5 +518,5 @@ http_release(struct http_xfer *x)
 	free(x->upload);
 	free(x->body);
 	free(x->head);
-	free(x);
+	mem_free(x);
 }

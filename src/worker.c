@@ -28,6 +28,7 @@
 #include "json.h"
 #include "log.h"
 #include "loop.h"
+#include "mem.h"
 #include "priv.h"
 #include "result.h"
 #include "rules.h"
@@ -323,6 +324,39 @@ static struct wire_batch results = { .fd = WORKER_FD, .type = WIRE_RESULT };
 static struct loop *wloop;
 static loop_timer_id flush_t;
 
+/* Runs in flight; when none has been for WORKER_IDLE_S, the memory of the
+ * last burst goes back to the kernel (mem.c says why).  A second: checks
+ * due every second keep their working set (trimming between such bursts
+ * cost a third more CPU per check in page faults), a worker whose checks
+ * run a minute apart holds nothing between them. */
+#define WORKER_IDLE_S 1.0
+static unsigned inflight;
+static loop_timer_id idle_t;
+
+static void
+on_idle(struct loop *l, void *ud)
+{
+	(void)l;
+	(void)ud;
+	idle_t = 0;
+	mem_trim();
+}
+
+static void
+run_begins(void)
+{
+	inflight++;
+	loop_timer_cancel(wloop, idle_t);
+	idle_t = 0;
+}
+
+static void
+run_ends(void)
+{
+	if (inflight > 0 && --inflight == 0 && idle_t == 0)
+		idle_t = loop_timer_at(wloop, loop_now(wloop) + WORKER_IDLE_S, on_idle, NULL);
+}
+
 static void
 flush_results(struct loop *l, void *ud)
 {
@@ -417,6 +451,7 @@ run_done(struct rule_run *run, const struct result *res, void *ud)
 		free(m);
 		free(cj);
 	}
+	run_ends();
 	if (test_hook(rules_run_check(run))) {
 		free(q);
 		return;
@@ -457,8 +492,10 @@ start_one(uint32_t id, const char *rec, size_t len)
 	}
 	q->id = id;
 	q->windex = windex;
+	run_begins();
 	struct rule_run *run = rules_start(wfile, d, run_done, q);
 	if (run == NULL) {
+		run_ends();
 		free(q);
 		refuse(id, windex, "could not start the run");
 	} else

@@ -2,11 +2,19 @@
  * started every second on a fixed grid, each on a fresh connection (as
  * drishti's probes do), for D seconds, with nothing else: no Lua, no
  * processes, no scheduling beyond the grid.
- * usage: curlfloor N SECONDS URL   (prints: completed LATENESS_P50_MS LATENESS_P99_MS) */
+ * usage: curlfloor N SECONDS URL   (prints: completed LATENESS_P50_MS LATENESS_P99_MS)
+ * Linked with mimalloc (the static floor, as the product is), curl gets it
+ * as its allocator, as drishti's src/mem.c gives it. */
 #include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+
+extern void *mi_malloc(size_t n) __attribute__((weak));
+extern void *mi_calloc(size_t k, size_t n) __attribute__((weak));
+extern void *mi_realloc(void *p, size_t n) __attribute__((weak));
+extern char *mi_strdup(const char *s) __attribute__((weak));
+extern void  mi_free(void *p) __attribute__((weak));
 
 static double
 mono(void)
@@ -38,12 +46,17 @@ main(int argc, char **argv)
 		return 64;
 	int n = atoi(argv[1]), secs = atoi(argv[2]);
 	const char *url = argv[3];
-	CURLM *m = curl_multi_init();
+	CURLM *m;
 	double t0 = mono(), *late = calloc((size_t)secs + 1, sizeof *late);
 	long completed = 0;
 	int running = 0, tick = 0;
 
-	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (mi_malloc != NULL)
+		curl_global_init_mem(CURL_GLOBAL_DEFAULT, mi_malloc, mi_free, mi_realloc, mi_strdup,
+		    mi_calloc);
+	else
+		curl_global_init(CURL_GLOBAL_DEFAULT);
+	m = curl_multi_init();
 	while (tick < secs || running > 0) {
 		double now = mono();
 		if (tick < secs && now >= t0 + tick) {

@@ -67,6 +67,20 @@ pss_tree() {  # PSS in KiB of a process and all its descendants (rule
 	done
 	echo "$sum"
 }
+# PSS of a tree: the median of five samples spread over the run, each at
+# another phase of the second (checks start on the second: one sample
+# would catch the burst or the lull)
+pss_run() {  # PID SECONDS -> sleeps SECONDS in all, prints the median
+	local pid=$1 secs=$2 i step left samples=""
+	step=$(awk -v s="$secs" 'BEGIN { printf "%.2f", s / 6 }')
+	for i in 1 2 3 4 5; do
+		sleep "$(awk -v s="$step" -v i="$i" 'BEGIN { printf "%.2f", s + i * 0.17 }')"
+		samples="$samples $(pss_tree "$pid")"
+	done
+	left=$(awk -v s="$secs" -v st="$step" 'BEGIN { l = s - 5 * st - 2.55; printf "%.2f", l > 0 ? l : 0 }')
+	sleep "$left"
+	echo $samples | tr ' ' '\n' | sort -n | sed -n 3p
+}
 served() { sleep 1.2; grep -c "^$1" "$tmp/access.log" 2>/dev/null || echo 0; }
 reset_log() { : > "$tmp/access.log"; kill -USR1 "$(cat "$tmp/nginx.pid")"; sleep 0.2; }
 cpu_of() { awk '{printf "%d\n", ($1 + $2) * 1e6}' "$1"; }   # /usr/bin/time -f "%U %S" -> µs
@@ -83,8 +97,7 @@ run_drishti() {  # N RULESFILE LABEL
 	for i in $(seq 100); do grep -q started: "$tmp/agent.log" && break; sleep 0.1; done
 	local pid; pid=$(pgrep -P "$tp" | head -1)
 	local t0; t0=$(date +%s%N)
-	sleep $(( DURATION / 2 )); local pss; pss=$(pss_tree "$pid")
-	sleep $(( DURATION - DURATION / 2 ))
+	local pss; pss=$(pss_run "$pid" "$DURATION")
 	kill -TERM "$pid"; local t1; t1=$(date +%s%N); wait "$tp"
 	local slots=$(( (t1 - t0) / 1000000000 + 1 ))
 	local got; got=$(served "drishti")
@@ -111,8 +124,7 @@ run_monit() {  # N
 	/usr/bin/time -f "%U %S" -o "$tmp/time" monit -I -c "$rc" >/dev/null 2>&1 &
 	local tp=$!
 	sleep 1; local pid; pid=$(pgrep -P "$tp" -x monit | head -1)
-	sleep $(( DURATION / 2 )); local pss; pss=$(pss_tree "$pid")
-	sleep $(( DURATION - DURATION / 2 - 1 ))
+	local pss; pss=$(pss_run "$pid" $(( DURATION - 1 )))
 	kill -TERM "$pid"; wait "$tp"
 	local got; got=$(served "Monit")
 	local cpu; cpu=$(cpu_of "$tmp/time")
@@ -125,8 +137,8 @@ run_floor() {  # N BINARY LABEL KEY
 	local n=$1 bin=$2 label=$3 key=$4; reset_log
 	/usr/bin/time -f "%U %S" -o "$tmp/time" "$tmp/$bin" "$n" "$DURATION" "$URL/" > "$tmp/floor.out" &
 	local tp=$!
-	sleep $(( DURATION / 2 )); local pid; pid=$(pgrep -P "$tp" | head -1)
-	local pss; pss=$(pss_tree "$pid"); wait "$tp"
+	sleep 0.5; local pid; pid=$(pgrep -P "$tp" | head -1)
+	local pss; pss=$(pss_run "$pid" "$(( DURATION - 2 ))"); wait "$tp"
 	local got; got=$(served "curlfloor")
 	read -r done50 p50 p99 < "$tmp/floor.out"
 	local cpu; cpu=$(cpu_of "$tmp/time")
@@ -171,8 +183,8 @@ LUA
 printf 'log = %s/app.log\nbackups = %s/backups\n' "$tmp" "$tmp" > "$tmp/vars.extra"
 run_drishti_daily() {
 	mkdir -p "$tmp/d"; rm -f "$tmp/d/"*; cp "$tmp/daily.lua" "$tmp/d/"
-	printf '[agent]\nrules = %s/d\nlog = %s/agent.log\nwatch = false\n[sandbox]\nread_paths = %s\n[vars]\nurl = %s\n' \
-	    "$tmp" "$tmp" "$tmp" "$URL" > "$tmp/d.ini"
+	printf '[agent]\nrules = %s/d\nlog = %s/agent.log\nwatch = false\nstate = %s/state.db\n[sandbox]\nread_paths = %s\n[vars]\nurl = %s\n' \
+	    "$tmp" "$tmp" "$tmp" "$tmp" "$URL" > "$tmp/d.ini"
 	cat "$tmp/vars.extra" >> "$tmp/d.ini"
 	: > "$tmp/agent.log"
 	/usr/bin/time -f "%U %S" -o "$tmp/time" "$D" run -c "$tmp/d.ini" 2>/dev/null &
