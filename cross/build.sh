@@ -199,7 +199,10 @@ fi
 # allocator) only.
 if ! done_ mimalloc; then
 	src=$(fetch mimalloc); fresh mimalloc "$src"; log "mimalloc"
-	(cd "$W/mimalloc" && $CC $CF -DNDEBUG -Iinclude -c src/static.c -o "$P/lib/mimalloc.o")
+	# its 64-bit atomics: every Pi's CPU has ldrexd/strexd (the Pi 1 and
+	# Zero are ARMv6KZ), which plain -march=armv6 does not let gcc use
+	mf=; [ "$A" = armhf ] && mf=-march=armv6kz
+	(cd "$W/mimalloc" && $CC $CF $mf -DNDEBUG -Iinclude -c src/static.c -o "$P/lib/mimalloc.o")
 	mark mimalloc
 fi
 t1=$(date +%s)

@@ -112,7 +112,15 @@ expect_in "... naming what failed" "$OUT" '\[MISSED\] API /health: CRIT'
 expect_in "... and the backup" "$OUT" '\[MISSED\] Database backup: CRIT'
 OUT=$("$D" report -c bare.ini daily)
 expect_in "with nothing configured it says what is not checked" "$OUT" 'API /health: not checked: set \[vars\] api_url'
-expect_exit 0 "the shipped rules run on built-in defaults (drishti once)" -- "$D" once -c bare.ini
+# this host's own figures decide OK, WARN or CRIT (a busy test machine's
+# load warns): what is asserted is that every shipped rule ran, none failed
+rc=0; OUT=$("$D" once -c bare.ini 2>&1) || rc=$?
+if [ "$rc" -le 2 ] && ! printf '%s\n' "$OUT" | grep -qE 'UNKNOWN|^rules:'; then
+	ok "the shipped rules run on built-in defaults (drishti once, exit $rc)"
+else
+	not_ok "the shipped rules run on built-in defaults (drishti once): exit $rc"
+	printf '%s\n' "$OUT" | sed 's/^/#   /'
+fi
 
 # weekly and monthly on a seeded state file, every figure recomputed
 mkdir -p data
