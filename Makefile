@@ -231,13 +231,20 @@ soak: all
 # the peers the benchmark measures beside drishti
 bench-deps:
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light monit bc curl \
-	    libcurl4-openssl-dev hyperfine
+	    libcurl4-openssl-dev hyperfine linux-perf strace
 
 # the static product and the dev build side by side in once.sh (the dev
 # build needs test-deps' libraries)
 bench: all dev
 	tests/bench/once.sh $(abspath $(STATIC)) $(abspath build/dev/drishti)
 	DRISHTI=$(abspath $(STATIC)) tests/bench/run.sh
+
+# where one check's CPU goes, by part and by process (perf; docs/bench.md)
+N ?= 1000
+.PHONY: profile
+profile: all dev
+	tests/bench/profile.sh $(abspath $(STATIC)).unstripped $(N)
+	tests/bench/profile.sh $(abspath build/dev/drishti) $(N)
 
 # ---- install: the same files in the same places as the Debian package -------
 MANPAGES := docs/man/drishti.1 docs/man/drishti.ini.5 docs/man/drishti-rules.7

@@ -77,7 +77,7 @@ pss_run() {  # PID SECONDS -> sleeps SECONDS in all, prints the median
 		sleep "$(awk -v s="$step" -v i="$i" 'BEGIN { printf "%.2f", s + i * 0.17 }')"
 		samples="$samples $(pss_tree "$pid")"
 	done
-	left=$(awk -v s="$secs" -v st="$step" 'BEGIN { l = s - 5 * st - 2.55; printf "%.2f", l > 0 ? l : 0 }')
+	left=$(awk -v s="$secs" -v st="$step" 'BEGIN { l = s - 5 * st - 2.55; printf "%.2f", (l > 0 ? l : 0) }')
 	sleep "$left"
 	echo $samples | tr ' ' '\n' | sort -n | sed -n 3p
 }
@@ -86,9 +86,9 @@ reset_log() { : > "$tmp/access.log"; kill -USR1 "$(cat "$tmp/nginx.pid")"; sleep
 cpu_of() { awk '{printf "%d\n", ($1 + $2) * 1e6}' "$1"; }   # /usr/bin/time -f "%U %S" -> µs
 row() { printf '%-6s %-12s %9s/%-9s %12s %10s %10s %10s\n' "$@"; }
 
-run_drishti() {  # N RULESFILE LABEL
+run_drishti() {  # N RULESDIR LABEL
 	local n=$1 rules=$2 label=$3
-	mkdir -p "$tmp/d"; rm -f "$tmp/d/"*; cp "$rules" "$tmp/d/"
+	mkdir -p "$tmp/d"; rm -f "$tmp/d/"*; cp "$rules"/*.lua "$tmp/d/"
 	printf '[agent]\nrules = %s/d\nlog = %s/agent.log\nwatch = false\nstate = %s/state.db\n[sandbox]\nread_paths = %s\n[vars]\nurl = %s\n' \
 	    "$tmp" "$tmp" "$tmp" "$tmp" "$URL" > "$tmp/d.ini"
 	: > "$tmp/agent.log"; reset_log
@@ -150,13 +150,19 @@ run_floor() {  # N BINARY LABEL KEY
 echo "# drishti $("$D" version | cut -d' ' -f2), $(nproc) cores, ${DURATION}s per run, fresh connection per check"
 row "N" "agent" "completed" "expected" "CPU us/check" "PSS KiB" "late p50ms" "p99ms"
 for n in $NS; do
-	{ echo 'for i = 1, '"$n"' do'
-	  echo '  check("b" .. i) { every = "1s", run = function()'
-	  echo '    local r = http.get(vars.url .. "/")'
-	  echo '    if r.status ~= 200 then return crit("HTTP %d %s", r.status, r.error or "") end'
-	  echo '    return ok("up") end }'
-	  echo 'end'; } > "$tmp/bench.lua"
-	run_drishti "$n" "$tmp/bench.lua" "drishti"
+	# a rule file holds at most 1000 checks: N = 3000 is three files,
+	# three workers
+	rm -rf "$tmp/rules"; mkdir -p "$tmp/rules"
+	for f in $(seq 0 $(( (n - 1) / 1000 ))); do
+		lo=$(( f * 1000 + 1 )); hi=$(( (f + 1) * 1000 )); [ $hi -gt "$n" ] && hi=$n
+		{ echo "for i = $lo, $hi do"
+		  echo '  check("b" .. i) { every = "1s", run = function()'
+		  echo '    local r = http.get(vars.url .. "/")'
+		  echo '    if r.status ~= 200 then return crit("HTTP %d %s", r.status, r.error or "") end'
+		  echo '    return ok("up") end }'
+		  echo 'end'; } > "$tmp/rules/bench$f.lua"
+	done
+	run_drishti "$n" "$tmp/rules" "drishti"
 	run_monit "$n"
 	run_floor "$n" curlfloor "floor glibc" floor
 	case $floors in *static*) run_floor "$n" curlfloor-static "floor static" sfloor ;; esac
