@@ -195,8 +195,7 @@ fi
 # ran 4x slower on it than on mimalloc.  But mimalloc in place of malloc
 # everywhere holds pages musl gives back: idle PSS went from 3.1 to 8.2 MB.
 # So it is linked as a plain library (mi_* names, malloc untouched) and
-# src/mem.c gives it to curl (curl_global_init_mem) and Lua (the sandbox's
-# allocator) only.
+# src/mem.c gives it to curl only (curl_global_init_mem).
 if ! done_ mimalloc; then
 	src=$(fetch mimalloc); fresh mimalloc "$src"; log "mimalloc"
 	# its 64-bit atomics: every Pi's CPU has ldrexd/strexd (the Pi 1 and

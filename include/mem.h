@@ -4,10 +4,10 @@
 
 #include <stddef.h>
 
-/* malloc's family for what one check allocates and frees by the thousand
- * (curl's handles and buffers, Lua's strings and tables): mimalloc where
- * the build links it (the static product), the C library's otherwise.
- * Memory from one family goes back to the same family. */
+/* malloc's family for what one HTTP check allocates and frees by the
+ * thousand (curl's handles and buffers): mimalloc where the build links it
+ * (the static product), the C library's otherwise.  Memory from one family
+ * goes back to the same family. */
 void *mem_alloc(size_t n);
 void *mem_calloc(size_t k, size_t n);
 void *mem_realloc(void *p, size_t n);

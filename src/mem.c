@@ -4,19 +4,21 @@
  * moment its last chunk is freed, so a program that allocates and frees
  * the same few kilobytes a thousand times a second makes a thousand
  * mmap, munmap and madvise calls: an HTTP check cost 4x the curl floor on
- * it.  mimalloc keeps freed pages and reuses them, but everywhere it held
- * 5 MB more at idle than musl across drishti's processes.  So the static
- * build links mimalloc as a plain library (cross/build.sh) and only what a
- * check churns goes through here: curl (curl_global_init_mem in http.c),
- * Lua (the sandbox's allocator) and the run and transfer records.  The
- * rest of drishti, SQLite and mbedTLS stay on the C library's malloc.
+ * it, most of it in curl's per-request handles and buffers.  mimalloc
+ * keeps freed pages and reuses them, but it costs about 200 KiB of PSS in
+ * each process that wakes it, and in place of malloc everywhere drishti's
+ * idle PSS went from 3.0 to 8.2 MB.  So the static build links it as a
+ * plain library (cross/build.sh) and only curl goes through here
+ * (curl_global_init_mem in http.c, at a worker's first request) with the
+ * transfer records: a worker that makes no request, Lua, SQLite, mbedTLS
+ * and the rest of drishti stay on the C library's malloc.
  *
  * The mi_* names are weak references: the glibc build, which does not link
  * mimalloc, finds them NULL and uses the C library.  mimalloc decommits a
  * freed page only when it is next called after a delay, so a worker whose
- * checks all start on the same second would hold that second's peak all
- * the time between: mem_trim, called when a burst has ended, decommits it
- * now (malloc_trim in the glibc build). */
+ * checks all start on the same minute would hold that burst's peak all
+ * the time between: mem_trim, called when a worker has been idle a second,
+ * decommits it now (malloc_trim in the glibc build). */
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>

@@ -30,7 +30,6 @@
 #include <time.h>
 #include "clock.h"
 #include "log.h"
-#include "mem.h"
 #include "rules_sandbox.h"
 
 static struct {
@@ -65,7 +64,7 @@ sb_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 
 	if (nsize == 0) {
 		sb->mem_used -= old;
-		mem_free(ptr);
+		free(ptr);
 		return NULL;
 	}
 	if (nsize > old && (nsize - old > sb->mem_limit ||
@@ -80,7 +79,7 @@ sb_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 		sb->refused_size = nsize;
 		return NULL;
 	}
-	void *n = mem_realloc(ptr, nsize);     /* Lua's churn: mem.c says why */
+	void *n = realloc(ptr, nsize);
 	if (n == NULL)
 		return NULL;
 	sb->refused = 0;

@@ -93,5 +93,5 @@ echo "# by process"
 awk 'NR == FNR { role[$1] = substr($0, length($1) + 2); next }
     { split($2, a, ":"); pct = $1; sub(/%/, "", pct); s[a[1]] += pct }
     END { for (p in s) printf "%7.1f%%  %s\n", s[p], (p in role) ? role[p] : p }' "$tmp/roles" "$tmp/rep" | sort -rn
-echo "# top symbols"
-head -25 "$tmp/rep"
+echo "# top symbols outside the kernel"
+grep -v kernel "$tmp/rep" | head -${TOP:-25}
