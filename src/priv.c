@@ -319,6 +319,9 @@ priv_seccomp(enum role r, char *err, size_t errlen)
 		ctx = seccomp_init(SCMP_ACT_KILL);
 	if (ctx == NULL)
 		return 0;
+	/* the kernel's own errno from seccomp_load, not libseccomp's catch-all
+	 * ECANCELED: EINVAL or ENOSYS below mean "no filters here" */
+	seccomp_attr_set(ctx, SCMP_FLTATR_API_SYSRAWRC, 1);
 	allow(ctx, sys_base);
 	if (r == ROLE_STATE || r == ROLE_WORKER)
 		allow(ctx, sys_state);
