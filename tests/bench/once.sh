@@ -16,21 +16,8 @@ R=${R:-30}
 for t in nginx curl bc; do
 	command -v $t >/dev/null || { echo "bench: $t is missing (make bench-deps)"; exit 69; }
 done
-tmp=$(mktemp -d /tmp/drishti-once.XXXXXX)
-cleanup() { [ -f "$tmp/nginx.pid" ] && kill "$(cat "$tmp/nginx.pid")" 2>/dev/null; rm -rf "$tmp"; }
-trap cleanup EXIT
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-URL=http://127.0.0.1:$port
-cat > "$tmp/nginx.conf" <<NGX
-worker_processes 1;
-error_log $tmp/nginx.err;
-pid $tmp/nginx.pid;
-events { worker_connections 1024; }
-http { access_log off;
-  server { listen 127.0.0.1:$port; location / { return 200 "ok\n"; } } }
-NGX
-nginx -p "$tmp" -c "$tmp/nginx.conf" || exit 1
-for i in $(seq 50); do curl -s -o /dev/null "$URL/" && break; sleep 0.1; done
+. "$here/nginx.sh"
+bench_nginx once
 mkdir -p "$tmp/backups"; seq 1 1000 | gzip > "$tmp/backups/db-1.sql.gz"
 for i in $(seq 200); do echo "INFO line $i"; done > "$tmp/app.log"
 cat > "$tmp/c.ini" <<INI

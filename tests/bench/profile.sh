@@ -17,22 +17,8 @@ S=${S:-20}
 for t in nginx perf curl; do
 	command -v $t >/dev/null || { echo "profile: $t is missing (make bench-deps)"; exit 69; }
 done
-tmp=$(mktemp -d /tmp/drishti-prof.XXXXXX)
-chmod 755 "$tmp"
-cleanup() { [ -f "$tmp/nginx.pid" ] && kill "$(cat "$tmp/nginx.pid")" 2>/dev/null; rm -rf "$tmp"; }
-trap cleanup EXIT
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-URL=http://127.0.0.1:$port
-cat > "$tmp/nginx.conf" <<NGX
-worker_processes 1;
-error_log $tmp/nginx.err;
-pid $tmp/nginx.pid;
-events { worker_connections 8192; }
-http { access_log off;
-  server { listen 127.0.0.1:$port backlog=4096; location / { return 200 "ok\n"; } } }
-NGX
-nginx -p "$tmp" -c "$tmp/nginx.conf" || exit 1
-for i in $(seq 50); do curl -s -o /dev/null "$URL/" && break; sleep 0.1; done
+. "$here/nginx.sh"
+bench_nginx prof
 mkdir -p "$tmp/d"
 { echo "for i = 1, $N do"
   echo '  check("b" .. i) { every = "1s", run = function()'

@@ -17,15 +17,11 @@ top=$(cd "$here/../.." && pwd)
 D=${DRISHTI:-$top/drishti}
 DURATION=${DURATION:-60}
 NS=${*:-10 100 1000 3000}
-tmp=$(mktemp -d /tmp/drishti-bench.XXXXXX)
-# started as root, drishti's roles drop to its unprivileged user: they must
-# reach the rules, the log and the scratch files
-chmod 755 "$tmp"
-cleanup() { [ -f "$tmp/nginx.pid" ] && kill "$(cat "$tmp/nginx.pid")" 2>/dev/null; rm -rf "$tmp"; }
-trap cleanup EXIT
 for t in nginx monit bc curl cc; do
 	command -v $t >/dev/null || { echo "bench: $t is missing (make bench-deps)"; exit 69; }
 done
+. "$here/nginx.sh"
+bench_nginx bench "log_format ua '\$http_user_agent'; access_log @TMP@/access.log ua buffer=64k flush=1s;"
 cc -O2 -o "$tmp/curlfloor" "$here/curlfloor.c" -lcurl || exit 1
 # the static floor: the product's own libcurl, mbedTLS, allocator and musl
 # (make leaves them under build/ARCH/prefix); skipped when they are not built
@@ -41,21 +37,6 @@ else
 	echo "# no static floor: build/$arch/prefix has no musl libcurl (make deps)"
 fi
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-URL=http://127.0.0.1:$port
-cat > "$tmp/nginx.conf" <<NGX
-worker_processes 1;
-error_log $tmp/nginx.err;
-pid $tmp/nginx.pid;
-events { worker_connections 8192; }
-http {
-  log_format ua '\$http_user_agent';
-  access_log $tmp/access.log ua buffer=64k flush=1s;
-  server { listen 127.0.0.1:$port backlog=4096; location / { return 200 "ok\n"; } }
-}
-NGX
-nginx -p "$tmp" -c "$tmp/nginx.conf" || exit 1
-for i in $(seq 50); do curl -s -o /dev/null "$URL/" && break; sleep 0.1; done
 
 pss_tree() {  # PSS in KiB of a process and all its descendants (rule
 	# workers are the state role's children, the parent's grandchildren)
