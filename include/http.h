@@ -55,7 +55,7 @@ struct http_response {
 	int     socket;                 /* connect_only: the connected socket */
 };
 
-/* Inside the done callback: the body, now the caller's to free (NULL when
+/* Inside the done callback: the body, now the caller's to mem_free (NULL when
  * there is none); the response's body pointer is not to be used after. */
 char *http_take_body(struct http_xfer *x);
 

@@ -2,12 +2,23 @@
 #ifndef DRISHTI_MEM_H
 #define DRISHTI_MEM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
-/* malloc's family for what one HTTP check allocates and frees by the
- * thousand (curl's handles and buffers): mimalloc where the build links it
- * (the static product), the C library's otherwise.  Memory from one family
- * goes back to the same family. */
+/* One unit of hot-path work (a run begun, a result stored) at monotonic
+ * time now: a process that sees enough of it in a second moves its new
+ * blocks to mimalloc for good (mem.c says why not before). */
+void  mem_busy(double now);
+/* True when the family is an allocator of its own (not the C library's
+ * malloc): a library with its own allocator hook is then worth pointing at
+ * it (SQLite in store.c). */
+bool  mem_own(void);
+
+/* malloc's family for what one check allocates and frees by the thousand
+ * (curl's handles and buffers, the run records, Lua, SQLite's scratch):
+ * mimalloc once the process is busy and the build links it (the static
+ * product), the C library's otherwise.  Any block of the family may be
+ * given to any of these, whichever allocator it came from; not to free(). */
 void *mem_alloc(size_t n);
 void *mem_calloc(size_t k, size_t n);
 void *mem_realloc(void *p, size_t n);

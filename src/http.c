@@ -77,7 +77,7 @@ grow(struct http_xfer *x, char **buf, size_t *cap, size_t need, size_t max)
 		x->refused = 1;
 		return -1;
 	}
-	char *b = realloc(*buf, n);
+	char *b = mem_realloc(*buf, n);
 	if (b == NULL)
 		return -1;
 	*buf = b;
@@ -167,7 +167,7 @@ smtp_setup(struct http_xfer *x, const struct http_request *rq)
 	if (strncmp(rq->url, "smtp://", 7) == 0 && rq->starttls > 0)
 		curl_easy_setopt(e, CURLOPT_USE_SSL, rq->starttls == 2 ? (long)CURLUSESSL_ALL :
 		    (long)CURLUSESSL_TRY);
-	x->upload = malloc(rq->body_len + 1);
+	x->upload = mem_alloc(rq->body_len + 1);
 	if (x->upload == NULL)
 		return -1;
 	memcpy(x->upload, rq->body, rq->body_len);
@@ -527,8 +527,8 @@ http_release(struct http_xfer *x)
 	easy_put(x->easy, !x->connect_only);
 	curl_slist_free_all(x->hdrs);
 	curl_slist_free_all(x->rcpt);
-	free(x->upload);
-	free(x->body);
-	free(x->head);
+	mem_free(x->upload);
+	mem_free(x->body);
+	mem_free(x->head);
 	mem_free(x);
 }

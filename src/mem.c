@@ -3,15 +3,19 @@
  * musl's malloc (mallocng) returns a group of chunks to the kernel the
  * moment its last chunk is freed, so a program that allocates and frees
  * the same few kilobytes a thousand times a second makes a thousand
- * mmap, munmap and madvise calls: an HTTP check cost 4x the curl floor on
- * it, most of it in curl's per-request handles and buffers.  mimalloc
- * keeps freed pages and reuses them, but it costs about 200 KiB of PSS in
- * each process that wakes it, and in place of malloc everywhere drishti's
- * idle PSS went from 3.0 to 8.2 MB.  So the static build links it as a
- * plain library (cross/build.sh) and only curl goes through here
- * (curl_global_init_mem in http.c, at a worker's first request) with the
- * transfer records: a worker that makes no request, Lua, SQLite, mbedTLS
- * and the rest of drishti stay on the C library's malloc.
+ * mmap, munmap and madvise calls, each a TLB flush on every core: an HTTP
+ * check cost 4x the curl floor on it.  mimalloc keeps freed pages and
+ * reuses them, but it costs about 120 KiB of PSS in each process that
+ * wakes it, and in place of malloc everywhere (parent, delivery, idle
+ * workers) drishti's idle PSS went from 3.0 to 8.2 MB.  So the static
+ * build links it as a plain library (cross/build.sh) and what is
+ * allocated and freed per check comes here by name: curl (through
+ * curl_global_init_mem, at a worker's first request), http.c's buffers,
+ * the rule runs and their I/O records, each rule file's Lua state
+ * (rules_sandbox.c), and in the state role the queued run records and
+ * SQLite (store.c).  The parent, the delivery role, mbedTLS and drishti's
+ * long-lived structures stay on the C library's malloc.  A block goes back
+ * to the family it came from; every user above keeps to one family.
  *
  * The mi_* names are weak references: the glibc build, which does not link
  * mimalloc, finds them NULL and uses the C library.  mimalloc decommits a
@@ -20,11 +24,10 @@
  * the time between: mem_trim, called when a worker has been idle a second,
  * decommits it now (malloc_trim in the glibc build). */
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef __GLIBC__
 #include <malloc.h>
-#endif
 #include "mem.h"
 
 extern void *mi_malloc(size_t n) __attribute__((weak));
@@ -32,36 +35,159 @@ extern void *mi_calloc(size_t k, size_t n) __attribute__((weak));
 extern void *mi_realloc(void *p, size_t n) __attribute__((weak));
 extern char *mi_strdup(const char *s) __attribute__((weak));
 extern void  mi_free(void *p) __attribute__((weak));
+extern size_t mi_usable_size(const void *p) __attribute__((weak));
 extern void  mi_collect(bool force) __attribute__((weak));
+extern void  mi_option_set(int option, long value) __attribute__((weak));
+extern int   mi_reserve_os_memory_ex(size_t size, bool commit, bool allow_large,
+    bool exclusive, int *arena_id) __attribute__((weak));
+extern void *mi_arena_area(int arena_id, size_t *size) __attribute__((weak));
+
+/* mimalloc 2.0's option numbers (mimalloc.h's mi_option_t: that header is
+ * not on the glibc build's path, so they are here) */
+enum { MI_OPTION_DECOMMIT_DELAY = 15, MI_OPTION_LIMIT_OS_ALLOC = 17 };
+
+/* A freed page waits this long (ms) before mimalloc gives it back.  Its
+ * default, 25 ms, is shorter than the gap between two checks of a busy
+ * worker: at 1000 checks/s that was a madvise and a TLB flush on both
+ * cores for about every check.  Under load nothing is given back now;
+ * mem_trim gives it all back after a second without work. */
+#define MEM_DECOMMIT_DELAY_MS 2000
+/* A process turns to mimalloc when this much work (mem_busy) comes in one
+ * second: below it musl's page traffic costs little and mimalloc's ~120
+ * KiB of PSS per process would cost more (the shipped rules never get
+ * there). */
+#define MEM_HOT_PER_S 20
+/* Address space (not memory) mimalloc may use; past it, blocks come from
+ * the C library again.  Its own range is how a block is told apart. */
+#if UINTPTR_MAX > 0xffffffffu
+#define MEM_ARENA (1024u << 20)
+#else
+#define MEM_ARENA (256u << 20)
+#endif
+
+static bool hot;                /* new blocks come from mimalloc */
+static bool tried;              /* going hot was tried (once) */
+static uintptr_t arena_lo;      /* mimalloc's blocks are all in here */
+static size_t arena_len;
+static double win_start;        /* mem_busy's one-second window */
+static unsigned win_n;
+
+static bool
+own(const void *p)
+{
+	return (uintptr_t)p - arena_lo < arena_len;
+}
+
+/* The arena first, then the options that confine mimalloc to it: from
+ * then on no mimalloc block lies outside [arena_lo, arena_lo + len). */
+static void
+go_hot(void)
+{
+	int id = -1;
+	size_t len = 0;
+	void *lo;
+
+	tried = true;
+	if (mi_malloc == NULL || mi_reserve_os_memory_ex == NULL || mi_arena_area == NULL ||
+	    mi_option_set == NULL)
+		return;
+	mi_option_set(MI_OPTION_LIMIT_OS_ALLOC, 1);
+	mi_option_set(MI_OPTION_DECOMMIT_DELAY, MEM_DECOMMIT_DELAY_MS);
+	if (mi_reserve_os_memory_ex(MEM_ARENA, false, false, false, &id) != 0 ||
+	    (lo = mi_arena_area(id, &len)) == NULL || len == 0)
+		return;
+	arena_lo = (uintptr_t)lo;
+	arena_len = len;
+	hot = true;
+}
+
+void
+mem_busy(double now)
+{
+	if (tried)
+		return;
+	if (now - win_start >= 1.0 || now < win_start) {
+		win_start = now;
+		win_n = 0;
+	}
+	if (++win_n >= MEM_HOT_PER_S)
+		go_hot();
+}
+
+bool
+mem_own(void)
+{
+	return mi_malloc != NULL;
+}
 
 void *
 mem_alloc(size_t n)
 {
-	return mi_malloc != NULL ? mi_malloc(n) : malloc(n);
+	void *p;
+
+	if (hot && (p = mi_malloc(n)) != NULL)
+		return p;
+	return malloc(n);
 }
 
 void *
 mem_calloc(size_t k, size_t n)
 {
-	return mi_calloc != NULL ? mi_calloc(k, n) : calloc(k, n);
+	void *p;
+
+	if (hot && (p = mi_calloc(k, n)) != NULL)
+		return p;
+	return calloc(k, n);
+}
+
+/* A block moves to the other family when its own cannot (or should no
+ * longer) hold it: copied, and given back to the family it came from. */
+static void *
+move(void *p, size_t old, size_t n, bool to_mi)
+{
+	void *q = to_mi ? mi_malloc(n) : malloc(n);
+
+	if (q == NULL)
+		return NULL;
+	memcpy(q, p, old < n ? old : n);
+	if (to_mi)
+		free(p);
+	else
+		mi_free(p);
+	return q;
 }
 
 void *
 mem_realloc(void *p, size_t n)
 {
-	return mi_realloc != NULL ? mi_realloc(p, n) : realloc(p, n);
+	void *q;
+
+	if (p == NULL)
+		return mem_alloc(n);
+	if (own(p)) {
+		if ((q = mi_realloc(p, n)) != NULL || n == 0)
+			return q;
+		return move(p, mi_usable_size(p), n, false);
+	}
+	if (hot && n > 0 && (q = move(p, malloc_usable_size(p), n, true)) != NULL)
+		return q;
+	return realloc(p, n);
 }
 
 char *
 mem_strdup(const char *s)
 {
-	return mi_strdup != NULL ? mi_strdup(s) : strdup(s);
+	char *p;
+
+	if (hot && (p = mi_strdup(s)) != NULL)
+		return p;
+	return strdup(s);
 }
 
 void
 mem_free(void *p)
 {
-	if (mi_free != NULL)
+	if (own(p))
 		mi_free(p);
 	else
 		free(p);
@@ -70,10 +196,8 @@ mem_free(void *p)
 void
 mem_trim(void)
 {
-	if (mi_collect != NULL) {
+	if (hot)
 		mi_collect(true);
-		return;
-	}
 #ifdef __GLIBC__
 	malloc_trim(0);
 #endif

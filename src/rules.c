@@ -25,6 +25,7 @@
 #include "file.h"
 #include "json.h"
 #include "loop.h"
+#include "mem.h"
 #include "rules.h"
 #include "report.h"
 #include "rules_lib.h"
@@ -1188,7 +1189,7 @@ run_finish(struct rule_run *run)
 	run->res.duration = clock_mono() - run->t0;
 	run->done(run, &run->res, run->ud);
 	free(run->doc);
-	free(run);
+	mem_free(run);
 }
 
 static void
@@ -1251,12 +1252,12 @@ struct rule_run *
 rules_start(struct rule_file *f, const struct rule_decl *d, rules_done_fn done,
     void *ud)
 {
-	struct rule_run *run = calloc(1, sizeof *run);
+	struct rule_run *run = mem_calloc(1, sizeof *run);
 	struct loop *l = f->env->loop;
 	int64_t timeout = f->env->timeout_ms;
 
 	if (run == NULL || l == NULL) {
-		free(run);
+		mem_free(run);
 		return NULL;
 	}
 	run->f = f;
@@ -1312,7 +1313,7 @@ rules_start(struct rule_file *f, const struct rule_decl *d, rules_done_fn done,
 		f->runs = run->next;
 		if (f->runs != NULL)
 			f->runs->prev = NULL;
-		free(run);
+		mem_free(run);
 		return NULL;
 	}
 	return run;

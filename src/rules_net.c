@@ -13,6 +13,7 @@
 #include "clock.h"
 #include "http.h"
 #include "loop.h"
+#include "mem.h"
 #include "paths.h"
 #include "probe_tls.h"
 #include "rules_lib.h"
@@ -64,15 +65,15 @@ op_free(struct rules_op *o)
 		sb_release(op->sb, op->held);
 	free(op->host);
 	free(op->ca_file);
-	free(op->body);
-	free(op->headers);
-	free(op);
+	mem_free(op->body);
+	mem_free(op->headers);
+	mem_free(op);
 }
 
 static struct net_op *
 op_new(lua_State *L, enum op_kind kind)
 {
-	struct net_op *op = calloc(1, sizeof *op);
+	struct net_op *op = mem_calloc(1, sizeof *op);
 	if (op == NULL)
 		luaL_error(L, "out of memory");
 	op->op.free = op_free;
@@ -152,7 +153,7 @@ http_done(struct http_xfer *x, const struct http_response *r, void *ud)
 		 * reservation made for it */
 		op->body = http_take_body(x);
 		op->body_len = op->body != NULL ? r->body_len : 0;
-		op->headers = strdup(r->headers);
+		op->headers = mem_strdup(r->headers);
 	}
 	rules_wake(&op->op);
 }
@@ -201,7 +202,7 @@ http_cont(lua_State *L, int status, lua_KContext ctx)
 	 * both copies fit the file's cap together */
 	lua_pushlstring(L, op->body ? op->body : "", op->body_len);
 	lua_setfield(L, -2, "body");
-	free(op->body);
+	mem_free(op->body);
 	op->body = NULL;
 	sb_release(op->sb, op->held);   /* the body is a Lua string now */
 	op->held = 0;

@@ -30,6 +30,7 @@
 #include <time.h>
 #include "clock.h"
 #include "log.h"
+#include "mem.h"
 #include "rules_sandbox.h"
 
 static struct {
@@ -64,7 +65,7 @@ sb_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 
 	if (nsize == 0) {
 		sb->mem_used -= old;
-		free(ptr);
+		mem_free(ptr);
 		return NULL;
 	}
 	if (nsize > old && (nsize - old > sb->mem_limit ||
@@ -79,7 +80,7 @@ sb_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 		sb->refused_size = nsize;
 		return NULL;
 	}
-	void *n = realloc(ptr, nsize);
+	void *n = mem_realloc(ptr, nsize);
 	if (n == NULL)
 		return NULL;
 	sb->refused = 0;

@@ -39,6 +39,7 @@
 #include "msg.h"
 #include "priv.h"
 #include "log.h"
+#include "mem.h"
 #include "loop.h"
 #include "outbox.h"
 #include "quiet.h"

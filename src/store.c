@@ -26,6 +26,7 @@
 #include <unistd.h>
 #include "clock.h"
 #include "log.h"
+#include "mem.h"
 #include "json.h"
 #include "file.h"
 #include "store.h"
@@ -253,6 +254,81 @@ mkdirs(const char *path)
 	return file_mkdirs(d, 0750);
 }
 
+/* SQLite's allocator: the hot path's (mem.c) where that is one of its own.
+ * A page split (balance_nonroot) borrows a scratch buffer of a few pages
+ * and gives it back at once; on musl's malloc each such free was a madvise
+ * and a TLB flush, hundreds a second at a thousand checks a second.  The
+ * size goes in a header before the block, as SQLite's own malloc wrapper
+ * does where the C library cannot tell a block's size. */
+#define SQL_HDR 8
+
+static void *
+sql_malloc(int n)
+{
+	int64_t *p = mem_alloc((size_t)n + SQL_HDR);
+	if (p == NULL)
+		return NULL;
+	p[0] = n;
+	return p + 1;
+}
+
+static void
+sql_free(void *p)
+{
+	if (p != NULL)
+		mem_free((int64_t *)p - 1);
+}
+
+static void *
+sql_realloc(void *p, int n)
+{
+	int64_t *q = mem_realloc((int64_t *)p - 1, (size_t)n + SQL_HDR);
+	if (q == NULL)
+		return NULL;
+	q[0] = n;
+	return q + 1;
+}
+
+static int
+sql_size(void *p)
+{
+	return p != NULL ? (int)((int64_t *)p)[-1] : 0;
+}
+
+static int
+sql_roundup(int n)
+{
+	return (n + 7) & ~7;
+}
+
+static int
+sql_init(void *ud)
+{
+	(void)ud;
+	return SQLITE_OK;
+}
+
+static void
+sql_shutdown(void *ud)
+{
+	(void)ud;
+}
+
+/* once per process, before SQLite's first use (sqlite3_config's rule) */
+static void
+sql_setup(void)
+{
+	static bool done;
+	static const sqlite3_mem_methods m = { sql_malloc, sql_free, sql_realloc,
+	    sql_size, sql_roundup, sql_init, sql_shutdown, NULL };
+
+	if (done)
+		return;
+	done = true;
+	if (mem_own() && sqlite3_config(SQLITE_CONFIG_MALLOC, &m) != SQLITE_OK)
+		log_warn("sqlite: keeps its own allocator");
+}
+
 /* 0: open; -2: the file is corrupt (SQLite's corruption codes, or a
  * quick_check that finds damage); -1: a passing error (full, I/O, read-only,
  * busy ...): never a reason to move a good file aside. */
@@ -268,6 +344,7 @@ try_open(struct store *s, bool readonly, bool immutable, char *err, size_t errle
 		snprintf(uri, sizeof uri, "file:%s?immutable=1", s->path);
 		flags |= SQLITE_OPEN_URI;
 	}
+	sql_setup();
 	rc = sqlite3_open_v2(immutable ? uri : s->path, &s->db, flags | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
 		snprintf(err, errlen, "%s: %s", s->path, s->db ? sqlite3_errmsg(s->db) : "cannot open");
@@ -761,15 +838,15 @@ step_done(struct store *s, sqlite3_stmt *st)
 static void
 qrec_free(struct qrec *q)
 {
-	free(q->check);
-	free(q->res);
-	free(q->summary);
-	free(q->metrics);
-	free(q->doc);
-	free(q->cursors);
-	free(q->note);
-	free(q->muted);
-	free(q);
+	mem_free(q->check);
+	mem_free(q->res);
+	mem_free(q->summary);
+	mem_free(q->metrics);
+	mem_free(q->doc);
+	mem_free(q->cursors);
+	mem_free(q->note);
+	mem_free(q->muted);
+	mem_free(q);
 }
 
 static void
@@ -817,7 +894,7 @@ event_rec(struct store *s, const char *kind, const char *check, enum status st,
     enum status prev, const char *summary, double since, double at, const char *metrics,
     const char *doc)
 {
-	struct qrec *q = calloc(1, sizeof *q);
+	struct qrec *q = mem_calloc(1, sizeof *q);
 	if (q == NULL)
 		return NULL;
 	q->has_event = 1;
@@ -829,10 +906,10 @@ event_rec(struct store *s, const char *kind, const char *check, enum status st,
 	q->prev = prev;
 	q->since = since;
 	q->at = at;
-	if ((check && (q->check = strdup(check)) == NULL) ||
-	    (q->summary = strdup(summary ? summary : "")) == NULL ||
-	    (metrics && (q->metrics = strdup(metrics)) == NULL) ||
-	    (doc && (q->doc = strdup(doc)) == NULL)) {
+	if ((check && (q->check = mem_strdup(check)) == NULL) ||
+	    (q->summary = mem_strdup(summary ? summary : "")) == NULL ||
+	    (metrics && (q->metrics = mem_strdup(metrics)) == NULL) ||
+	    (doc && (q->doc = mem_strdup(doc)) == NULL)) {
 		qrec_free(q);
 		return NULL;
 	}
@@ -1010,6 +1087,7 @@ store_record(struct store *s, const char *check, const struct result *r,
 	static const struct store_extra none;
 	if (x == NULL)
 		x = &none;
+	mem_busy(clock_mono());
 	const char *cursors = x->cursors;
 	struct qrec *q = NULL;
 	size_t rl = offsetof(struct result, metrics) +
@@ -1025,9 +1103,9 @@ store_record(struct store *s, const char *check, const struct result *r,
 		    r->summary, (double)ev->since_ms / 1000.0, r->started + r->duration, mj, NULL);
 		free(mj);
 	} else
-		q = calloc(1, sizeof *q);
-	if (q == NULL || (q->res = malloc(rl)) == NULL ||
-	    (q->check == NULL && (q->check = strdup(check)) == NULL)) {
+		q = mem_calloc(1, sizeof *q);
+	if (q == NULL || (q->res = mem_alloc(rl)) == NULL ||
+	    (q->check == NULL && (q->check = mem_strdup(check)) == NULL)) {
 		if (q != NULL)
 			qrec_free(q);
 		log_error("%s: out of memory; a run of \"%s\" is lost", s->path, check);
@@ -1037,10 +1115,10 @@ store_record(struct store *s, const char *check, const struct result *r,
 	q->alert = *a;
 	q->alert_only = x->alert_only;
 	q->next_at = x->next_at;
-	if ((x->note != NULL && (q->note = strdup(x->note)) == NULL) ||
-	    (x->muted != NULL && ev->event != EV_NONE && (q->muted = strdup(x->muted)) == NULL))
+	if ((x->note != NULL && (q->note = mem_strdup(x->note)) == NULL) ||
+	    (x->muted != NULL && ev->event != EV_NONE && (q->muted = mem_strdup(x->muted)) == NULL))
 		log_error("%s: out of memory; a note of \"%s\" is lost", s->path, check);
-	if (cursors != NULL && (q->cursors = strdup(cursors)) == NULL)
+	if (cursors != NULL && (q->cursors = mem_strdup(cursors)) == NULL)
 		log_error("%s: out of memory; the log cursors of \"%s\" are not saved", s->path,
 		    check);
 	q->durable = changed || ev->event != EV_NONE;

@@ -346,6 +346,7 @@ static void
 run_begins(void)
 {
 	inflight++;
+	mem_busy(loop_now(wloop));
 	loop_timer_cancel(wloop, idle_t);
 	idle_t = 0;
 }
@@ -453,11 +454,11 @@ run_done(struct rule_run *run, const struct result *res, void *ud)
 	}
 	run_ends();
 	if (test_hook(rules_run_check(run))) {
-		free(q);
+		mem_free(q);
 		return;
 	}
 	send_result(q->id, q->windex, res);
-	free(q);
+	mem_free(q);
 }
 
 static void
@@ -485,7 +486,7 @@ start_one(uint32_t id, const char *rec, size_t len)
 		refuse(id, windex, "no such check in this worker");
 		return;
 	}
-	struct req *q = malloc(sizeof *q);
+	struct req *q = mem_alloc(sizeof *q);
 	if (q == NULL) {
 		refuse(id, windex, "out of memory");
 		return;
@@ -496,7 +497,7 @@ start_one(uint32_t id, const char *rec, size_t len)
 	struct rule_run *run = rules_start(wfile, d, run_done, q);
 	if (run == NULL) {
 		run_ends();
-		free(q);
+		mem_free(q);
 		refuse(id, windex, "could not start the run");
 	} else
 		rules_run_tag(run, id);     /* its first step runs later, from the loop */

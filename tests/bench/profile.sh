@@ -39,9 +39,10 @@ for p in ${pids//,/ }; do echo "$p $(tr '\0' ' ' < "/proc/$p/cmdline" | cut -c1-
 ticks() { local s=0 p; for p in ${pids//,/ }; do
 	s=$(( s + $(awk '{print $14 + $15 + $16 + $17}' "/proc/$p/stat" 2>/dev/null || echo 0) )); done; echo $s; }
 c0=$(ticks); r0=$(grep -c . "$tmp/agent.log")
-perf record -q -F 999 -p "$pids" -o "$tmp/perf.data" -- sleep "$S" >/dev/null 2>&1
+perf record ${PERFG:-} -q -F 999 -p "$pids" -o "$tmp/perf.data" -- sleep "$S" >/dev/null 2>&1
 c1=$(ticks)
 kill -TERM "$pid"; wait "$pid"
+[ -n "${KEEP:-}" ] && cp "$tmp/perf.data" "$KEEP"
 hz=$(getconf CLK_TCK)
 cpu_us=$(( (c1 - c0) * 1000000 / hz ))
 checks=$(( N * S ))
