@@ -75,7 +75,7 @@ SRCS := $(wildcard src/*.c)
 OBJS := $(SRCS:src/%.c=$(BUILD)/%.o)
 BIN  := $(BUILD)/drishti
 STATIC := build/$(ARCH)/drishti
-UNIT := $(BUILD)/unit_cron $(BUILD)/unit_alert
+UNIT := $(BUILD)/unit_cron $(BUILD)/unit_alert $(BUILD)/unit_mem
 
 .PHONY: all static dev deps test-deps test check units bench bench-deps install \
         uninstall deb clean distclean $(STATIC)
@@ -109,6 +109,9 @@ $(BUILD)/unit_cron: tests/unit_cron.c $(BUILD)/cron.o $(BUILD)/sched.o
 	$(CC) $(ALL_CFLAGS) $(SANFLAGS) $(LDFLAGS) -o $@ tests/unit_cron.c $(BUILD)/cron.o $(BUILD)/sched.o
 $(BUILD)/unit_alert: tests/unit_alert.c $(BUILD)/alert.o
 	$(CC) $(ALL_CFLAGS) $(SANFLAGS) $(LDFLAGS) -o $@ tests/unit_alert.c $(BUILD)/alert.o
+# with $(LIBS): the static build's LIBS brings mimalloc, which mem.c uses
+$(BUILD)/unit_mem: tests/unit_mem.c $(BUILD)/mem.o
+	$(CC) $(ALL_CFLAGS) $(SANFLAGS) $(LDFLAGS) -o $@ tests/unit_mem.c $(BUILD)/mem.o $(LIBS)
 
 # ---- generated files: the unit and the example config, for these paths ------
 SUBST = sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \

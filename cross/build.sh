@@ -195,7 +195,8 @@ fi
 # ran 4x slower on it than on mimalloc.  But mimalloc in place of malloc
 # everywhere holds pages musl gives back: idle PSS went from 3.1 to 8.2 MB.
 # So it is linked as a plain library (mi_* names, malloc untouched) and
-# src/mem.c gives it to curl only (curl_global_init_mem).
+# src/mem.c gives it what a check allocates and frees, and only in a
+# process that has become busy.
 if ! done_ mimalloc; then
 	src=$(fetch mimalloc); fresh mimalloc "$src"; log "mimalloc"
 	# its 64-bit atomics: every Pi's CPU has ldrexd/strexd (the Pi 1 and
@@ -213,7 +214,7 @@ MAKEFLAGS= make -s -j"$J" -C "$top" BUILD="$W/obj" CC="$CC" OPT="-Os -g0" \
     CFLAGS="-Os -ffunction-sections -fdata-sections" LDFLAGS="-static -Wl,--gc-sections" \
     DEP_CFLAGS="-I$P/include -idirafter $kinc" \
     LIBS="$P/lib/mimalloc.o -L$P/lib -llua -linih -lcjson -lsqlite3 -lcurl -lmbedtls -lmbedx509 -lmbedcrypto -lz -lseccomp -lm" \
-    "$W/obj/drishti" ${UNITS:+"$W/obj/unit_cron" "$W/obj/unit_alert"} >/dev/null
+    "$W/obj/drishti" ${UNITS:+"$W/obj/unit_cron" "$W/obj/unit_alert" "$W/obj/unit_mem"} >/dev/null
 if ! cmp -s "$W/obj/drishti" "$W/drishti.unstripped" 2>/dev/null; then
 	cp "$W/obj/drishti" "$W/drishti.unstripped"
 	$STRIP --strip-all -o "$W/drishti.new" "$W/obj/drishti"

@@ -13,6 +13,7 @@ void  mem_busy(double now);
  * malloc): a library with its own allocator hook is then worth pointing at
  * it (SQLite in store.c). */
 bool  mem_own(void);
+bool  mem_is_own(const void *p);  /* a block of that allocator (tests) */
 
 /* malloc's family for what one check allocates and frees by the thousand
  * (curl's handles and buffers, the run records, Lua, SQLite's scratch):

@@ -4,25 +4,29 @@
  * moment its last chunk is freed, so a program that allocates and frees
  * the same few kilobytes a thousand times a second makes a thousand
  * mmap, munmap and madvise calls, each a TLB flush on every core: an HTTP
- * check cost 4x the curl floor on it.  mimalloc keeps freed pages and
- * reuses them, but it costs about 120 KiB of PSS in each process that
- * wakes it, and in place of malloc everywhere (parent, delivery, idle
- * workers) drishti's idle PSS went from 3.0 to 8.2 MB.  So the static
- * build links it as a plain library (cross/build.sh) and what is
- * allocated and freed per check comes here by name: curl (through
- * curl_global_init_mem, at a worker's first request), http.c's buffers,
- * the rule runs and their I/O records, each rule file's Lua state
- * (rules_sandbox.c), and in the state role the queued run records and
- * SQLite (store.c).  The parent, the delivery role, mbedTLS and drishti's
- * long-lived structures stay on the C library's malloc.  A block goes back
- * to the family it came from; every user above keeps to one family.
+ * check cost 2-4x the curl floor on it.  mimalloc keeps freed pages and
+ * reuses them, but costs about 120 KiB of PSS in each process that wakes
+ * it, and as the malloc of every process drishti's idle PSS went from 3.0
+ * to 8.2 MB.  So the static build links it as a plain library
+ * (cross/build.sh), what is allocated and freed per check comes here by
+ * name (curl through curl_global_init_mem, http.c's buffers, rule runs and
+ * their I/O records, each rule file's Lua state, the state role's queued
+ * run records and SQLite), and a process turns to mimalloc only once it is
+ * busy (mem_busy): the parent, delivery and the workers of the shipped
+ * rules never do.
+ *
+ * Blocks from before the turn stay where they are: mimalloc is confined to
+ * one address range reserved at the turn (an arena, with OS allocation
+ * outside it switched off), so a block is mimalloc's exactly when it lies
+ * in that range, and mem_free and mem_realloc send each block back to its
+ * own allocator.  A full arena sends new blocks to the C library again.
  *
  * The mi_* names are weak references: the glibc build, which does not link
- * mimalloc, finds them NULL and uses the C library.  mimalloc decommits a
- * freed page only when it is next called after a delay, so a worker whose
- * checks all start on the same minute would hold that burst's peak all
- * the time between: mem_trim, called when a worker has been idle a second,
- * decommits it now (malloc_trim in the glibc build). */
+ * mimalloc, finds them NULL and uses the C library throughout.  mimalloc
+ * decommits a freed page only when it is next called after a delay, so a
+ * worker whose checks all start on the same minute would hold that burst's
+ * peak all the time between: mem_trim, called when a worker has been idle
+ * a second, decommits it now (malloc_trim in the glibc build). */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -76,6 +80,12 @@ static bool
 own(const void *p)
 {
 	return (uintptr_t)p - arena_lo < arena_len;
+}
+
+bool
+mem_is_own(const void *p)
+{
+	return own(p);
 }
 
 /* The arena first, then the options that confine mimalloc to it: from
