@@ -33,7 +33,7 @@ struct eng_check {
 	uint64_t runs, skipped;
 	int     has_last;
 	int     restored;           /* last comes from the state file (textfile only) */
-	struct result last;
+	struct result *last;        /* never NULL; sized to its metrics (result_keep) */
 	double  planned;            /* when the timer was set to fire, monotonic */
 	struct alert alert;         /* kept by the daemon; loaded from the store */
 	int     alert_loaded;

@@ -25,6 +25,14 @@ struct result {
 	struct metric metrics[RESULT_METRICS_MAX];
 };
 
+/* The bytes of r that carry something: its head and the metrics used. */
+size_t result_size(const struct result *r);
+/* A kept result sized to what it holds (a check's last one: a thousand
+ * checks would otherwise hold 6.7 MiB of empty metric slots).  *dst is
+ * grown or shrunk to r and r copied in; -1 (nothing changed) when memory
+ * is short.  *dst NULL: a fresh one; r NULL: an empty one. */
+int  result_keep(struct result **dst, const struct result *r);
+
 const char *result_status_name(enum status st);     /* "OK", "WARN" ... */
 const char *result_status_lower(enum status st);    /* "ok", "warn" ... */
 int  result_status_parse(const char *s, enum status *st);

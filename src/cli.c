@@ -241,7 +241,7 @@ once_loaded(struct engine *e, int nerrors, void *ud)
 			o->pending++;
 			if (engine_run_now(e, c) < 0) {
 				o->pending--;
-				result_set(&c->last, ST_UNKNOWN, "could not start the run");
+				result_set(c->last, ST_UNKNOWN, "could not start the run");
 				c->has_last = 1;
 			}
 		}
@@ -381,7 +381,7 @@ cli_once(int argc, char **argv)
 			struct eng_check *c = engine_check(o.e, i);
 			if (c->d.kind != RULE_CHECK || !once_wanted(&o, c->d.name) || !c->has_last)
 				continue;
-			const struct result *r = &c->last;
+			const struct result *r = c->last;
 			shown++;
 			if ((int)r->status > worst)
 				worst = (int)r->status;

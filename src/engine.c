@@ -205,8 +205,8 @@ run_finished(struct eng_check *c, const struct result *r)
 		c->cursors_new = NULL;
 	}
 	c->runs++;
-	c->last = *r;
-	c->has_last = 1;
+	if (result_keep(&c->last, r) == 0)
+		c->has_last = 1;
 	maybe_stopped(e);
 }
 
@@ -327,6 +327,7 @@ drop_worker(struct engine *e, struct eng_worker *w)
 			}
 		rules_decl_clear(&c->d);
 		free(c->cursors);
+		free(c->last);
 		free(c);
 	}
 	w->ndecls = 0;
@@ -483,10 +484,13 @@ add_check(struct eng_worker *w, const char *body, size_t len)
 	struct engine *e = w->e;
 	struct eng_check *c = calloc(1, sizeof *c);
 
-	if (c == NULL || worker_decl_decode(body, len, &c->d) < 0) {
+	if (c == NULL || result_keep(&c->last, NULL) < 0 ||
+	    worker_decl_decode(body, len, &c->d) < 0) {
 		log_error("%s: a declaration did not decode", w->path);
-		if (c != NULL)
+		if (c != NULL) {
 			rules_decl_clear(&c->d);
+			free(c->last);
+		}
 		free(c);
 		return;
 	}
@@ -502,6 +506,7 @@ add_check(struct eng_worker *w, const char *body, size_t len)
 		e->checks = n;
 	if (n == NULL || wd == NULL) {
 		rules_decl_clear(&c->d);
+		free(c->last);
 		free(c);
 		return;
 	}

@@ -1,6 +1,9 @@
 /* result.c — names of statuses and the one way to fill a result's verdict. */
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <strings.h>
 #include "result.h"
 #include "utf8.h"
@@ -46,4 +49,30 @@ result_set(struct result *r, enum status st, const char *fmt, ...)
 	/* the cap may cut a character, and the text may come from a rule:
 	 * valid UTF-8 either way */
 	utf8_fix(r->summary, sizeof r->summary);
+}
+
+size_t
+result_size(const struct result *r)
+{
+	int n = r->nmetrics < 0 ? 0 : r->nmetrics > RESULT_METRICS_MAX ? RESULT_METRICS_MAX :
+	    r->nmetrics;
+	return offsetof(struct result, metrics) + (size_t)n * sizeof r->metrics[0];
+}
+
+int
+result_keep(struct result **dst, const struct result *r)
+{
+	static const struct result empty;
+
+	if (r == NULL)
+		r = &empty;
+	if (*dst == r)
+		return 0;
+	size_t n = result_size(r);
+	struct result *p = realloc(*dst, n);
+	if (p == NULL)
+		return -1;
+	memcpy(p, r, n);
+	*dst = p;
+	return 0;
 }

@@ -140,6 +140,8 @@ l_metric(lua_State *L)
 			break;
 	if (i == RESULT_METRICS_MAX)
 		return luaL_error(L, "more than %d metrics in one run", RESULT_METRICS_MAX);
+	if (i == r->nmetrics)           /* a run's metrics start unwritten (rules.c) */
+		memset(&r->metrics[i], 0, sizeof r->metrics[i]);
 	snprintf(r->metrics[i].name, sizeof r->metrics[i].name, "%s", name);
 	snprintf(r->metrics[i].unit, sizeof r->metrics[i].unit, "%s", unit);
 	r->metrics[i].value = v;

@@ -281,8 +281,8 @@ on_result(struct engine *e, struct eng_check *c, const struct result *r, void *u
 		return;
 	}
 	/* c->last still holds the previous result while this hook runs */
-	if (!c->has_last || c->last.status != r->status) {
-		const char *from = c->has_last ? result_status_name(c->last.status) : "-";
+	if (!c->has_last || c->last->status != r->status) {
+		const char *from = c->has_last ? result_status_name(c->last->status) : "-";
 		if (r->status == ST_OK)
 			log_info("check \"%s\": %s -> %s: %s", c->d.name, from,
 			    result_status_name(r->status), r->summary);
@@ -332,14 +332,14 @@ dependency(struct daemon *d, struct eng_check *c, const struct result *r, const 
 		if (p == NULL)
 			continue;
 		load_alert(d, p, (int64_t)(r->started * 1000));
-		if (p->alert.state != AL_OK || (p->has_last && failing(p, p->last.status))) {
+		if (p->alert.state != AL_OK || (p->has_last && failing(p, p->last->status))) {
 			*who = p->d.name;
 			return DEP_BLOCKED;
 		}
 		if (p->in_flight) {
 			*who = p->d.name;
 			v = DEP_WAIT;
-		} else if (!p->has_last || p->last.started + p->last.duration < r->started) {
+		} else if (!p->has_last || p->last->started + p->last->duration < r->started) {
 			if (engine_run_now(d->e, p) == 0) {
 				*who = p->d.name;
 				v = DEP_WAIT;
@@ -446,7 +446,7 @@ judge_waiting(struct daemon *d, struct eng_check *c, int64_t now_ms)
 		for (size_t k = 0; k < w->d.ndepends; k++)
 			if (strcmp(w->d.depends[k], c->d.name) == 0) {
 				w->judge_wait = 0;
-				judge(d, w, &w->last, now_ms, NULL, 1);
+				judge(d, w, w->last, now_ms, NULL, 1);
 				break;
 			}
 	}
@@ -467,7 +467,7 @@ judge_stale(struct daemon *d)
 		    1000.0 + 5;
 		if (w->judge_wait && w->has_last && now - w->judge_wait_since > limit) {
 			w->judge_wait = 0;
-			judge(d, w, &w->last, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, NULL, 1);
+			judge(d, w, w->last, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, NULL, 1);
 		}
 	}
 }
@@ -505,7 +505,10 @@ agent_result(struct daemon *d, const char *name, enum status st, const char *fmt
 
 	if (c == NULL) {
 		if (d->nac >= (int)(sizeof d->ac / sizeof d->ac[0]) ||
-		    (c = calloc(1, sizeof *c)) == NULL || (c->d.name = strdup(name)) == NULL) {
+		    (c = calloc(1, sizeof *c)) == NULL || (c->d.name = strdup(name)) == NULL ||
+		    result_keep(&c->last, NULL) < 0) {
+			if (c != NULL)
+				free(c->d.name);
 			free(c);
 			log_error("check \"%s\": cannot keep its state", name);
 			return;
@@ -525,8 +528,8 @@ agent_result(struct daemon *d, const char *name, enum status st, const char *fmt
 	va_end(ap);
 	result_set(&r, st, "%s", msg);  /* cut between characters, valid UTF-8 */
 	on_result(d->e, c, &r, d);
-	c->last = r;
-	c->has_last = 1;
+	if (result_keep(&c->last, &r) == 0)
+		c->has_last = 1;
 	c->runs++;
 }
 
@@ -535,6 +538,7 @@ agent_checks_free(struct daemon *d)
 {
 	for (int i = 0; i < d->nac; i++) {
 		free(d->ac[i]->d.name);
+		free(d->ac[i]->last);
 		free(d->ac[i]);
 	}
 	d->nac = 0;
@@ -616,12 +620,12 @@ pay_owed(struct daemon *d, struct eng_check *c, double now)
 	    .previous = ST_OK, .since_ms = c->alert.since_ms };
 	c->alert.owed = 0;
 	c->alert.notified_ms = (int64_t)(now * 1000);
-	store_record(d->store, c->d.name, &c->last, &c->alert, true, &ev,
+	store_record(d->store, c->d.name, c->last, &c->alert, true, &ev,
 	    &(struct store_extra){ .alert_only = 1 });
 	if (d->outbox != NULL)
 		outbox_kick(d->outbox);
 	log_warn("alert \"%s\": alert %s: %s (quiet time over)", c->d.name,
-	    result_status_name(c->alert.status), c->last.summary);
+	    result_status_name(c->alert.status), c->last->summary);
 }
 
 
@@ -716,7 +720,7 @@ on_file_state(struct engine *e, const char *path, const char *state, const char 
 		file_check_name(path, name, sizeof name);
 		struct eng_check *c = agent_check_find(d, name);
 		struct alert a;
-		if ((c != NULL && c->has_last && c->last.status != ST_OK) || (c == NULL &&
+		if ((c != NULL && c->has_last && c->last->status != ST_OK) || (c == NULL &&
 		    d->store != NULL && store_alert_get(d->store, name, &a) == 0 && a.state != AL_OK))
 			agent_result(d, name, ST_OK, "%s loads", path);
 	}
@@ -847,12 +851,12 @@ restore_one(const struct store_check *sc, void *ud)
 
 	if (c == NULL || c->d.kind != RULE_CHECK || c->has_last || c->restored)
 		return;
-	memset(&c->last, 0, sizeof c->last);
-	c->last.status = sc->last_status;
-	snprintf(c->last.summary, sizeof c->last.summary, "%s",
+	memset(c->last, 0, offsetof(struct result, metrics));   /* nmetrics 0: fits */
+	c->last->status = sc->last_status;
+	snprintf(c->last->summary, sizeof c->last->summary, "%s",
 	    sc->last_summary ? sc->last_summary : "");
-	c->last.started = sc->last_ts;
-	c->last.duration = sc->last_duration;
+	c->last->started = sc->last_ts;
+	c->last->duration = sc->last_duration;
 	c->restored = 1;            /* not has_last: the log's "from" stays this run's */
 	c->alert.state = sc->alert.state;   /* for the textfile; on_result loads it whole */
 }

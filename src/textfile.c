@@ -71,9 +71,9 @@ textfile_write(const char *path, struct engine *e, struct store *s, char *err, s
 			}
 			fputs("\"} ", f);
 			switch (k) {
-			case 0: fprintf(f, "%d\n", c->last.status); break;
-			case 1: fprintf(f, "%.6f\n", c->last.duration); break;
-			case 2: fprintf(f, "%.3f\n", c->last.started); break;
+			case 0: fprintf(f, "%d\n", c->last->status); break;
+			case 1: fprintf(f, "%.6f\n", c->last->duration); break;
+			case 2: fprintf(f, "%.3f\n", c->last->started); break;
 			case 3: fprintf(f, "%d\n", c->alert.state == AL_FIRING); break;
 			case 4: fprintf(f, "%d\n", c->blocked_by[0] != '\0'); break;
 			default: fprintf(f, "%d\n", c->silenced); break;
@@ -97,43 +97,43 @@ textfile_write(const char *path, struct engine *e, struct store *s, char *err, s
 			fprintf(f, "%s{report=\"", rfam[k].name);
 			label(f, c->d.name);
 			if (k == 0)
-				fprintf(f, "\"} %.3f\n", c->last.started);
+				fprintf(f, "\"} %.3f\n", c->last->started);
 			else
-				fprintf(f, "\"} %d\n", c->last.status != ST_UNKNOWN);
+				fprintf(f, "\"} %d\n", c->last->status != ST_UNKNOWN);
 		}
 	}
 	/* metric(): one family per name, a series per check */
 	for (size_t i = 0; i < engine_count(e); i++) {
 		struct eng_check *c = engine_check(e, i);
-		for (int m = 0; c->has_last && m < c->last.nmetrics; m++) {
+		for (int m = 0; c->has_last && m < c->last->nmetrics; m++) {
 			char name[METRIC_NAME_MAX + 16];
 			char mn[METRIC_NAME_MAX];
-			metric_name(mn, sizeof mn, c->last.metrics[m].name);
+			metric_name(mn, sizeof mn, c->last->metrics[m].name);
 			snprintf(name, sizeof name, "drishti_%s", mn);
 			/* HELP and TYPE once per family: at its first series */
 			int first = 1;
 			for (size_t j = 0; j < i && first; j++) {
 				struct eng_check *o = engine_check(e, j);
-				for (int k = 0; o->has_last && k < o->last.nmetrics; k++) {
+				for (int k = 0; o->has_last && k < o->last->nmetrics; k++) {
 					char on[METRIC_NAME_MAX];
-					metric_name(on, sizeof on, o->last.metrics[k].name);
+					metric_name(on, sizeof on, o->last->metrics[k].name);
 					if (strcmp(on, mn) == 0)
 						first = 0;
 				}
 			}
 			for (int k = 0; k < m && first; k++) {
 				char on[METRIC_NAME_MAX];
-				metric_name(on, sizeof on, c->last.metrics[k].name);
+				metric_name(on, sizeof on, c->last->metrics[k].name);
 				if (strcmp(on, mn) == 0)
 					first = 0;
 			}
 			if (first)
 				fprintf(f, "# HELP %s metric(\"%s\") from the rules%s%s.\n# TYPE %s gauge\n",
-				    name, c->last.metrics[m].name, c->last.metrics[m].unit[0] ? ", in " : "",
-				    c->last.metrics[m].unit, name);
+				    name, c->last->metrics[m].name, c->last->metrics[m].unit[0] ? ", in " : "",
+				    c->last->metrics[m].unit, name);
 			fprintf(f, "%s{check=\"", name);
 			label(f, c->d.name);
-			fprintf(f, "\"} %.17g\n", c->last.metrics[m].value);
+			fprintf(f, "\"} %.17g\n", c->last->metrics[m].value);
 		}
 	}
 	const struct engine_stats *st = engine_stats(e);
