@@ -1217,6 +1217,7 @@ engine_free(struct engine *e)
 		free(e->checks[i]->doc);
 		free(e->checks[i]->cursors);
 		free(e->checks[i]->cursors_new);
+		free(e->checks[i]->last);
 		free(e->checks[i]);
 	}
 	free(e->workers);
