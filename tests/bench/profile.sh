@@ -6,6 +6,8 @@
 # code) and by role (the state process, the rule worker, delivery), turned
 # into microseconds per check with the CPU time the tree used meanwhile.
 #   usage: tests/bench/profile.sh BINARY [N]     env: S=20 seconds
+#   PERFG=-g records call graphs (the kernel's share by caller: perf report
+#   -g), KEEP=FILE keeps perf.data there for that.
 # BINARY should carry its symbol table: build/amd64/drishti.unstripped for
 # the static product, build/dev/drishti for the glibc build.  Needs perf
 # (Debian's linux-perf) and nginx.  A measurement, not a test.
