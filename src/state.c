@@ -261,6 +261,7 @@ on_result(struct engine *e, struct eng_check *c, const struct result *r, void *u
 	int64_t now_ms = (int64_t)((r->started + r->duration) * 1000);
 
 	(void)e;
+	mem_busy(loop_now(d->loop));    /* a result is the state role's unit of work */
 	if (c->d.kind == RULE_REPORT) {
 		/* a report is an event of its own, with its document; no alert */
 		char *doc = report_finish(c->doc, c->d.name, d->cfg->name, r->started,

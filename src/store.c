@@ -1087,11 +1087,9 @@ store_record(struct store *s, const char *check, const struct result *r,
 	static const struct store_extra none;
 	if (x == NULL)
 		x = &none;
-	mem_busy(clock_mono());
 	const char *cursors = x->cursors;
 	struct qrec *q = NULL;
-	size_t rl = offsetof(struct result, metrics) +
-	    (size_t)(r->nmetrics > 0 ? r->nmetrics : 0) * sizeof(struct metric);
+	size_t rl = result_size(r);
 
 	if (ev->event != EV_NONE) {
 		struct json *m = json_new(JSON_OBJECT);

@@ -373,8 +373,7 @@ static void
 send_result(uint32_t id, uint32_t windex, const struct result *res)
 {
 	/* only the metrics used travel */
-	size_t len = offsetof(struct result, metrics) +
-	    (size_t)res->nmetrics * sizeof res->metrics[0];
+	size_t len = result_size(res);
 
 	if (wire_batch_add(&results, id, &windex, sizeof windex, res, len) < 0)
 		exit(0);
