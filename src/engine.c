@@ -1086,17 +1086,51 @@ schedule_next(struct eng_check *c)
 	c->timer = loop_timer_at(e->loop, c->planned, on_due, c);
 }
 
+/* How many checks share each `every` interval, for sched_phase: the first
+ * ENGINE_INTERVALS distinct ones are counted (more is not a real
+ * configuration; the rest start unspread). */
+#define ENGINE_INTERVALS 64
+struct interval_count { int64_t every_ms; size_t n; };
+
+static size_t
+count_intervals(const struct engine *e, struct interval_count *t)
+{
+	size_t nt = 0;
+
+	for (size_t i = 0; i < e->nchecks; i++) {
+		int64_t ms = e->checks[i]->d.every_ms;
+		size_t k = 0;
+		if (ms <= 0)
+			continue;
+		while (k < nt && t[k].every_ms != ms)
+			k++;
+		if (k == nt) {
+			if (nt == ENGINE_INTERVALS)
+				continue;
+			t[nt++] = (struct interval_count){ ms, 0 };
+		}
+		t[k].n++;
+	}
+	return nt;
+}
+
 void
 engine_schedule(struct engine *e, struct engine *prev)
 {
 	double now = loop_update_now(e->loop);
+	struct interval_count iv[ENGINE_INTERVALS];
+	size_t niv = count_intervals(e, iv);
 
 	for (size_t i = 0; i < e->nchecks; i++) {
 		struct eng_check *c = e->checks[i];
+		size_t same = 1;
 		if (c->d.every_ms == 0 && c->d.cron == NULL)
 			continue;           /* a report with no schedule: on demand only */
-		if (sched_init(&c->sched, c->d.every_ms, c->d.cron, c->d.jitter_ms, now,
-		    time(NULL)) < 0) {
+		for (size_t k = 0; k < niv; k++)
+			if (iv[k].every_ms == c->d.every_ms)
+				same = iv[k].n;
+		if (sched_init(&c->sched, c->d.every_ms, c->d.cron, c->d.jitter_ms,
+		    sched_phase(c->d.name, c->d.every_ms, same), now, time(NULL)) < 0) {
 			log_error("check \"%s\": bad schedule", c->d.name);
 			continue;
 		}

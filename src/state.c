@@ -117,6 +117,11 @@ struct daemon {
 };
 
 #define HEALTH_EVERY 1.0        /* seconds between looks at the state file */
+/* Routine results wait this long to be committed together: checks spread
+ * over the second (sched.c) arrive in many small groups, and a commit per
+ * group would write each touched page to the WAL again each time.  A kill
+ * -9 loses at most this much of them; a transition is fsynced at once. */
+#define COMMIT_WAIT 0.2
 
 static void reload(struct daemon *d);
 static void reloaded(struct daemon *d, int ok);
@@ -415,9 +420,9 @@ judge(struct daemon *d, struct eng_check *c, const struct result *r, int64_t now
 	store_record(d->store, c->d.name, r, &c->alert, changed, &ev,
 	    &(struct store_extra){ .cursors = cursors, .note = note[0] ? note : NULL,
 	    .muted = muted, .alert_only = alert_only, .next_at = next_at });
-	/* the runs of this loop iteration are committed together, next round */
+	/* the runs of the next COMMIT_WAIT seconds are committed together */
 	if (store_pending(d->store) && d->commit_t == 0)
-		d->commit_t = loop_timer_at(d->loop, loop_now(d->loop), on_commit, d);
+		d->commit_t = loop_timer_at(d->loop, loop_now(d->loop) + COMMIT_WAIT, on_commit, d);
 	if (ev.event != EV_NONE) {
 		page_soon(d);
 		if (muted == NULL && d->outbox != NULL)

@@ -2,7 +2,7 @@
 # the alert state machine, the hot path's two allocators (mem.c).  Their
 # exit status counts (run.sh fails a script that exits non-zero).
 . "$TESTDIR/lib.sh"
-plan 73         # unit_cron 32, unit_alert 29, unit_mem 12
+plan 79         # unit_cron 38, unit_alert 29, unit_mem 12
 rc=0
 for t in unit_cron unit_alert unit_mem; do
 	u="${UNITS:-$(dirname "$D")}/$t"

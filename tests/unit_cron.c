@@ -111,18 +111,57 @@ main(void)
 	/* the every grid: slots never drift, missed ones are skipped and counted */
 	struct sched s;
 	uint64_t missed;
-	sched_init(&s, 1000, NULL, 0, 100.0, 0);
+	sched_init(&s, 1000, NULL, 0, 0.0, 100.0, 0);
 	check(s.due == 100.0, "every: first slot is now", "");
 	sched_advance(&s, 100.5, 0, &missed);
 	check(s.due == 101.0 && missed == 0, "every: next slot on the grid", "");
 	sched_advance(&s, 105.2, 0, &missed);
 	check(s.due == 106.0 && missed == 4, "every: 4 slots missed while behind, grid kept", "");
-	sched_init(&s, 60000, NULL, 10000, 0.0, 0);
+	sched_init(&s, 60000, NULL, 10000, 0.0, 0.0, 0);
 	int in = 1;
 	for (int i = 0; i < 1000; i++) {
 		double at = sched_start_at(&s);
 		in &= at >= 0.0 && at <= 10.0;
 	}
 	check(in, "jitter stays within its bound", "");
+
+	/* the spread: a thousand checks every second fill every step of the
+	 * second, each name always on the same one; a few checks share one */
+	int steps[SCHED_SPREAD_MS / SCHED_STEP_MS] = { 0 }, off = 0, moved = 0;
+	char name[32];
+	for (int i = 0; i < 1000; i++) {
+		snprintf(name, sizeof name, "site-%d.health", i);
+		double ph = sched_phase(name, 1000, 1000);
+		int64_t ms = (int64_t)(ph * 1000 + 0.5);
+		if (ms < 0 || ms >= SCHED_SPREAD_MS || ms % SCHED_STEP_MS != 0)
+			off++;
+		else
+			steps[ms / SCHED_STEP_MS]++;
+		moved += sched_phase(name, 1000, 1000) != ph;
+	}
+	int empty = 0, most = 0;
+	for (size_t k = 0; k < sizeof steps / sizeof steps[0]; k++) {
+		empty += steps[k] == 0;
+		most = steps[k] > most ? steps[k] : most;
+	}
+	check(off == 0 && moved == 0, "spread: phases on the 50 ms steps of the second, stable per name",
+	    "a phase off the steps or changing");
+	check(empty == 0 && most < 100, "spread: 1000 checks on all 20 steps, none with 100 or more",
+	    "steps empty or crowded");
+	int few = 0, two = 0;
+	for (int i = 0; i < 50; i++) {
+		snprintf(name, sizeof name, "c%d", i);
+		few += sched_phase(name, 1000, 40) != 0.0;
+		double ph = sched_phase(name, 1000, 100);
+		two += ph != 0.0 && ph != SCHED_STEP_MS / 1000.0;
+	}
+	check(few == 0 && two == 0, "spread: 40 checks start together, 100 in two steps", "");
+	check(sched_phase("x", 60000, 5000) < SCHED_SPREAD_MS / 1000.0 &&
+	    sched_phase(NULL, 1000, 1000) == 0.0,
+	    "spread: a minute's checks within the first second; no name, no phase", "");
+	sched_init(&s, 1000, NULL, 0, 0.35, 100.0, 0);
+	check(s.due > 100.35 - 1e-9 && s.due < 100.35 + 1e-9, "every: the first slot is now plus the phase", "");
+	sched_init(&s, 2000, NULL, 500, 0.35, 100.0, 0);
+	check(s.due == 100.0, "every with jitter: no phase (jitter spreads it)", "");
 	return failed;
 }
