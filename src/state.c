@@ -103,6 +103,7 @@ struct daemon {
 	loop_timer_id text_t;
 	loop_timer_id page_t;  /* the status page: every minute, soon after a change */
 	loop_timer_id commit_t;
+	double  commit_at;              /* when commit_t fires */
 	loop_timer_id health_t;
 	int     lock_fd;
 	char    trouble[64];        /* the state file's trouble last reported */
@@ -120,7 +121,9 @@ struct daemon {
 /* Routine results wait this long to be committed together: checks spread
  * over the second (sched.c) arrive in many small groups, and a commit per
  * group would write each touched page to the WAL again each time.  A kill
- * -9 loses at most this much of them; a transition is fsynced at once. */
+ * -9 loses at most this much of them; an alert change is fsynced at once,
+ * and a result whose status changed (it is logged) is committed in the
+ * next loop turn, so `drishti status` agrees with the log. */
 #define COMMIT_WAIT 0.2
 
 static void reload(struct daemon *d);
@@ -245,6 +248,24 @@ on_commit(struct loop *l, void *ud)
 	store_commit(d->store);         /* a failure is logged once, by the store */
 }
 
+/* Commits what is queued within wait seconds: a commit armed for later
+ * is brought forward. */
+static void
+commit_within(struct daemon *d, double wait)
+{
+	double at = loop_now(d->loop) + wait;
+
+	if (!store_pending(d->store))
+		return;
+	if (d->commit_t != 0) {
+		if (d->commit_at <= at)
+			return;
+		loop_timer_cancel(d->loop, d->commit_t);
+	}
+	d->commit_at = at;
+	d->commit_t = loop_timer_at(d->loop, at, on_commit, d);
+}
+
 static void
 on_prune(struct loop *l, void *ud)
 {
@@ -288,7 +309,8 @@ on_result(struct engine *e, struct eng_check *c, const struct result *r, void *u
 		return;
 	}
 	/* c->last still holds the previous result while this hook runs */
-	if (!c->has_last || c->last->status != r->status) {
+	bool moved = !c->has_last || c->last->status != r->status;
+	if (moved) {
 		const char *from = c->has_last ? result_status_name(c->last->status) : "-";
 		if (r->status == ST_OK)
 			log_info("check \"%s\": %s -> %s: %s", c->d.name, from,
@@ -302,6 +324,8 @@ on_result(struct engine *e, struct eng_check *c, const struct result *r, void *u
 	if (d->store == NULL)
 		return;
 	judge(d, c, r, now_ms, c->cursors_new, 0);
+	if (moved)
+		commit_within(d, 0);
 }
 
 /* ---- judging a run: dependencies, quiet time, the alert ------------------------------------ */
@@ -421,8 +445,7 @@ judge(struct daemon *d, struct eng_check *c, const struct result *r, int64_t now
 	    &(struct store_extra){ .cursors = cursors, .note = note[0] ? note : NULL,
 	    .muted = muted, .alert_only = alert_only, .next_at = next_at });
 	/* the runs of the next COMMIT_WAIT seconds are committed together */
-	if (store_pending(d->store) && d->commit_t == 0)
-		d->commit_t = loop_timer_at(d->loop, loop_now(d->loop) + COMMIT_WAIT, on_commit, d);
+	commit_within(d, COMMIT_WAIT);
 	if (ev.event != EV_NONE) {
 		page_soon(d);
 		if (muted == NULL && d->outbox != NULL)
