@@ -32,7 +32,9 @@
 #include "wire.h"
 #include "worker.h"
 
-enum wstate { W_LOADING, W_READY, W_RESTARTING, W_QUARANTINED, W_GONE };
+/* W_PARKED: a file of reports only, loaded and idle; its worker exited and
+ * starts again when a report is due (park, unpark). */
+enum wstate { W_LOADING, W_READY, W_RESTARTING, W_QUARANTINED, W_GONE, W_PARKED };
 /* An engine's way out: running; stopping (runs in flight get their grace);
  * stopped (the hook said so); being freed (no hook, no restart). */
 enum stopping { STOP_NO, STOP_GRACE_RUNS, STOP_DONE, STOP_FREEING };
@@ -57,6 +59,7 @@ struct eng_worker {
 	loop_timer_id restart_t;
 	int     kills_in_row;
 	int     draining;           /* reading what a dead worker left in its socket */
+	int     waking;             /* loading again to run a report (unpark) */
 	const char *kill_reason;    /* why we killed it, for its runs */
 	struct inflight *runs;
 	struct eng_check **decls;   /* by the worker's own index, for O(1) lookups */
@@ -80,6 +83,7 @@ struct engine {
 	int     loading;            /* workers still loading the first time */
 	int     load_errors;
 	int     global_errors;      /* errors that belong to no one file */
+	int     park;               /* idle report-only workers exit (the daemon) */
 	enum stopping stopping;
 	loop_timer_id stop_t;
 	loop_timer_id flush_t; /* sends the workers' pending runs */
@@ -311,6 +315,52 @@ worker_gone(struct eng_worker *w)
 	}
 }
 
+/* A file that declares only reports needs no process between its runs: a
+ * week of an idle Lua state and sandbox is memory a small host lacks.  Once
+ * loaded and idle, its worker exits (its socket is closed); when a report
+ * is due the file is loaded again, as after a crash, and the report runs
+ * (engine_run_now, rerun_neighbours).  Only the daemon parks
+ * (engine_schedule): `once` and `report` run at once. */
+static int
+parkable(const struct eng_worker *w)
+{
+	if (!w->e->park || w->e->stopping != STOP_NO || w->state != W_READY ||
+	    w->fd < 0 || w->runs != NULL || w->ndecls == 0 ||
+	    (w->runq != NULL && w->runq->n > 0))
+		return 0;
+	for (uint32_t i = 0; i < w->ndecls; i++)
+		if (w->decls[i]->d.kind != RULE_REPORT || w->decls[i]->in_flight ||
+		    w->decls[i]->rerun)
+			return 0;
+	return 1;
+}
+
+static void
+park(struct eng_worker *w)
+{
+	log_debug("%s: declares only reports; its worker stops until one is due", w->path);
+	w->state = W_PARKED;
+	loop_fd_del(w->e->loop, w->fd);
+	close(w->fd);           /* the worker exits; SIGCHLD reaps it */
+	w->fd = -1;
+}
+
+static void
+unpark(struct eng_worker *w)
+{
+	if (w->pid > 0) {
+		/* not reaped yet: it was told to go, so it is going; a SIGKILL
+		 * bounds the wait (no sleeping in the loop) */
+		if (waitpid(w->pid, NULL, WNOHANG) == 0) {
+			kill(w->pid, SIGKILL);
+			waitpid(w->pid, NULL, 0);
+		}
+		w->pid = 0;
+	}
+	w->waking = 1;
+	worker_start(w);
+}
+
 /* A loaded file leaves the set: its checks go, its worker stops. */
 static void
 drop_worker(struct engine *e, struct eng_worker *w)
@@ -459,8 +509,11 @@ load_finished(struct eng_worker *w, int errors)
 		e->hooks.file_state(e, w->path, "ok", NULL, e->hooks.ud);
 	if (errors == 0)
 		seek_cursors(w);
-	if (errors == 0 && !w->first_load)
+	/* a reload to run something (after a crash, or to wake a parked
+	 * worker): what waits runs now, or gets its verdict if it cannot */
+	if (!w->first_load)
 		rerun_neighbours(w);
+	w->waking = 0;
 	if (errors == 0 && w->ndecls == 0 && w->fd >= 0) {
 		/* nothing declared (a shipped file waiting for its [vars]): no
 		 * process need sit there; the worker exits when its socket closes
@@ -476,6 +529,8 @@ load_finished(struct eng_worker *w, int errors)
 		all_loaded_maybe(e);
 	} else if (errors > 0)
 		log_error("%s: no longer loads after a restart; quarantined", w->path);
+	if (parkable(w))
+		park(w);
 }
 
 static void
@@ -652,6 +707,10 @@ on_message(struct loop *l, int fd, uint32_t events, void *ud)
 				if (w->fd < 0)
 					return;     /* a hook stopped the engine */
 			}
+			if (parkable(w)) {
+				park(w);
+				return;
+			}
 			break;
 		}
 		case WIRE_HISTORY: {
@@ -740,7 +799,21 @@ worker_start(struct eng_worker *w)
 		if (w->first_load) {
 			w->load_errors++;
 			load_finished(w, 1);
+			return;
 		}
+		/* a restart or a wake-up that could not fork: what waits for it
+		 * gets its verdict now, and it is tried again with backoff */
+		w->waking = 0;
+		w->state = W_RESTARTING;
+		for (uint32_t i = 0; i < w->ndecls; i++)
+			if (w->decls[i]->rerun) {
+				w->decls[i]->rerun = 0;
+				run_failed(w->decls[i], "sandbox: the worker could not start");
+			}
+		if (w->kills_in_row < 6)
+			w->kills_in_row++;
+		w->restart_t = loop_timer_at(e->loop, loop_update_now(e->loop) +
+		    0.5 * (double)(1 << (w->kills_in_row - 1)), on_restart, w);
 		return;
 	}
 	if (loop_fd_add(e->loop, w->fd, LOOP_IN, on_message, w) < 0) {
@@ -788,6 +861,10 @@ worker_died(struct eng_worker *w, int status, int have_status)
 	struct engine *e = w->e;
 	char why[128], reason[200];
 
+	if (w->state == W_PARKED) {
+		w->pid = 0;         /* it exited as asked */
+		return;
+	}
 	if (w->fd >= 0) {
 		/* SIGCHLD can come before the socket's last messages are read
 		 * (a load error sent just before exit): read them first */
@@ -1000,6 +1077,13 @@ engine_run_now(struct engine *e, struct eng_check *c)
 
 	if (c->in_flight)
 		return -1;
+	if (w->state == W_PARKED || (w->state == W_LOADING && w->waking)) {
+		/* runs once the file has loaded again (load_finished) */
+		c->rerun = 1;
+		if (w->state == W_PARKED)
+			unpark(w);
+		return 0;
+	}
 	if (w->state != W_READY) {
 		run_failed(c, w->state == W_QUARANTINED ? "sandbox: rule file quarantined" :
 		    "sandbox: worker restarting");
@@ -1121,6 +1205,10 @@ engine_schedule(struct engine *e, struct engine *prev)
 	struct interval_count iv[ENGINE_INTERVALS];
 	size_t niv = count_intervals(e, iv);
 
+	e->park = 1;
+	for (size_t i = 0; i < e->nworkers; i++)
+		if (parkable(e->workers[i]))
+			park(e->workers[i]);
 	for (size_t i = 0; i < e->nchecks; i++) {
 		struct eng_check *c = e->checks[i];
 		size_t same = 1;
