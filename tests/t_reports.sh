@@ -3,7 +3,7 @@
 # `drishti report NAME [--format] [--send]`; scheduled reports through the
 # outbox; broken and hostile builds.
 . "$TESTDIR/lib.sh"
-plan 54
+plan 55
 trap '[ -n "${pid:-}" ] && kill -9 $pid 2>/dev/null' EXIT
 mkdir -p rules
 cat > rules/r.lua <<'LUA'
@@ -224,6 +224,15 @@ PY
 parks=$(grep -c 'reports.lua: declares only reports; its worker stops' agent.log)
 wait_for 30 no_reports_worker && [ "$parks" -ge 4 ] && ok "... and after each one its worker exits again ($parks times)" ||
     not_ok "worker stays after a report ($parks parks)"
+# a reload (SIGHUP) while parked: the new set loads the file, parks it again,
+# and its reports go on; no worker of the old set is left behind
+n=$(grep -c '"kind":"report","check":"tick"' events.jsonl)
+kill -HUP $pid
+wait_for 30 grep -q 'reloaded' agent.log || not_ok "no reload"
+after_reload() { [ "$(grep -c '"kind":"report","check":"tick"' events.jsonl)" -ge $(( n + 2 )) ] && no_reports_worker &&
+    [ "$(pgrep -fc "__worker $PWD/rules/beat.lua")" = 1 ]; }
+wait_for 40 after_reload && ok "a reload while parked: reports go on, one worker per file with checks, none for reports" ||
+    not_ok "after reload: $(pgrep -af __worker); $(grep -v beat agent.log | tail -3)"
 kill -TERM $pid; wait $pid; pid=
 line=$(grep 'scheduled checks' agent.log)
 expect_in "parking is not a crash, a kill or a restart" "$line" 'worker kills 0, crashes 0, restarts 0'
