@@ -211,7 +211,7 @@ t1=$(date +%s)
 # the objects and the unit tests are built by the project's Makefile with
 # this toolchain (make's own dependency tracking: a changed .c recompiles)
 MAKEFLAGS= make -s -j"$J" -C "$top" BUILD="$W/obj" CC="$CC" OPT="-Os -g0" \
-    CFLAGS="-Os -ffunction-sections -fdata-sections" LDFLAGS="-static -Wl,--gc-sections" \
+    CFLAGS="-Os -ffunction-sections -fdata-sections" LDFLAGS="-static -Wl,--gc-sections -Wl,--sort-section=alignment" \
     DEP_CFLAGS="-I$P/include -idirafter $kinc" \
     LIBS="$P/lib/mimalloc.o -L$P/lib -llua -linih -lcjson -lsqlite3 -lcurl -lmbedtls -lmbedx509 -lmbedcrypto -lz -lseccomp -lm" \
     "$W/obj/drishti" ${UNITS:+"$W/obj/unit_cron" "$W/obj/unit_alert" "$W/obj/unit_mem"} >/dev/null

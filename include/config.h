@@ -76,6 +76,7 @@ struct config {
 	int64_t  timeout_ms;
 	int64_t  kill_grace_ms;     /* past timeout, before the worker is killed */
 	int64_t  cpu_ms;            /* CPU time per run (kernel-counted); 0: no limit */
+	int64_t  park_ms;           /* files of checks this rare keep no worker; 0: never */
 	char   *read_paths;         /* comma list */
 	int     read_paths_line;    /* where the config sets it (0: the default) */
 	char   *exec;               /* comma list of globs; empty: exec is off */

@@ -30,5 +30,10 @@ void  mem_free(void *p);
  * and the page faults of the next burst: call it when a burst of work has
  * ended, not per request. */
 void mem_trim(void);
+/* Gives back the stack pages below the caller's frame: what start-up (the
+ * config, the sandbox, SQLite's open) or a deep run touched once and the
+ * loop never will again.  Calls a few system calls; for a loop's start and
+ * an idle moment. */
+void mem_stack_trim(void);
 
 #endif

@@ -65,6 +65,9 @@ char *store_cursors(struct store *s, const char *check);
  * transaction; call this once per loop iteration).  0 / -1. */
 int  store_commit(struct store *s);
 bool store_pending(const struct store *s);
+/* Gives back SQLite's page cache (idle: a result a minute needs no cache,
+ * and it grows with the file to 2 MiB otherwise). */
+void store_shrink(struct store *s);
 /* The alert state of check; 1 when the store has none yet. */
 int  store_alert_get(struct store *s, const char *check, struct alert *a);
 /* An event of the agent itself (kind "agent"): corrupt state file ... */

@@ -66,6 +66,7 @@ static const struct schema schema[] = {
 	{ "sandbox", "instructions", T_COUNT, C(instructions), "10M", "Lua instructions per run of a check or report", NULL },
 	{ "sandbox", "timeout", T_DUR, C(timeout_ms), "30s", "wall clock per run, I/O waits included", NULL },
 	{ "sandbox", "cpu", T_DUR, C(cpu_ms), "2s", "CPU time per run, time inside C functions included (kernel-counted); 0s: no limit", NULL },
+	{ "sandbox", "park", T_DUR, C(park_ms), "5m", "a rule file whose checks all run this seldom or less often keeps no worker between runs (a file of reports never does); 0s: workers of checks stay", NULL },
 	{ "sandbox", "kill_grace", T_DUR, C(kill_grace_ms), "1s", "past a run's timeout, its worker is killed (a run stuck where no budget reaches)", NULL },
 	{ "sandbox", "allow_metadata", T_BOOL, C(allow_metadata), "false", "let rules connect to link-local and cloud metadata addresses (169.254.0.0/16, fe80::/10, fd00:ec2::254)", NULL },
 	{ "sandbox", "read_paths", T_PATHS, C(read_paths), "/var/log, /backups", "what fs.* and log.* may read; nothing else", NULL },

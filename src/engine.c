@@ -32,8 +32,8 @@
 #include "wire.h"
 #include "worker.h"
 
-/* W_PARKED: a file of reports only, loaded and idle; its worker exited and
- * starts again when a report is due (park, unpark). */
+/* W_PARKED: a file of reports or rare checks, loaded and idle; its worker
+ * exited and starts again when a run is due (park, unpark). */
 enum wstate { W_LOADING, W_READY, W_RESTARTING, W_QUARANTINED, W_GONE, W_PARKED };
 /* An engine's way out: running; stopping (runs in flight get their grace);
  * stopped (the hook said so); being freed (no hook, no restart). */
@@ -315,12 +315,15 @@ worker_gone(struct eng_worker *w)
 	}
 }
 
-/* A file that declares only reports needs no process between its runs: a
- * week of an idle Lua state and sandbox is memory a small host lacks.  Once
- * loaded and idle, its worker exits (its socket is closed); when a report
- * is due the file is loaded again, as after a crash, and the report runs
- * (engine_run_now, rerun_neighbours).  Only the daemon parks
- * (engine_schedule): `once` and `report` run at once. */
+/* A file that declares only reports, or checks that run at most every
+ * [sandbox] park, needs no process between its runs: a week (or an
+ * hour) of an idle Lua state and sandbox is memory a small host lacks, and
+ * loading the file again costs a few milliseconds per run.  Once loaded and
+ * idle, its worker exits (its socket is closed); when a run is due the file
+ * is loaded again, as after a crash, and the run starts (engine_run_now,
+ * rerun_neighbours).  A check on a cron schedule keeps its worker (its
+ * slots may be a minute apart).  Only the daemon parks (engine_schedule):
+ * `once` and `report` run at once. */
 static int
 parkable(const struct eng_worker *w)
 {
@@ -328,17 +331,20 @@ parkable(const struct eng_worker *w)
 	    w->fd < 0 || w->runs != NULL || w->ndecls == 0 ||
 	    (w->runq != NULL && w->runq->n > 0))
 		return 0;
-	for (uint32_t i = 0; i < w->ndecls; i++)
-		if (w->decls[i]->d.kind != RULE_REPORT || w->decls[i]->in_flight ||
-		    w->decls[i]->rerun)
+	for (uint32_t i = 0; i < w->ndecls; i++) {
+		const struct eng_check *c = w->decls[i];
+		if (c->in_flight || c->rerun || (c->d.kind != RULE_REPORT &&
+		    (w->e->cfg->park_ms <= 0 || c->d.cron != NULL ||
+		    c->d.every_ms < w->e->cfg->park_ms)))
 			return 0;
+	}
 	return 1;
 }
 
 static void
 park(struct eng_worker *w)
 {
-	log_debug("%s: declares only reports; its worker stops until one is due", w->path);
+	log_debug("%s: idle until its next run; its worker stops", w->path);
 	w->state = W_PARKED;
 	loop_fd_del(w->e->loop, w->fd);
 	close(w->fd);           /* the worker exits; SIGCHLD reaps it */

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "clock.h"
+#include "mem.h"
 #include "log.h"
 #include "loop.h"
 
@@ -70,7 +71,15 @@ struct loop {
 	sigset_t sigs;
 	struct sigw sigw[16];
 	size_t  nsigw;
+	double  trimmed;                /* when the stack was last trimmed */
 };
+
+/* Before the loop sleeps 100 ms or more, at most this often (seconds), it
+ * gives back the stack pages its callbacks touched below its own frame
+ * (mem_stack_trim): a role's set-up, a reload or a deep rule run reaches
+ * tens of KiB deeper than the loop ever will again.  About thirty cheap
+ * system calls; the first a second after the loop starts. */
+#define LOOP_TRIM_EVERY 10.0
 
 
 struct loop *
@@ -393,6 +402,7 @@ loop_run(struct loop *l)
 	struct epoll_event ev[LOOP_EVENTS];
 
 	l->stop = 0;
+	l->trimmed = loop_update_now(l) - LOOP_TRIM_EVERY + 1.0;
 	while (!l->stop) {
 		int timeout = -1;
 		loop_update_now(l);
@@ -401,6 +411,10 @@ loop_run(struct loop *l)
 		else if (l->nheap > 0) {
 			double d = SLOT(l, 0)->at - l->now;
 			timeout = d <= 0 ? 0 : (int)(d * 1000) + 1;
+		}
+		if ((timeout < 0 || timeout >= 100) && l->now - l->trimmed >= LOOP_TRIM_EVERY) {
+			l->trimmed = l->now;
+			mem_stack_trim();
 		}
 		int n = epoll_wait(l->ep, ev, LOOP_EVENTS, timeout);
 		if (n < 0) {

@@ -78,18 +78,32 @@ quiet_window_at(const struct config_maintenance *m, double now, int *open)
 	return t == (time_t)-1 ? -1 : (double)t;
 }
 
+/* The list grows as rows come (it is read every second: no block of
+ * QUIET_MAX_SILENCES, 550 KiB, made and dropped each time). */
 struct load {
 	struct quiet_silence *sil;
-	size_t n;
+	size_t n, cap;
+	int failed;
 };
 
 static void
 take(const struct store_silence *s, void *ud)
 {
 	struct load *l = ud;
-	if (l->n >= QUIET_MAX_SILENCES)
+	if (l->n >= QUIET_MAX_SILENCES || l->failed)
 		return;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 8;
+		struct quiet_silence *n = realloc(l->sil, cap * sizeof *n);
+		if (n == NULL) {
+			l->failed = 1;
+			return;
+		}
+		l->sil = n;
+		l->cap = cap;
+	}
 	struct quiet_silence *q = &l->sil[l->n++];
+	memset(q, 0, sizeof *q);
 	q->id = s->id;
 	snprintf(q->pattern, sizeof q->pattern, "%s", s->pattern);
 	snprintf(q->reason, sizeof q->reason, "%s", s->reason);
@@ -117,10 +131,8 @@ quiet_refresh(struct quiet *q, struct store *s, const struct config *cfg, double
 	}
 	if (s == NULL)
 		return 0;
-	struct load l = { .sil = calloc(QUIET_MAX_SILENCES, sizeof *l.sil) };
-	if (l.sil == NULL)
-		return -1;
-	if (store_each_silence(s, false, take, &l) < 0) {
+	struct load l = { 0 };
+	if (store_each_silence(s, false, take, &l) < 0 || l.failed) {
 		free(l.sil);
 		return -1;
 	}

@@ -56,6 +56,7 @@
 #define WATCH_SETTLE 0.3        /* editors write in bursts: wait for quiet */
 
 struct daemon {
+	unsigned results;           /* since the last on_health: none, the page cache goes */
 	unsigned nwaiting;          /* checks with judge_wait set (at least): none, no scan */
 	struct loop *loop;
 	struct config *cfg;         /* the running set */
@@ -288,6 +289,7 @@ on_result(struct engine *e, struct eng_check *c, const struct result *r, void *u
 
 	(void)e;
 	mem_busy(loop_now(d->loop));    /* a result is the state role's unit of work */
+	d->results++;
 	if (c->d.kind == RULE_REPORT) {
 		/* a report is an event of its own, with its document; no alert */
 		char *doc = report_finish(c->doc, c->d.name, d->cfg->name, r->started,
@@ -698,6 +700,11 @@ on_health(struct loop *l, void *ud)
 	judge_stale(d);
 	if (store_pending(d->store))
 		store_commit(d->store);
+	/* a second without results: SQLite's cache is memory an idle agent
+	 * holds for nothing (pages come back from the kernel's cache) */
+	if (d->results == 0)
+		store_shrink(d->store);
+	d->results = 0;
 	const char *t = store_trouble(d->store, NULL, &held);
 	if (t != NULL || d->trouble[0] != '\0')
 		store_note(d->lock_fd, d->store);   /* for `drishti status` */

@@ -327,6 +327,12 @@ sql_setup(void)
 	done = true;
 	if (mem_own() && sqlite3_config(SQLITE_CONFIG_MALLOC, &m) != SQLITE_OK)
 		log_warn("sqlite: keeps its own allocator");
+	/* Each page cache (the file's, and each sort's or temporary table's)
+	 * began with one block for 20 pages, 87 KiB, whose every page SQLite
+	 * writes a header into: resident at once, and a query with a
+	 * temporary b-tree made one each time.  Pages one by one instead. */
+	if (sqlite3_config(SQLITE_CONFIG_PAGECACHE, NULL, 0, 0) != SQLITE_OK)
+		log_warn("sqlite: keeps its bulk page cache");
 }
 
 /* 0: open; -2: the file is corrupt (SQLite's corruption codes, or a
@@ -1136,6 +1142,13 @@ bool
 store_pending(const struct store *s)
 {
 	return s->qhead != NULL;
+}
+
+void
+store_shrink(struct store *s)
+{
+	if (s->db != NULL)
+		sqlite3_db_release_memory(s->db);
 }
 
 static int

@@ -3,7 +3,7 @@
 # `drishti report NAME [--format] [--send]`; scheduled reports through the
 # outbox; broken and hostile builds.
 . "$TESTDIR/lib.sh"
-plan 55
+plan 59
 trap '[ -n "${pid:-}" ] && kill -9 $pid 2>/dev/null' EXIT
 mkdir -p rules
 cat > rules/r.lua <<'LUA'
@@ -210,7 +210,7 @@ INI
 "$D" run -c c.ini 2>>run.err & pid=$!
 worker_of() { pgrep -f "__worker $PWD/rules/$1" >/dev/null; }
 no_reports_worker() { ! worker_of reports.lua && worker_of beat.lua; }
-wait_for 30 grep -q 'reports.lua: declares only reports; its worker stops' agent.log &&
+wait_for 30 grep -q 'reports.lua: idle until its next run; its worker stops' agent.log &&
     wait_for 30 no_reports_worker && ok "a file of reports only: its worker exits once loaded, the checks' stays" ||
     not_ok "the reports' worker stays: $(pgrep -af __worker)"
 reports_sent() { [ "$(grep -c '"kind":"report","check":"tick"' events.jsonl 2>/dev/null)" -ge 3 ]; }
@@ -222,7 +222,7 @@ ev = [json.loads(l) for l in open(sys.argv[1]) if '"check":"tick"' in l][-1]
 item = ev["report"]["sections"][0]["rows"][0]
 sys.exit(0 if item["value"] >= 1 and item["met"] is True else 1)
 PY
-parks=$(grep -c 'reports.lua: declares only reports; its worker stops' agent.log)
+parks=$(grep -c 'reports.lua: idle until its next run; its worker stops' agent.log)
 wait_for 30 no_reports_worker && [ "$parks" -ge 4 ] && ok "... and after each one its worker exits again ($parks times)" ||
     not_ok "worker stays after a report ($parks parks)"
 # a reload (SIGHUP) while parked: the new set loads the file, parks it again,
@@ -268,4 +268,38 @@ else
 	ok "# SKIP the process limit needs root (the roles then run unprivileged) and no emulator"
 	ok "# SKIP"
 fi
+cd ..
+
+# ---- a file whose checks all run at most every [sandbox] park (5m; 2s here)
+# parks between runs like a file of reports: each run loads it afresh (a Lua
+# global does not last), on schedule; a file of more frequent checks keeps
+# its worker and its globals; park = 0s keeps every file of checks ----------
+mkdir -p rare/rules && cd rare
+cat > rules/rare.lua <<'LUA'
+check "rare" { every = "2s", run = function() n = (n or 0) + 1 return ok("run %d", n) end }
+LUA
+cat > rules/often.lua <<'LUA'
+check "often" { every = "1s", run = function() n = (n or 0) + 1 return ok("run %d", n) end }
+LUA
+conf() { printf '[agent]\nrules = rules\nstate = %s/state.db\nlog = %s/agent.log\nlog_level = debug\nwatch = false\n[sandbox]\npark = %s\n' "$PWD" "$PWD" "$1" > c.ini; }
+conf 2s
+"$D" run -c c.ini 2>>run.err & pid=$!
+worker_of() { pgrep -f "__worker $PWD/rules/$1" >/dev/null; }
+rare_parked() { ! worker_of rare.lua && worker_of often.lua; }
+wait_for 30 rare_parked && ok "a file of checks every park or less often keeps no worker between runs" ||
+    not_ok "rare.lua's worker stays: $(pgrep -af __worker)"
+rare_runs() { [ "$(grep -c 'check "rare": OK: run 1' agent.log)" -ge 3 ]; }
+wait_for 40 rare_runs && ! grep -q 'check "rare": OK: run 2' agent.log &&
+    grep -q 'check "often": OK: run 5' agent.log &&
+    ok "... its runs go on, each on a fresh load; the other file keeps its state" ||
+    not_ok "rare runs: $(grep -c 'check "rare"' agent.log); $(grep 'check "rare"' agent.log | tail -2)"
+# park = 0s, reloaded: the file keeps its worker, its global counts on
+conf 0s
+kill -HUP $pid
+rare_kept() { grep -q 'check "rare": OK: run 3' agent.log && worker_of rare.lua; }
+wait_for 40 rare_kept && ok "park = 0s (reloaded): a file of checks keeps its worker and its globals" ||
+    not_ok "park = 0s: $(grep 'check "rare"' agent.log | tail -2); $(pgrep -af __worker)"
+kill -TERM $pid; wait $pid; pid=
+expect_in "parking checks is not a crash, a kill or a restart" "$(grep 'scheduled checks' agent.log | tail -1)" \
+    'worker kills 0, crashes 0, restarts 0'
 cd ..
