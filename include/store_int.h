@@ -49,7 +49,11 @@ struct store {
 	double   cause_since;
 	double   retry_at;          /* no write is tried before this while in trouble */
 	double   retry_wait;
-	sqlite3_stmt *ins_run, *ins_sample, *get_roll, *put_roll, *put_alert, *get_alert,
+	sqlite3_stmt *ins_run, *ins_sample, *get_roll, *put_roll, *upd_roll, *put_alert, *upd_alert,
+	    *get_alert,
+	    /* asked every second (the outbox's next event, the silences):
+	     * compiled once, when first asked (store_stmt) */
+	    *next_event, *silences,
 	    *ins_event;
 };
 
@@ -69,6 +73,9 @@ _Static_assert(RK_CHECK == 0 && RK_METRIC == 1, "SQL_RK_*");
 /* store.c's helpers for the other parts */
 double store_now_s(void);
 int    store_exec(struct store *s, const char *sql);
+/* *st, compiled on first use and kept (reset, bindings cleared) for the
+ * next; NULL when it cannot be compiled (or there is no connection). */
+sqlite3_stmt *store_stmt(struct store *s, sqlite3_stmt **st, const char *sql);
 bool   store_writable(struct store *s);
 void   store_note_error(struct store *s);
 int    store_flush(struct store *s);

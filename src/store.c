@@ -399,11 +399,27 @@ static void
 finalize_all(struct store *s)
 {
 	sqlite3_stmt **st[] = { &s->ins_run, &s->ins_sample, &s->get_roll, &s->put_roll,
-	    &s->put_alert, &s->get_alert, &s->ins_event };
+	    &s->upd_roll, &s->put_alert, &s->upd_alert, &s->get_alert, &s->ins_event,
+	    &s->next_event, &s->silences };
 	for (size_t i = 0; i < sizeof st / sizeof st[0]; i++) {
 		sqlite3_finalize(*st[i]);
 		*st[i] = NULL;
 	}
+}
+
+sqlite3_stmt *
+store_stmt(struct store *s, sqlite3_stmt **st, const char *sql)
+{
+	if (s->db == NULL)
+		return NULL;
+	if (*st == NULL && sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st,
+	    NULL) != SQLITE_OK) {
+		*st = NULL;
+		return NULL;
+	}
+	sqlite3_reset(*st);
+	sqlite3_clear_bindings(*st);
+	return *st;
 }
 
 /* The statements and the connection, gone (to reopen or to close). */
@@ -425,6 +441,15 @@ prepare_all(struct store *s)
 	    prep(s, &s->get_roll, "SELECT n, ok, warn, crit, unknown, sum, min, max, hist FROM rollups"
 	    " WHERE kind = ? AND name = ? AND hour = ?") < 0 ||
 	    prep(s, &s->put_roll, "INSERT OR REPLACE INTO rollups VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)") < 0 ||
+	    /* a row that exists is updated in place: a REPLACE deletes and
+	     * inserts it again in each of its b-trees */
+	    prep(s, &s->upd_roll, "UPDATE rollups SET n = ?4, ok = ?5, warn = ?6, crit = ?7,"
+	    " unknown = ?8, sum = ?9, min = ?10, max = ?11, hist = ?12"
+	    " WHERE kind = ?1 AND name = ?2 AND hour = ?3") < 0 ||
+	    prep(s, &s->upd_alert, "UPDATE alerts SET state = ?2, status = ?3, since_ms = ?4,"
+	    " fail_since_ms = ?5, fails = ?6, passes = ?7, history = ?8, nhistory = ?9,"
+	    " notified_ms = ?10, last_status = ?11, last_summary = ?12, last_ts = ?13,"
+	    " last_duration = ?14, owed = ?15, note = ?16, next_at = ?17 WHERE check_name = ?1") < 0 ||
 	    prep(s, &s->put_alert, "INSERT OR REPLACE INTO alerts (check_name, state, status,"
 	    " since_ms, fail_since_ms, fails, passes, history, nhistory, notified_ms, last_status,"
 	    " last_summary, last_ts, last_duration, owed, note, next_at)"
@@ -761,6 +786,7 @@ roll(struct store *s, int kind, const char *name, double ts, enum status st, dou
 	sqlite3_bind_text(g, 2, name, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(g, 3, hour);
 	if (sqlite3_step(g) == SQLITE_ROW) {
+		p = s->upd_roll;
 		n = sqlite3_column_int64(g, 0);
 		for (int i = 0; i < 4; i++)
 			cnt[i] = sqlite3_column_int64(g, 1 + i);
@@ -986,6 +1012,34 @@ out:
 	return rc;
 }
 
+/* a check's alerts row: its alert state and its last run (`drishti status`) */
+static void
+bind_alert(sqlite3_stmt *q, const struct qrec *qr)
+{
+	const struct alert *a = &qr->alert;
+	const struct result *r = qr->res;
+
+	sqlite3_bind_text(q, 1, qr->check, -1, SQLITE_STATIC);
+	sqlite3_bind_int(q, 2, a->state);
+	sqlite3_bind_int(q, 3, a->status);
+	sqlite3_bind_int64(q, 4, a->since_ms);
+	sqlite3_bind_int64(q, 5, a->fail_since_ms);
+	sqlite3_bind_int(q, 6, a->fails);
+	sqlite3_bind_int(q, 7, a->passes);
+	sqlite3_bind_int64(q, 8, (sqlite3_int64)a->history);
+	sqlite3_bind_int(q, 9, a->nhistory);
+	sqlite3_bind_int64(q, 10, a->notified_ms);
+	sqlite3_bind_int(q, 11, r->status);
+	sqlite3_bind_text(q, 12, r->summary, -1, SQLITE_STATIC);
+	sqlite3_bind_double(q, 13, r->started);
+	sqlite3_bind_double(q, 14, r->duration);
+	sqlite3_bind_int(q, 15, a->owed);
+	if (qr->note != NULL)
+		sqlite3_bind_text(q, 16, qr->note, -1, SQLITE_STATIC);
+	if (qr->next_at > 0)
+		sqlite3_bind_double(q, 17, qr->next_at);
+}
+
 static int
 put_run(struct store *s, const struct qrec *qr)
 {
@@ -1014,30 +1068,16 @@ put_run(struct store *s, const struct qrec *qr)
 		if (step_done(s, q) < 0 || roll(s, RK_METRIC, m->name, ts, ST_OK, m->value) < 0)
 			return -1;
 	}
-alert:;
-	const struct alert *a = &qr->alert;
-	q = s->put_alert;
-	sqlite3_bind_text(q, 1, check, -1, SQLITE_STATIC);
-	sqlite3_bind_int(q, 2, a->state);
-	sqlite3_bind_int(q, 3, a->status);
-	sqlite3_bind_int64(q, 4, a->since_ms);
-	sqlite3_bind_int64(q, 5, a->fail_since_ms);
-	sqlite3_bind_int(q, 6, a->fails);
-	sqlite3_bind_int(q, 7, a->passes);
-	sqlite3_bind_int64(q, 8, (sqlite3_int64)a->history);
-	sqlite3_bind_int(q, 9, a->nhistory);
-	sqlite3_bind_int64(q, 10, a->notified_ms);
-	sqlite3_bind_int(q, 11, r->status);
-	sqlite3_bind_text(q, 12, r->summary, -1, SQLITE_STATIC);
-	sqlite3_bind_double(q, 13, ts);
-	sqlite3_bind_double(q, 14, r->duration);
-	sqlite3_bind_int(q, 15, a->owed);
-	if (qr->note != NULL)
-		sqlite3_bind_text(q, 16, qr->note, -1, SQLITE_STATIC);
-	if (qr->next_at > 0)
-		sqlite3_bind_double(q, 17, qr->next_at);
-	if (step_done(s, q) < 0)
+alert:
+	/* the row is there after a check's first run: updated in place */
+	bind_alert(s->upd_alert, qr);
+	if (step_done(s, s->upd_alert) < 0)
 		return -1;
+	if (sqlite3_changes(s->db) == 0) {
+		bind_alert(s->put_alert, qr);
+		if (step_done(s, s->put_alert) < 0)
+			return -1;
+	}
 	return qr->cursors != NULL ? put_cursors(s, check, qr->cursors) : 0;
 }
 

@@ -91,11 +91,10 @@ store_event_after(struct store *s, int64_t after, struct store_event *ev)
 	int rc = 0;
 
 	/* the file first; what it has not taken yet is in memory, after it */
-	if (s->db == NULL || sqlite3_prepare_v2(s->db, "SELECT seq, id, kind,"
+	if ((q = store_stmt(s, &s->next_event, "SELECT seq, id, kind,"
 	    " coalesce(check_name, ''), status, previous, summary, coalesce(since, 0), at,"
 	    " coalesce(metrics, '{}'), doc, coalesce(muted, '') FROM events WHERE seq > ?"
-	    " ORDER BY seq LIMIT 1", -1, &q,
-	    NULL) != SQLITE_OK)
+	    " ORDER BY seq LIMIT 1")) == NULL)
 		return queued_after(s, after, ev);
 	sqlite3_bind_int64(q, 1, after);
 	if (sqlite3_step(q) == SQLITE_ROW) {
@@ -118,7 +117,7 @@ store_event_after(struct store *s, int64_t after, struct store_event *ev)
 		else
 			rc = 1;
 	}
-	sqlite3_finalize(q);
+	sqlite3_reset(q);       /* kept for the next second; no read lock held */
 	return rc == 0 ? queued_after(s, after, ev) : rc;
 }
 
@@ -369,12 +368,14 @@ store_each_silence(struct store *s, bool all,
 {
 	sqlite3_stmt *q;
 
-	if (s->db == NULL || sqlite3_prepare_v2(s->db, all ?
-	    "SELECT id, pattern, reason, created, ends, coalesce(removed, 0), announced"
-	    " FROM silences ORDER BY id" :
-	    "SELECT id, pattern, reason, created, ends, coalesce(removed, 0), announced"
-	    " FROM silences WHERE announced < 2 OR (removed IS NULL AND ends > ?) ORDER BY id",
-	    -1, &q, NULL) != SQLITE_OK)
+	/* the agent asks for those in force every second: that one is kept */
+	if (s->db == NULL)
+		return -1;
+	if (all ? sqlite3_prepare_v2(s->db, "SELECT id, pattern, reason, created, ends,"
+	    " coalesce(removed, 0), announced FROM silences ORDER BY id", -1, &q,
+	    NULL) != SQLITE_OK : (q = store_stmt(s, &s->silences, "SELECT id, pattern, reason,"
+	    " created, ends, coalesce(removed, 0), announced FROM silences WHERE announced < 2"
+	    " OR (removed IS NULL AND ends > ?) ORDER BY id")) == NULL)
 		return -1;
 	if (!all)
 		sqlite3_bind_double(q, 1, store_now_s());
@@ -386,7 +387,10 @@ store_each_silence(struct store *s, bool all,
 		    .removed = sqlite3_column_double(q, 5), .announced = sqlite3_column_int(q, 6) };
 		fn(&si, ud);
 	}
-	sqlite3_finalize(q);
+	if (all)
+		sqlite3_finalize(q);
+	else
+		sqlite3_reset(q);
 	return 0;
 }
 

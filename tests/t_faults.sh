@@ -125,7 +125,7 @@ end }
 LUA
 done
 } > mrules/mem.lua
-printf '[agent]\nrules = mrules\nstate = %s/m.db\nlog = %s/m.log\nwatch = false\n[sandbox]\nmemory = 8M\n[reporter "f"]\ntype = file\npath = %s/m.events\n' "$PWD" "$PWD" "$PWD" > m.ini
+printf '[agent]\nrules = mrules\nstate = %s/m.db\nlog = %s/m.log\nwatch = false\n[sandbox]\nmemory = 8M\npark = 0s\n[reporter "f"]\ntype = file\npath = %s/m.events\n' "$PWD" "$PWD" "$PWD" > m.ini
 "$D" run -c m.ini 2>>run.err & pid2=$!
 four() { [ "$(grep -c 'check "m.get.": - -> OK: 1048576 bytes, truncated true' m.log)" = 4 ]; }
 wait_for 60 four && ok "four 1 GB bodies against memory = 8M: each cut at max_body 1M" || not_ok "m.get: $(grep m.get m.log)"

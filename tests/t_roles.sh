@@ -110,6 +110,7 @@ textfile = $PWD/tf/drishti.prom
 read_paths = $PWD/data
 exec = /bin/cat, /usr/bin/cat
 timeout = 4s
+park = 0s
 [reporter "hook"]
 type = webhook
 url = http://127.0.0.1:$port/hook
