@@ -780,6 +780,22 @@ on_restart(struct loop *l, void *ud)
 	worker_start(w);
 }
 
+/* The worker starts again in delay seconds; with backoff, after kills or
+ * failed starts in a row: 0.5 s, 1 s, 2 s ... */
+static void
+restart_in(struct eng_worker *w, double delay)
+{
+	w->state = W_RESTARTING;
+	w->restart_t = loop_timer_at(w->e->loop, loop_update_now(w->e->loop) + delay, on_restart,
+	    w);
+}
+
+static double
+backoff(const struct eng_worker *w)
+{
+	return 0.5 * (double)(1 << (w->kills_in_row > 0 ? w->kills_in_row - 1 : 0));
+}
+
 static void
 worker_start(struct eng_worker *w)
 {
@@ -818,8 +834,7 @@ worker_start(struct eng_worker *w)
 			}
 		if (w->kills_in_row < 6)
 			w->kills_in_row++;
-		w->restart_t = loop_timer_at(e->loop, loop_update_now(e->loop) +
-		    0.5 * (double)(1 << (w->kills_in_row - 1)), on_restart, w);
+		restart_in(w, backoff(w));
 		return;
 	}
 	if (loop_fd_add(e->loop, w->fd, LOOP_IN, on_message, w) < 0) {
@@ -944,8 +959,7 @@ worker_died(struct eng_worker *w, int status, int have_status)
 		return;
 	}
 	if (cpu) {
-		w->state = W_RESTARTING;
-		w->restart_t = loop_timer_at(e->loop, loop_update_now(e->loop) + 0.5, on_restart, w);
+		restart_in(w, 0.5);
 		return;
 	}
 	if (++w->kills_in_row >= ENGINE_KILLS_QUARANTINE) {
@@ -957,10 +971,7 @@ worker_died(struct eng_worker *w, int status, int have_status)
 			e->hooks.file_state(e, w->path, "quarantined", reason, e->hooks.ud);
 		return;
 	}
-	/* restart with backoff: 0.5 s, 1 s, 2 s ... */
-	w->state = W_RESTARTING;
-	double delay = 0.5 * (double)(1 << (w->kills_in_row - 1));
-	w->restart_t = loop_timer_at(e->loop, loop_update_now(e->loop) + delay, on_restart, w);
+	restart_in(w, backoff(w));
 }
 
 static void

@@ -223,8 +223,12 @@ mem_trim(void)
  * live, so those pages are dropped (MADV_DONTNEED: a later deeper call gets
  * zero pages again).  Page by page downwards from two pages below this
  * frame (room for the system call's own frames), until madvise meets the
- * end of the stack mapping (ENOMEM): never past it, whatever lies below. */
-#define MEM_STACK_PAGES 2048            /* 8 MiB of 4 KiB pages: the usual limit */
+ * end of the stack mapping (ENOMEM), and never more than MEM_STACK_TRIM
+ * below: the mapping's end is not always the stack's.  Under qemu-user the
+ * guest's stack is a plain 8 MiB mapping with the heap right below it, and
+ * a walk to the first unmapped page zeroed the heap.  Natively nothing is
+ * mapped within the stack's rlimit (at least 128 MiB) below its top. */
+#define MEM_STACK_TRIM (128u << 10)
 
 __attribute__((noinline)) void
 mem_stack_trim(void)
@@ -235,7 +239,7 @@ mem_stack_trim(void)
 	if (pg == 0 || pg == (uintptr_t)-1)
 		return;
 	uintptr_t p = ((uintptr_t)&here & ~(pg - 1)) - 2 * pg;
-	for (int i = 0; i < MEM_STACK_PAGES && p >= pg; i++, p -= pg)
+	for (uintptr_t i = 0; i < MEM_STACK_TRIM / pg && p >= pg; i++, p -= pg)
 		if (madvise((void *)p, pg, MADV_DONTNEED) < 0)
 			break;
 }

@@ -3,7 +3,7 @@
 # `drishti report NAME [--format] [--send]`; scheduled reports through the
 # outbox; broken and hostile builds.
 . "$TESTDIR/lib.sh"
-plan 59
+plan 60
 trap '[ -n "${pid:-}" ] && kill -9 $pid 2>/dev/null' EXIT
 mkdir -p rules
 cat > rules/r.lua <<'LUA'
@@ -293,6 +293,21 @@ wait_for 40 rare_runs && ! grep -q 'check "rare": OK: run 2' agent.log &&
     grep -q 'check "often": OK: run 5' agent.log &&
     ok "... its runs go on, each on a fresh load; the other file keeps its state" ||
     not_ok "rare runs: $(grep -c 'check "rare"' agent.log); $(grep 'check "rare"' agent.log | tail -2)"
+# kill -9 the state role (the workers' parent) over and over while the file
+# parks and loads again: the parent starts it again, runs go on, and no
+# worker is left behind or doubled
+for i in 1 2 3; do
+	st=$(pgrep -P $pid -f 'drishti __state' | head -1)
+	[ -n "$st" ] && kill -9 "$st"
+	wait_for 30 sh -c "p=\$(pgrep -P $pid -f 'drishti __state' | head -1); [ -n \"\$p\" ] && [ \"\$p\" != '$st' ]" || true
+	sleep 1.3
+done
+n=$(grep -c 'check "rare": OK: run 1' agent.log)
+more_rare() { [ "$(grep -c 'check "rare": OK: run 1' agent.log)" -ge $(( n + 2 )) ] && rare_parked &&
+    [ "$(pgrep -fc "__worker $PWD/rules/often.lua")" = 1 ]; }
+wait_for 40 more_rare && ! grep -q 'check "rare": OK: run 2' agent.log &&
+    ok "kill -9 of the state role while parking: runs go on, one worker per file, none left" ||
+    not_ok "after kills: $(pgrep -af __worker); $(grep 'check "rare"' agent.log | tail -2)"
 # park = 0s, reloaded: the file keeps its worker, its global counts on
 conf 0s
 kill -HUP $pid
