@@ -361,7 +361,10 @@ kill -9 $pid; wait $pid 2>/dev/null; pid=
 rm -f small/fill
 
 # ---- read-only ---------------------------------------------------------------
-mount -o remount,ro small
+# the killed agent's roles go first (under ASan they exit slowly): a file
+# still open for writing makes the remount fail (EBUSY)
+wait_for 60 sh -c '! pgrep -f "drishti __(state|delivery)" >/dev/null' || true
+wait_for 30 mount -o remount,ro small || echo "# remount read-only failed: $(fuser -vm small 2>&1 | tail -3)"
 : > got.log
 echo ok > data/a
 sleep 0.2
