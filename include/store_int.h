@@ -52,7 +52,8 @@ struct store {
 	sqlite3_stmt *ins_run, *ins_sample, *get_roll, *put_roll, *upd_roll, *put_alert, *upd_alert,
 	    *get_alert,
 	    /* asked every second (the outbox's next event, the silences):
-	     * compiled once, when first asked (store_stmt) */
+	     * compiled with the others; a CLI's read-only connection, which
+	     * compiles none, gets them when first asked (store_stmt) */
 	    *next_event, *silences,
 	    *ins_event;
 };
@@ -70,11 +71,19 @@ _Static_assert(ST_OK == 0 && ST_WARN == 1 && ST_CRIT == 2 && ST_UNKNOWN == 3, "S
 _Static_assert(AL_FIRING == 2, "SQL_FIRING");
 _Static_assert(RK_CHECK == 0 && RK_METRIC == 1, "SQL_RK_*");
 
+/* The two queries asked every second, compiled where the connection opens */
+#define STORE_NEXT_EVENT "SELECT seq, id, kind, coalesce(check_name, ''), status, previous," \
+	" summary, coalesce(since, 0), at, coalesce(metrics, '{}'), doc, coalesce(muted, '')" \
+	" FROM events WHERE seq > ? ORDER BY seq LIMIT 1"
+#define STORE_SILENCES "SELECT id, pattern, reason, created, ends, coalesce(removed, 0)," \
+	" announced FROM silences WHERE announced < 2 OR (removed IS NULL AND ends > ?)" \
+	" ORDER BY id"
+
 /* store.c's helpers for the other parts */
 double store_now_s(void);
 int    store_exec(struct store *s, const char *sql);
-/* *st, compiled on first use and kept (reset, bindings cleared) for the
- * next; NULL when it cannot be compiled (or there is no connection). */
+/* *st reset, bindings cleared; compiled (and kept) first when the
+ * connection has not; NULL when it cannot be (or there is no connection). */
 sqlite3_stmt *store_stmt(struct store *s, sqlite3_stmt **st, const char *sql);
 bool   store_writable(struct store *s);
 void   store_note_error(struct store *s);

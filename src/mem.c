@@ -213,7 +213,7 @@ mem_trim(void)
 #ifdef __GLIBC__
 	malloc_trim(0);
 #endif
-	mem_stack_trim();
+	/* the stack: loop_run trims it before each long sleep */
 }
 
 /* A stack keeps every page its deepest call touched: each role's start-up

@@ -410,13 +410,8 @@ finalize_all(struct store *s)
 sqlite3_stmt *
 store_stmt(struct store *s, sqlite3_stmt **st, const char *sql)
 {
-	if (s->db == NULL)
+	if (s->db == NULL || (*st == NULL && prep(s, st, sql) < 0))
 		return NULL;
-	if (*st == NULL && sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st,
-	    NULL) != SQLITE_OK) {
-		*st = NULL;
-		return NULL;
-	}
 	sqlite3_reset(*st);
 	sqlite3_clear_bindings(*st);
 	return *st;
@@ -457,7 +452,9 @@ prepare_all(struct store *s)
 	    prep(s, &s->get_alert, "SELECT state, status, since_ms, fail_since_ms, fails, passes,"
 	    " history, nhistory, notified_ms, owed FROM alerts WHERE check_name = ?") < 0 ||
 	    prep(s, &s->ins_event, "INSERT INTO events (seq, id, kind, check_name, status, previous,"
-	    " summary, since, at, metrics, doc, muted) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)") < 0) {
+	    " summary, since, at, metrics, doc, muted) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)") < 0 ||
+	    prep(s, &s->next_event, STORE_NEXT_EVENT) < 0 ||
+	    prep(s, &s->silences, STORE_SILENCES) < 0) {
 		finalize_all(s);
 		return -1;
 	}

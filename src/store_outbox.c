@@ -91,10 +91,7 @@ store_event_after(struct store *s, int64_t after, struct store_event *ev)
 	int rc = 0;
 
 	/* the file first; what it has not taken yet is in memory, after it */
-	if ((q = store_stmt(s, &s->next_event, "SELECT seq, id, kind,"
-	    " coalesce(check_name, ''), status, previous, summary, coalesce(since, 0), at,"
-	    " coalesce(metrics, '{}'), doc, coalesce(muted, '') FROM events WHERE seq > ?"
-	    " ORDER BY seq LIMIT 1")) == NULL)
+	if ((q = store_stmt(s, &s->next_event, STORE_NEXT_EVENT)) == NULL)
 		return queued_after(s, after, ev);
 	sqlite3_bind_int64(q, 1, after);
 	if (sqlite3_step(q) == SQLITE_ROW) {
@@ -371,14 +368,16 @@ store_each_silence(struct store *s, bool all,
 	/* the agent asks for those in force every second: that one is kept */
 	if (s->db == NULL)
 		return -1;
-	if (all ? sqlite3_prepare_v2(s->db, "SELECT id, pattern, reason, created, ends,"
-	    " coalesce(removed, 0), announced FROM silences ORDER BY id", -1, &q,
-	    NULL) != SQLITE_OK : (q = store_stmt(s, &s->silences, "SELECT id, pattern, reason,"
-	    " created, ends, coalesce(removed, 0), announced FROM silences WHERE announced < 2"
-	    " OR (removed IS NULL AND ends > ?) ORDER BY id")) == NULL)
-		return -1;
-	if (!all)
+	if (all) {
+		if (sqlite3_prepare_v2(s->db, "SELECT id, pattern, reason, created, ends,"
+		    " coalesce(removed, 0), announced FROM silences ORDER BY id", -1, &q,
+		    NULL) != SQLITE_OK)
+			return -1;
+	} else {
+		if ((q = store_stmt(s, &s->silences, STORE_SILENCES)) == NULL)
+			return -1;
 		sqlite3_bind_double(q, 1, store_now_s());
+	}
 	while (sqlite3_step(q) == SQLITE_ROW) {
 		struct store_silence si = { .id = sqlite3_column_int64(q, 0),
 		    .pattern = (const char *)sqlite3_column_text(q, 1),
