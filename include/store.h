@@ -9,7 +9,7 @@
 #include "result.h"
 #include "history.h"
 
-#define STORE_SCHEMA 5
+#define STORE_SCHEMA 6
 
 struct store;
 

@@ -165,9 +165,25 @@ static const char *const schema_v5[] = {
 	NULL,
 };
 
+/* v6: runs indexed by time only, the check beside it.  An index led by the
+ * check put each check's new run in its own leaf page: every commit wrote
+ * a page per check that ran (and the checkpoint wrote it again), half the
+ * state role's CPU at 100 checks a second, growing with the file.  In time
+ * order every new run lands in the last leaf.  A check's counts read the
+ * whole hours of a window from its roll-ups and only the partial hours at
+ * either end from here (store_history.c's counts), so a query scans at
+ * most two hours of every check's runs; with status in the index it never
+ * touches the table. */
+static const char *const schema_v6[] = {
+	"DROP INDEX IF EXISTS runs_check_ts",
+	"DROP INDEX IF EXISTS runs_ts",
+	"CREATE INDEX IF NOT EXISTS runs_ts_check ON runs(ts, check_name, status)",
+	NULL,
+};
+
 /* Forward migrations: migrations[v] takes a version-v file to v+1. */
 static const char *const *const migrations[] = { schema_v1, schema_v2, schema_v3, schema_v4,
-	schema_v5 };
+	schema_v5, schema_v6 };
 
 int
 store_exec(struct store *s, const char *sql)
@@ -223,21 +239,24 @@ migrate(struct store *s, char *err, size_t errlen)
 	for (; v < STORE_SCHEMA; v++) {
 		if (store_exec(s, "BEGIN IMMEDIATE") < 0)
 			goto fail;
-		for (const char *const *q = migrations[v]; *q != NULL; q++)
-			if (store_exec(s, *q) < 0) {
-				store_exec(s, "ROLLBACK");
-				goto fail;
-			}
 		char sql[128];
 		snprintf(sql, sizeof sql, "INSERT OR REPLACE INTO meta VALUES ('schema', '%d')", v + 1);
-		if (store_exec(s, sql) < 0 || store_exec(s, "COMMIT") < 0) {
-			store_exec(s, "ROLLBACK");
-			goto fail;
-		}
+		for (const char *const *q = migrations[v]; *q != NULL; q++)
+			if (store_exec(s, *q) < 0)
+				goto undo;
+		if (store_exec(s, sql) < 0 || store_exec(s, "COMMIT") < 0)
+			goto undo;
 	}
 	return 0;
+undo:
+	/* the cause before ROLLBACK clears it */
+	snprintf(err, errlen, "%s: cannot bring the schema to version %d: %s", s->path, v + 1,
+	    sqlite3_errmsg(s->db));
+	store_exec(s, "ROLLBACK");
+	return -1;
 fail:
-	snprintf(err, errlen, "%s: cannot bring the schema to version %d", s->path, STORE_SCHEMA);
+	snprintf(err, errlen, "%s: cannot bring the schema to version %d: %s", s->path, v + 1,
+	    sqlite3_errmsg(s->db));
 	return -1;
 }
 
@@ -335,6 +354,29 @@ sql_setup(void)
 		log_warn("sqlite: keeps its bulk page cache");
 }
 
+/* SQLite's temporary files (a sort too big for memory: an index built by a
+ * migration, a large query) go beside the state file, the one directory
+ * the state role may write (its sandbox); /var/tmp and /tmp are not
+ * reachable there, and the sort failed.  Set once, before the first
+ * connection (sqlite3_temp_directory's rule), in a buffer SQLite never
+ * frees. */
+static void
+temp_beside(const char *path)
+{
+	static char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+
+	if (sqlite3_temp_directory != NULL)
+		return;
+	if (slash == NULL)
+		snprintf(dir, sizeof dir, ".");
+	else if (slash == path)
+		snprintf(dir, sizeof dir, "/");
+	else
+		snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+	sqlite3_temp_directory = dir;
+}
+
 /* 0: open; -2: the file is corrupt (SQLite's corruption codes, or a
  * quick_check that finds damage); -1: a passing error (full, I/O, read-only,
  * busy ...): never a reason to move a good file aside. */
@@ -351,6 +393,7 @@ try_open(struct store *s, bool readonly, bool immutable, char *err, size_t errle
 		flags |= SQLITE_OPEN_URI;
 	}
 	sql_setup();
+	temp_beside(s->path);
 	rc = sqlite3_open_v2(immutable ? uri : s->path, &s->db, flags | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
 		snprintf(err, errlen, "%s: %s", s->path, s->db ? sqlite3_errmsg(s->db) : "cannot open");
@@ -502,8 +545,8 @@ open_rw(struct store *s, char *err, size_t errlen)
 	int rc = try_open(s, false, false, err, errlen);
 	if (rc < 0)
 		return rc;
-	if (migrate(s, err, errlen) < 0 || prepare_all(s) < 0) {
-		if (s->db != NULL)
+	if (rc = migrate(s, err, errlen), rc < 0 || prepare_all(s) < 0) {
+		if (rc == 0 && s->db != NULL)
 			snprintf(err, errlen, "%s: %s", s->path, sqlite3_errmsg(s->db));
 		store_note_error(s);
 		db_close(s);
@@ -1291,7 +1334,10 @@ store_prune(struct store *s, double now, int64_t raw_ms, int64_t rollup_ms, int 
 	char sql[256];
 	int n = 0;
 	double raw_before = now - (double)raw_ms / 1000.0;
-	int64_t hour_before = (int64_t)floor((now - (double)rollup_ms / 1000.0) / 3600);
+	/* roll-ups answer the whole hours of a raw window too (store_history.c):
+	 * kept at least as long as the runs */
+	int64_t keep_ms = rollup_ms > raw_ms ? rollup_ms : raw_ms;
+	int64_t hour_before = (int64_t)floor((now - (double)keep_ms / 1000.0) / 3600);
 
 	if (store_sync_mode(s, 0) < 0)
 		return -1;

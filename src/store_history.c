@@ -42,19 +42,65 @@ one_row(struct store *s, const char *sql, const char *name, double a, double b, 
 	return rc;
 }
 
-/* Counts of runs by status in the window: raw rows when the window is within
- * raw retention, else whole-hour roll-ups. */
+/* The runs of [a, b), or [a, b] when `closed`, by status, added to c[5]:
+ * 0 / -1. */
+static int
+raw_counts(struct store *s, const char *check, double a, double b, bool closed, double c[5])
+{
+	double r[5] = { 0 };
+	int rc = one_row(s, closed ?
+	    "SELECT count(*), sum(status = " SQL_ST_OK "), sum(status = " SQL_ST_WARN "),"
+	    " sum(status = " SQL_ST_CRIT "), sum(status = " SQL_ST_UNKNOWN ") FROM runs"
+	    " WHERE ts >= ?2 AND ts <= ?3 AND check_name = ?1" :
+	    "SELECT count(*), sum(status = " SQL_ST_OK "), sum(status = " SQL_ST_WARN "),"
+	    " sum(status = " SQL_ST_CRIT "), sum(status = " SQL_ST_UNKNOWN ") FROM runs"
+	    " WHERE ts >= ?2 AND ts < ?3 AND check_name = ?1", check, a, b, NULL, 5, r);
+	if (rc < 0)
+		return -1;
+	for (int i = 0; i < 5; i++)
+		c[i] += r[i];
+	return 0;
+}
+
+/* The roll-ups of hours [h0, h1], added to c[5]: 0 / -1. */
+static int
+hour_counts(struct store *s, const char *check, double h0, double h1, double c[5])
+{
+	double r[5] = { 0 };
+	int rc = one_row(s, "SELECT sum(n), sum(ok), sum(warn), sum(crit), sum(unknown) FROM rollups"
+	    " WHERE kind = " SQL_RK_CHECK " AND name = ? AND hour >= ? AND hour <= ?", check, h0,
+	    h1, NULL, 5, r);
+	if (rc < 0)
+		return -1;
+	for (int i = 0; i < 5; i++)
+		c[i] += r[i];
+	return 0;
+}
+
+/* Counts of runs by status in the window [now - window, now].  Within raw
+ * retention they are exact: the whole hours inside the window from the
+ * roll-ups (written with the runs, in the same transaction) and the partial
+ * hours at its ends from the runs, which are indexed by time (schema v6).
+ * Beyond it, whole-hour roll-ups.  1 with runs, 0 without, -1. */
 static int
 counts(struct store *s, const char *check, double window, double now, double raw_window,
     double c[5])
 {
-	if (window <= raw_window)
-		return one_row(s, "SELECT count(*), sum(status = " SQL_ST_OK "), sum(status = " SQL_ST_WARN "),"
-		    " sum(status = " SQL_ST_CRIT "), sum(status = " SQL_ST_UNKNOWN ") FROM runs WHERE check_name = ? AND ts >= ? AND ts <= ?",
-		    check, now - window, now, NULL, 5, c) && c[0] > 0;
-	return one_row(s, "SELECT sum(n), sum(ok), sum(warn), sum(crit), sum(unknown) FROM rollups"
-	    " WHERE kind = " SQL_RK_CHECK " AND name = ? AND hour >= ? AND hour <= ?", check,
-	    floor((now - window) / 3600), floor((now - 0.001) / 3600), NULL, 5, c) && c[0] > 0;
+	double a = now - window;
+	if (window <= raw_window) {
+		double h0 = ceil(a / 3600), h1 = floor(now / 3600);  /* whole hours [h0, h1) */
+		if (h0 >= h1) {
+			if (raw_counts(s, check, a, now, true, c) < 0)
+				return -1;
+		} else if (raw_counts(s, check, a, h0 * 3600, false, c) < 0 ||
+		    hour_counts(s, check, h0, h1 - 1, c) < 0 ||
+		    raw_counts(s, check, h1 * 3600, now, true, c) < 0)
+			return -1;
+		return c[0] > 0;
+	}
+	if (hour_counts(s, check, floor(a / 3600), floor((now - 0.001) / 3600), c) < 0)
+		return -1;
+	return c[0] > 0;
 }
 
 int

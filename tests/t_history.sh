@@ -3,7 +3,7 @@
 # 30-day questions over it are answered from roll-ups (timed; the figure is
 # printed, the assertion is a generous bound).
 . "$TESTDIR/lib.sh"
-plan 7
+plan 9
 mkdir -p rules
 echo 'check "x" { every = "1m", run = function() return ok() end }' > rules/x.lua
 printf '[agent]\nrules = rules\nstate = %s/state.db\nlog = %s/agent.log\nwatch = false\n' "$PWD" "$PWD" > c.ini
@@ -65,3 +65,46 @@ end }
 LUA
 OUT=$("$D" once -c c.ini e 2>&1)
 expect_eq "window edge: inside counted, outside not" "$(summary_of e)" "2 0 1.0"
+
+# a window of whole hours within raw retention: its whole hours come from
+# the roll-ups, the partial hours at its ends from the runs, and the sum
+# is the count of the runs themselves (seeded as the agent writes them:
+# each run in runs and in its hour's roll-up)
+want=$(python3 - state.db <<'PY'
+import math, random, sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1]); now = time.time(); random.seed(3)
+roll = {}
+for k in range(60):
+    ts = now - 150 - k * 300          # none within 150 s of the window's edges
+    st = 2 if random.random() < 0.2 else 0
+    db.execute("INSERT INTO runs (check_name, ts, status, duration, summary) VALUES ('span', ?, ?, 0.01, '')", (ts, st))
+    r = roll.setdefault(int(ts // 3600), [0, 0, 0])
+    r[0] += 1; r[1 if st == 0 else 2] += 1
+for h, (n, okc, crit) in roll.items():
+    db.execute("INSERT INTO rollups VALUES (0, 'span', ?, ?, ?, 0, ?, 0, ?, 0.01, 0.01, NULL)", (h, n, okc, crit, 0.01 * n))
+db.commit()
+n = sum(r[0] for r in roll.values()); okc = sum(r[1] for r in roll.values())
+print("%d %d %.4f" % (okc, n - okc, okc / n))
+PY
+)
+cat > rules/q.lua <<'LUA'
+check "s" { every = "1m", run = function()
+  return ok("%d %d %.4f", history.count("span", "ok", "5h"), history.count("span", "crit", "5h"),
+    history.uptime("span", "5h"))
+end }
+LUA
+OUT=$("$D" once -c c.ini s 2>&1)
+expect_eq "5-hour window (whole hours from roll-ups, ends from runs) = the runs' own counts" "$(summary_of s)" "$want"
+
+# a state file from before schema 6 (runs indexed by check) is migrated:
+# the runs stay, indexed by time
+sqlite3 state.db "DROP INDEX runs_ts_check; CREATE INDEX runs_check_ts ON runs(check_name, ts);
+    CREATE INDEX runs_ts ON runs(ts); UPDATE meta SET value = '5' WHERE key = 'schema'"
+n0=$(sqlite3 state.db "SELECT count(*) FROM runs WHERE check_name = 'span'")
+rm -f rules/x.lua
+: > agent.log; "$D" run -c c.ini 2>/dev/null & pid=$!
+wait_for 20 grep -q started: agent.log; kill -TERM $pid; wait $pid
+OUT=$("$D" once -c c.ini s 2>&1)
+expect_eq "schema 5 -> 6: same runs, same answer; indexes and version" \
+    "$(summary_of s) $(sqlite3 state.db "SELECT count(*) FROM runs WHERE check_name = 'span'; SELECT group_concat(name) FROM (SELECT name FROM sqlite_master WHERE tbl_name = 'runs' AND type = 'index' ORDER BY name); SELECT value FROM meta WHERE key = 'schema'" | paste -sd' ')" \
+    "$want $n0 runs_ts_check 6"
