@@ -165,19 +165,33 @@ static const char *const schema_v5[] = {
 	NULL,
 };
 
-/* v6: runs indexed by time only, the check beside it.  An index led by the
- * check put each check's new run in its own leaf page: every commit wrote
- * a page per check that ran (and the checkpoint wrote it again), half the
- * state role's CPU at 100 checks a second, growing with the file.  In time
- * order every new run lands in the last leaf.  A check's counts read the
- * whole hours of a window from its roll-ups and only the partial hours at
- * either end from here (store_history.c's counts), so a query scans at
- * most two hours of every check's runs; with status in the index it never
- * touches the table. */
+/* v6: history written where the new rows are, not once per check.  An
+ * index or key led by the check put each check's new run, and its hour's
+ * roll-up row, in a leaf page of its own (among that check's past rows):
+ * every commit wrote a page per check that ran, twice (the checkpoint),
+ * two thirds of the state role's CPU at 100 checks a second, growing with
+ * the history.  Now runs are indexed by time (the check and status beside
+ * it, so a count never reads the table) and roll-ups keyed by hour first:
+ * every new run lands in the last leaf, and the current hour's roll-ups
+ * share a few pages.  The check-first index on roll-ups is written once per
+ * check and hour, when the row is made.  A check's counts read the whole
+ * hours of a window from its roll-ups and only the partial hours at its
+ * ends from the runs (store_history.c's counts), so a query scans at most
+ * two hours of runs.  The roll-ups are copied in key order (the sort goes
+ * to a temporary file beside the state file: temp_beside). */
 static const char *const schema_v6[] = {
 	"DROP INDEX IF EXISTS runs_check_ts",
 	"DROP INDEX IF EXISTS runs_ts",
 	"CREATE INDEX IF NOT EXISTS runs_ts_check ON runs(ts, check_name, status)",
+	"CREATE TABLE rollups_v6 (kind INTEGER NOT NULL, name TEXT NOT NULL,"
+	" hour INTEGER NOT NULL, n INTEGER NOT NULL, ok INTEGER NOT NULL, warn INTEGER NOT NULL,"
+	" crit INTEGER NOT NULL, unknown INTEGER NOT NULL, sum REAL NOT NULL, min REAL NOT NULL,"
+	" max REAL NOT NULL, hist BLOB, PRIMARY KEY (hour, kind, name)) WITHOUT ROWID",
+	"INSERT INTO rollups_v6 SELECT kind, name, hour, n, ok, warn, crit, unknown, sum, min, max,"
+	" hist FROM rollups ORDER BY hour, kind, name",
+	"DROP TABLE rollups",
+	"ALTER TABLE rollups_v6 RENAME TO rollups",
+	"CREATE INDEX rollups_name ON rollups(kind, name, hour)",
 	NULL,
 };
 
