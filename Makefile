@@ -240,6 +240,7 @@ bench-deps:
 # build needs test-deps' libraries)
 bench: all dev
 	tests/bench/once.sh $(abspath $(STATIC)) $(abspath build/dev/drishti)
+	tests/bench/store.sh
 	DRISHTI=$(abspath $(STATIC)) tests/bench/run.sh
 
 # where one check's CPU goes, by part and by process (perf; docs/bench.md)

@@ -42,20 +42,14 @@ one_row(struct store *s, const char *sql, const char *name, double a, double b, 
 	return rc;
 }
 
-/* The runs of [a, b), or [a, b] when `closed`, by status, added to c[5]:
- * 0 / -1. */
+/* The runs of [a, b) by status, added to c[5]: 0 / -1. */
 static int
-raw_counts(struct store *s, const char *check, double a, double b, bool closed, double c[5])
+raw_counts(struct store *s, const char *check, double a, double b, double c[5])
 {
 	double r[5] = { 0 };
-	int rc = one_row(s, closed ?
-	    "SELECT count(*), sum(status = " SQL_ST_OK "), sum(status = " SQL_ST_WARN "),"
+	if (one_row(s, "SELECT count(*), sum(status = " SQL_ST_OK "), sum(status = " SQL_ST_WARN "),"
 	    " sum(status = " SQL_ST_CRIT "), sum(status = " SQL_ST_UNKNOWN ") FROM runs"
-	    " WHERE ts >= ?2 AND ts <= ?3 AND check_name = ?1" :
-	    "SELECT count(*), sum(status = " SQL_ST_OK "), sum(status = " SQL_ST_WARN "),"
-	    " sum(status = " SQL_ST_CRIT "), sum(status = " SQL_ST_UNKNOWN ") FROM runs"
-	    " WHERE ts >= ?2 AND ts < ?3 AND check_name = ?1", check, a, b, NULL, 5, r);
-	if (rc < 0)
+	    " WHERE ts >= ?2 AND ts < ?3 AND check_name = ?1", check, a, b, NULL, 5, r) < 0)
 		return -1;
 	for (int i = 0; i < 5; i++)
 		c[i] += r[i];
@@ -88,13 +82,16 @@ counts(struct store *s, const char *check, double window, double now, double raw
 {
 	double a = now - window;
 	if (window <= raw_window) {
+		/* [a, now]: the end is in the window, so the last range ends
+		 * just past it */
+		double end = nextafter(now, INFINITY);
 		double h0 = ceil(a / 3600), h1 = floor(now / 3600);  /* whole hours [h0, h1) */
 		if (h0 >= h1) {
-			if (raw_counts(s, check, a, now, true, c) < 0)
+			if (raw_counts(s, check, a, end, c) < 0)
 				return -1;
-		} else if (raw_counts(s, check, a, h0 * 3600, false, c) < 0 ||
+		} else if (raw_counts(s, check, a, h0 * 3600, c) < 0 ||
 		    hour_counts(s, check, h0, h1 - 1, c) < 0 ||
-		    raw_counts(s, check, h1 * 3600, now, true, c) < 0)
+		    raw_counts(s, check, h1 * 3600, end, c) < 0)
 			return -1;
 		return c[0] > 0;
 	}
