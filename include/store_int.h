@@ -56,6 +56,10 @@ struct store {
 	     * compiles none, gets them when first asked (store_stmt) */
 	    *next_event, *silences,
 	    *ins_event;
+	/* the current hour's roll-up row of each check and metric, as written
+	 * in the last transaction that committed (roll_cache in store.c) */
+	struct roll_entry *roll;
+	size_t   nroll, caproll;
 };
 
 /* The enums as the SQL text holds them: a query says "state = " SQL_FIRING,

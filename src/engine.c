@@ -44,7 +44,7 @@ struct inflight {
 	struct eng_check *c;
 	loop_timer_id hard;
 	int     overdue;            /* its hard deadline passed */
-	struct inflight *next;
+	struct inflight *next, *prev;   /* its worker's runs; next: the spares */
 };
 
 struct eng_worker {
@@ -87,6 +87,7 @@ struct engine {
 	enum stopping stopping;
 	loop_timer_id stop_t;
 	loop_timer_id flush_t; /* sends the workers' pending runs */
+	struct inflight *spare; /* finished run records, for the next runs */
 	struct engine_stats stats;
 };
 
@@ -105,6 +106,55 @@ static double
 real_now(void)
 {
 	return (double)time(NULL);
+}
+
+/* A run record comes from the engine's spares and goes back there: one
+ * per check in flight at most, and with a thousand checks a second a
+ * malloc and free each was the state role's page traffic (musl hands a
+ * freed group back to the kernel).  The spares are as many as the most
+ * runs ever in flight at once, freed with the engine. */
+static struct inflight *
+run_new(struct engine *e)
+{
+	struct inflight *r = e->spare;
+
+	if (r != NULL)
+		e->spare = r->next;
+	else if ((r = malloc(sizeof *r)) == NULL)
+		return NULL;
+	memset(r, 0, sizeof *r);
+	return r;
+}
+
+static void
+run_free(struct engine *e, struct inflight *r)
+{
+	r->next = e->spare;
+	e->spare = r;
+}
+
+/* A worker's runs in flight: a list both ways, so a result takes its run
+ * off in constant time (a thousand in flight made it a long walk each). */
+static void
+run_link(struct eng_worker *w, struct inflight *r)
+{
+	r->prev = NULL;
+	r->next = w->runs;
+	if (w->runs != NULL)
+		w->runs->prev = r;
+	w->runs = r;
+}
+
+static void
+run_unlink(struct eng_worker *w, struct inflight *r)
+{
+	if (r->prev != NULL)
+		r->prev->next = r->next;
+	else
+		w->runs = r->next;
+	if (r->next != NULL)
+		r->next->prev = r->prev;
+	r->next = r->prev = NULL;
 }
 
 struct engine *
@@ -224,11 +274,7 @@ take_run(struct eng_worker *w, uint32_t windex, uint32_t id)
 	struct inflight *r = w->decls[windex]->inflight;
 	if (r == NULL || r->id != id)
 		return NULL;            /* a run we gave up on already */
-	for (struct inflight **p = &w->runs; *p != NULL; p = &(*p)->next)
-		if (*p == r) {
-			*p = r->next;
-			break;
-		}
+	run_unlink(w, r);
 	r->c->inflight = NULL;
 	loop_timer_cancel(w->e->loop, r->hard);
 	return r;
@@ -271,12 +317,12 @@ end_runs(struct eng_worker *w, const char *why, uint32_t culprit, int all)
 	}
 	while (w->runs != NULL) {
 		struct inflight *r = w->runs;
-		w->runs = r->next;
+		run_unlink(w, r);
 		loop_timer_cancel(w->e->loop, r->hard);
 		r->c->inflight = NULL;
 		struct eng_check *c = r->c;
 		int blamed = all ? 1 : named ? r->id == culprit : overdue ? r->overdue : 1;
-		free(r);
+		run_free(w->e, r);
 		if (blamed)
 			run_failed(c, why);
 		else {
@@ -708,7 +754,7 @@ on_message(struct loop *l, int fd, uint32_t events, void *ud)
 				}
 				w->kills_in_row = 0;
 				struct eng_check *c = r->c;
-				free(r);
+				run_free(w->e, r);
 				run_finished(c, &res);
 				if (w->fd < 0)
 					return;     /* a hook stopped the engine */
@@ -1106,7 +1152,7 @@ engine_run_now(struct engine *e, struct eng_check *c)
 		    "sandbox: worker restarting");
 		return 0;
 	}
-	struct inflight *r = calloc(1, sizeof *r);
+	struct inflight *r = run_new(e);
 	if (r == NULL)
 		return -1;
 	r->id = e->next_id++;
@@ -1121,7 +1167,7 @@ engine_run_now(struct engine *e, struct eng_check *c)
 	if (w->runq == NULL) {
 		w->runq = calloc(1, sizeof *w->runq);
 		if (w->runq == NULL) {
-			free(r);
+			run_free(e, r);
 			return -1;
 		}
 		w->runq->type = WIRE_RUN;
@@ -1130,7 +1176,7 @@ engine_run_now(struct engine *e, struct eng_check *c)
 	if (wire_batch_add(w->runq, r->id, &c->windex, sizeof c->windex, c->d.name,
 	    strlen(c->d.name)) < 0) {
 		log_error("%s: cannot reach the worker: %s", w->path, strerror(errno));
-		free(r);
+		run_free(e, r);
 		return -1;
 	}
 	if (e->flush_t == 0)
@@ -1138,8 +1184,7 @@ engine_run_now(struct engine *e, struct eng_check *c)
 	c->inflight = r;
 	r->hard = loop_timer_at(e->loop, loop_update_now(e->loop) + (double)t / 1000.0 +
 	    grace(e), on_hard_deadline, r);
-	r->next = w->runs;
-	w->runs = r;
+	run_link(w, r);
 	c->in_flight = 1;
 	return 0;
 }
@@ -1358,6 +1403,11 @@ engine_free(struct engine *e)
 		free(e->checks[i]->cursors_new);
 		free(e->checks[i]->last);
 		free(e->checks[i]);
+	}
+	while (e->spare != NULL) {
+		struct inflight *r = e->spare;
+		e->spare = r->next;
+		free(r);
 	}
 	free(e->workers);
 	free(e->checks);

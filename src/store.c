@@ -475,9 +475,12 @@ store_stmt(struct store *s, sqlite3_stmt **st, const char *sql)
 }
 
 /* The statements and the connection, gone (to reopen or to close). */
+static void roll_cache_clear(struct store *s);
+
 static void
 db_close(struct store *s)
 {
+	roll_cache_clear(s);
 	finalize_all(s);
 	sqlite3_close_v2(s->db);
 	s->db = NULL;
@@ -826,48 +829,199 @@ hist_encode(const uint32_t *h, unsigned char *out)
 	return n;
 }
 
+/* The roll-up row a run adds to is the one the last run of the same check
+ * (or metric) wrote, an hour long: its counts and histogram are kept here,
+ * so a run costs the row's UPDATE alone, not a SELECT and a histogram
+ * decode first (a third of a routine run's cost in the store).  An entry
+ * is what the file holds only while the transactions that wrote it
+ * committed: a failed one clears them all (roll_cache_clear), as does a
+ * connection closed or opened again.  An UPDATE that finds no row (the
+ * file changed under us) drops the entry and reads the row.  Bounded: at
+ * ROLL_CACHE_MAX names (a rule inventing metric names) it starts afresh. */
+#define ROLL_CACHE_MAX 4096
+
+struct roll_entry {
+	char    *name;              /* NULL: a free place */
+	int      kind;
+	int64_t  hour;
+	int64_t  n, cnt[4];
+	double   sum, mn, mx;
+	unsigned char *hist;        /* hist_encode's sparse form */
+	int      hlen;
+};
+
+static void
+roll_cache_clear(struct store *s)
+{
+	for (size_t i = 0; i < s->caproll; i++) {
+		free(s->roll[i].name);
+		free(s->roll[i].hist);
+	}
+	free(s->roll);
+	s->roll = NULL;
+	s->nroll = s->caproll = 0;
+}
+
+static size_t
+roll_hash(int kind, const char *name)
+{
+	size_t h = 2166136261u ^ (size_t)kind;
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+		h = (h ^ *p) * 16777619u;
+	return h;
+}
+
+/* The entry of (kind, name): found, or a free place for it (name NULL);
+ * NULL when the table cannot grow. */
+static struct roll_entry *
+roll_slot(struct store *s, int kind, const char *name)
+{
+	if (s->nroll + 1 > s->caproll / 2) {
+		if (s->nroll >= ROLL_CACHE_MAX)
+			roll_cache_clear(s);
+		size_t cap = s->caproll ? s->caproll * 2 : 64;
+		struct roll_entry *t = calloc(cap, sizeof *t);
+		if (t == NULL)
+			return NULL;
+		for (size_t i = 0; i < s->caproll; i++) {
+			struct roll_entry *o = &s->roll[i];
+			if (o->name == NULL)
+				continue;
+			size_t j = roll_hash(o->kind, o->name) & (cap - 1);
+			while (t[j].name != NULL)
+				j = (j + 1) & (cap - 1);
+			t[j] = *o;
+		}
+		free(s->roll);
+		s->roll = t;
+		s->caproll = cap;
+	}
+	size_t j = roll_hash(kind, name) & (s->caproll - 1);
+	while (s->roll[j].name != NULL && (s->roll[j].kind != kind || strcmp(s->roll[j].name, name) != 0))
+		j = (j + 1) & (s->caproll - 1);
+	return &s->roll[j];
+}
+
+/* One more run in bucket b of a sparse histogram (buckets ascending). */
+static int
+hist_add(struct roll_entry *e, int b)
+{
+	int i = 0;
+	for (; i + 5 <= e->hlen && e->hist[i] < b; i += 5)
+		;
+	if (i + 5 <= e->hlen && e->hist[i] == b) {
+		uint32_t c;
+		memcpy(&c, e->hist + i + 1, 4);
+		c++;
+		memcpy(e->hist + i + 1, &c, 4);
+		return 0;
+	}
+	unsigned char *h = realloc(e->hist, (size_t)e->hlen + 5);
+	if (h == NULL)
+		return -1;
+	memmove(h + i + 5, h + i, (size_t)(e->hlen - i));
+	h[i] = (unsigned char)b;
+	memcpy(h + i + 1, &(uint32_t){ 1 }, 4);
+	e->hist = h;
+	e->hlen += 5;
+	return 0;
+}
+
+static int
+roll_write(sqlite3_stmt *p, int kind, const char *name, const struct roll_entry *e)
+{
+	sqlite3_bind_int(p, 1, kind);
+	sqlite3_bind_text(p, 2, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(p, 3, e->hour);
+	sqlite3_bind_int64(p, 4, e->n);
+	for (int i = 0; i < 4; i++)
+		sqlite3_bind_int64(p, 5 + i, e->cnt[i]);
+	sqlite3_bind_double(p, 9, e->sum);
+	sqlite3_bind_double(p, 10, e->mn);
+	sqlite3_bind_double(p, 11, e->mx);
+	sqlite3_bind_blob(p, 12, e->hist, e->hlen, SQLITE_STATIC);
+	int rc = sqlite3_step(p) == SQLITE_DONE ? 0 : -1;
+	sqlite3_reset(p);
+	return rc;
+}
+
 static int
 roll(struct store *s, int kind, const char *name, double ts, enum status st, double v)
 {
-	sqlite3_stmt *g = s->get_roll, *p = s->put_roll;
 	int64_t hour = (int64_t)floor(ts / 3600);
-	int64_t n = 0, cnt[4] = { 0 };
-	double sum = 0, mn = v, mx = v;
+	int si = st <= ST_UNKNOWN ? (int)st : ST_UNKNOWN;
+	struct roll_entry *e = roll_slot(s, kind, name);
+	struct roll_entry tmp = { 0 };
+
+	if (e != NULL && e->name != NULL && e->hour == hour) {
+		e->n++;
+		e->cnt[si]++;
+		e->sum += v;
+		e->mn = fmin(e->mn, v);
+		e->mx = fmax(e->mx, v);
+		if (hist_add(e, hist_bucket(v)) == 0) {
+			if (roll_write(s->upd_roll, kind, name, e) < 0)
+				return -1;
+			if (sqlite3_changes(s->db) == 1)
+				return 0;
+		}
+		/* no memory, or no row: the row is read again, and the
+		 * table starts afresh (an entry may be wrong now) */
+		roll_cache_clear(s);
+		e = NULL;
+	}
+	/* the row as the file holds it, plus this run */
+	sqlite3_stmt *g = s->get_roll, *p = s->put_roll;
 	uint32_t h[HIST_BUCKETS] = { 0 };
 	unsigned char blob[HIST_BUCKETS * 5];
 
+	tmp.hour = hour;
+	tmp.mn = tmp.mx = v;
 	sqlite3_bind_int(g, 1, kind);
 	sqlite3_bind_text(g, 2, name, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(g, 3, hour);
 	if (sqlite3_step(g) == SQLITE_ROW) {
 		p = s->upd_roll;
-		n = sqlite3_column_int64(g, 0);
+		tmp.n = sqlite3_column_int64(g, 0);
 		for (int i = 0; i < 4; i++)
-			cnt[i] = sqlite3_column_int64(g, 1 + i);
-		sum = sqlite3_column_double(g, 5);
-		mn = fmin(mn, sqlite3_column_double(g, 6));
-		mx = fmax(mx, sqlite3_column_double(g, 7));
+			tmp.cnt[i] = sqlite3_column_int64(g, 1 + i);
+		tmp.sum = sqlite3_column_double(g, 5);
+		tmp.mn = fmin(v, sqlite3_column_double(g, 6));
+		tmp.mx = fmax(v, sqlite3_column_double(g, 7));
 		store_hist_decode(sqlite3_column_blob(g, 8), sqlite3_column_bytes(g, 8), h);
 	}
 	sqlite3_reset(g);
-	n++;
-	cnt[st <= ST_UNKNOWN ? st : ST_UNKNOWN]++;
-	sum += v;
+	tmp.n++;
+	tmp.cnt[si]++;
+	tmp.sum += v;
 	h[hist_bucket(v)]++;
-	int bl = hist_encode(h, blob);
-	sqlite3_bind_int(p, 1, kind);
-	sqlite3_bind_text(p, 2, name, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(p, 3, hour);
-	sqlite3_bind_int64(p, 4, n);
-	for (int i = 0; i < 4; i++)
-		sqlite3_bind_int64(p, 5 + i, cnt[i]);
-	sqlite3_bind_double(p, 9, sum);
-	sqlite3_bind_double(p, 10, mn);
-	sqlite3_bind_double(p, 11, mx);
-	sqlite3_bind_blob(p, 12, blob, bl, SQLITE_STATIC);
-	int rc = sqlite3_step(p) == SQLITE_DONE ? 0 : -1;
-	sqlite3_reset(p);
-	return rc;
+	tmp.hlen = hist_encode(h, blob);
+	tmp.hist = blob;
+	if (roll_write(p, kind, name, &tmp) < 0)
+		return -1;
+	/* kept for the next run (the place is looked up again: a cleared
+	 * table has none) */
+	if (e == NULL)
+		e = roll_slot(s, kind, name);
+	if (e == NULL)
+		return 0;
+	unsigned char *hc = malloc((size_t)tmp.hlen + 1);
+	char *nc = e->name != NULL ? e->name : strdup(name);
+	if (hc == NULL || nc == NULL) {
+		free(hc);
+		if (e->name == NULL)
+			free(nc);
+		return 0;
+	}
+	memcpy(hc, blob, (size_t)tmp.hlen);
+	free(e->hist);
+	if (e->name == NULL)
+		s->nroll++;
+	*e = tmp;
+	e->name = nc;
+	e->kind = kind;
+	e->hist = hc;
+	return 0;
 }
 
 /* ---- recording ------------------------------------------------------------------- */
@@ -1171,6 +1325,7 @@ store_flush(struct store *s)
 	return 0;
 fail:
 	store_note_error(s);
+	roll_cache_clear(s);    /* its rows were not written */
 	if (s->db != NULL)
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 later:

@@ -6,7 +6,7 @@
 # code) and by role (the state process, the rule worker, delivery), turned
 # into microseconds per check with the CPU time the tree used meanwhile.
 #   usage: tests/bench/profile.sh BINARY [N]     env: S=20 seconds
-#   PERFG=-g records call graphs (the kernel's share by caller: perf report
+#   F=999 samples a second per CPU (perf -F); PERFG=-g records call graphs (the kernel's share by caller: perf report
 #   -g), KEEP=FILE keeps perf.data there for that.
 # BINARY should carry its symbol table: build/amd64/drishti.unstripped for
 # the static product, build/dev/drishti for the glibc build.  Needs perf
@@ -41,7 +41,7 @@ for p in ${pids//,/ }; do echo "$p $(tr '\0' ' ' < "/proc/$p/cmdline" | cut -c1-
 ticks() { local s=0 p; for p in ${pids//,/ }; do
 	s=$(( s + $(awk '{print $14 + $15 + $16 + $17}' "/proc/$p/stat" 2>/dev/null || echo 0) )); done; echo $s; }
 c0=$(ticks); r0=$(grep -c . "$tmp/agent.log")
-perf record ${PERFG:-} -q -F 999 -p "$pids" -o "$tmp/perf.data" -- sleep "$S" >/dev/null 2>&1
+perf record ${PERFG:-} -q -F ${F:-999} -p "$pids" -o "$tmp/perf.data" -- sleep "$S" >/dev/null 2>&1
 c1=$(ticks)
 kill -TERM "$pid"; wait "$pid"
 [ -n "${KEEP:-}" ] && cp "$tmp/perf.data" "$KEEP"
