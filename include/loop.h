@@ -23,6 +23,9 @@ void   loop_stop(struct loop *l);
 /* Monotonic seconds, read once per iteration and on demand. */
 double loop_now(struct loop *l);
 double loop_update_now(struct loop *l);
+/* The next instant after now that is a whole number of periods on the
+ * monotonic clock: periodic chores armed on it share their wake-ups. */
+double loop_tick(struct loop *l, double period);
 
 int    loop_fd_add(struct loop *l, int fd, uint32_t events, loop_fd_fn fn, void *ud);
 int    loop_fd_mod(struct loop *l, int fd, uint32_t events);

@@ -5,6 +5,7 @@
  * inside one callback (curl's, say) reaches Lua: it is run on the next
  * iteration, never from inside the callback that found it (NOTES.md). */
 #include <errno.h>
+#include <math.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -129,6 +130,20 @@ double
 loop_update_now(struct loop *l)
 {
 	return l->now = clock_mono();
+}
+
+/* An idle state role woke twice a second, for its outbox's poll and for
+ * the state file's health, at phases set by when each began: on one grid
+ * they wake it once (and the ten-second prune and the status page with
+ * them). */
+double
+loop_tick(struct loop *l, double period)
+{
+	double now = loop_update_now(l);
+
+	if (!(period > 0))
+		return now;
+	return (floor(now / period) + 1) * period;
 }
 
 void

@@ -300,7 +300,7 @@ on_poll(struct loop *l, void *ud)
 {
 	struct outbox *o = ud;
 
-	o->poll_t = loop_timer_at(l, loop_update_now(l) + 1.0, on_poll, o);
+	o->poll_t = loop_timer_at(l, loop_tick(l, 1.0), on_poll, o);
 	bound(o);
 	outbox_kick(o);
 }

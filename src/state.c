@@ -201,7 +201,7 @@ on_page(struct loop *l, void *ud)
 	char err[512], title[300];
 	static int failed;
 
-	d->page_t = loop_timer_at(l, loop_update_now(l) + PAGE_EVERY, on_page, d);
+	d->page_t = loop_timer_at(l, loop_tick(l, PAGE_EVERY), on_page, d);
 	if (d->e == NULL || d->store == NULL || d->cfg->status_page == NULL ||
 	    *d->cfg->status_page == '\0')
 		return;
@@ -278,7 +278,7 @@ on_prune(struct loop *l, void *ud)
 		if (store_prune(d->store, (double)ts.tv_sec, d->cfg->raw_ms, d->cfg->rollup_ms,
 		    PRUNE_BATCH) < PRUNE_BATCH)
 			break;
-	d->prune_t = loop_timer_at(l, loop_update_now(l) + PRUNE_EVERY, on_prune, d);
+	d->prune_t = loop_timer_at(l, loop_tick(l, PRUNE_EVERY), on_prune, d);
 }
 
 static void
@@ -693,7 +693,7 @@ on_health(struct loop *l, void *ud)
 	struct daemon *d = ud;
 	size_t held;
 
-	d->health_t = loop_timer_at(l, loop_update_now(l) + HEALTH_EVERY, on_health, d);
+	d->health_t = loop_timer_at(l, loop_tick(l, HEALTH_EVERY), on_health, d);
 	if (d->store == NULL)
 		return;
 	quiet_tick(d);
@@ -1395,7 +1395,7 @@ begin(struct daemon *d)
 		loop_timer_at(d->loop, loop_now(d->loop) + d->watchdog, on_watchdog, d);
 	d->prune_t = loop_timer_at(d->loop, loop_now(d->loop) + 1.0, on_prune, d);
 	d->page_t = loop_timer_at(d->loop, loop_now(d->loop) + 2.0, on_page, d);
-	d->health_t = loop_timer_at(d->loop, loop_now(d->loop) + HEALTH_EVERY, on_health, d);
+	d->health_t = loop_timer_at(d->loop, loop_tick(d->loop, HEALTH_EVERY), on_health, d);
 	d->sender = (struct outbox_sender){ .send = send_job, .ud = d };
 	d->outbox = outbox_new(d->loop, d->store, d->cfg, find_decl, d, &d->sender, serr,
 	    sizeof serr);
