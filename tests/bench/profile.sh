@@ -53,20 +53,41 @@ perf report -i "$tmp/perf.data" --no-children --sort pid,dso,sym -F overhead,pid
 echo "# $("$D" version | cut -d' ' -f1-2), N=$N checks/s, ${S}s, fresh connection per check"
 echo "# CPU of the tree ${cpu_us} us for ~${checks} checks: $(( cpu_us / checks )) us per check"
 printf '%-24s %8s %12s\n' "part" "samples" "us/check"
+# In the static binary every library is one DSO: a symbol's part is the
+# archive that defines it (static functions included: SQLite's and musl's
+# own helpers are not drishti's), from the objects make left under build/
+top=$(cd "$here/../.." && pwd)
+arch=$(dpkg --print-architecture 2>/dev/null || echo amd64)
+: > "$tmp/syms"
+if ! LC_ALL=C readelf -l "$D" 2>/dev/null | grep -q INTERP && [ -d "$top/build/$arch/prefix/lib" ]; then
+	for a in "$top/build/$arch/prefix/lib/"*.a "$top/build/$arch/prefix/lib/mimalloc.o" \
+	    /usr/lib/"$(uname -m)"-linux-musl/libc.a "$top/build/$arch/obj/"*.o; do
+		[ -f "$a" ] || continue
+		case $(basename "$a") in
+		libcurl.a) p=curl ;; libmbed*) p="TLS library" ;; liblua.a) p=Lua ;;
+		libsqlite3.a) p=SQLite ;; libcjson.a) p=cJSON ;; libz.a) p=zlib ;;
+		libinih.a) p=inih ;; libseccomp.a) p=libseccomp ;; mimalloc.o) p=allocator ;;
+		libc.a) p=libc ;; unit_*|fuzz_*) continue ;; *) p=drishti ;;
+		esac
+		nm --defined-only "$a" 2>/dev/null | awk -v p="$p" 'NF == 3 && $2 ~ /^[tTwW]$/ { print $3 "\t" p }'
+	done > "$tmp/syms"
+fi
 awk -v per="$(( cpu_us / checks ))" '
 function part(dso, sym) {
 	if (dso ~ /kernel/) return "kernel (syscalls, TCP)"
+	if (sym ~ /^(malloc|free|calloc|realloc|__libc_malloc|__libc_free|alloc_slot|alloc_group|get_meta|enframe|__malloc|_int_malloc|_int_free|cfree|mi_|_mi_|__libc_calloc|__libc_realloc|malloc_consolidate|tcache|unlink_chunk|get_stride|size_to_class|__malloc_alloc_meta|nontrivial_free|alloc_meta|do_free|__free|__simple_malloc|sysmalloc|__bin_chunk)/) return "allocator"
+	if (sym in lib) return lib[sym]
 	if (sym ~ /^(Curl_|curl_|multi_|Curl)/ || dso ~ /libcurl/) return "curl"
 	if (sym ~ /^mbedtls_/ || dso ~ /mbed|ssl|crypto|gnutls|nettle/) return "TLS library"
 	if (sym ~ /^(lua|luaL_|luaH_|luaV_|luaD_|luaC_|luaS_|luaK_|luaY_|luaX_|luaF_|luaT_|luaO_|luaM_|luaE_|luaG_|luaU_|luaZ_)/ || dso ~ /liblua/) return "Lua"
 	if (sym ~ /^sqlite3/ || dso ~ /sqlite/) return "SQLite"
-	if (sym ~ /^(malloc|free|calloc|realloc|__libc_malloc|__libc_free|alloc_slot|alloc_group|get_meta|enframe|__malloc|_int_malloc|_int_free|cfree|mi_|_mi_|__libc_calloc|__libc_realloc|malloc_consolidate|tcache|unlink_chunk|get_stride|size_to_class|__malloc_alloc_meta|nontrivial_free|alloc_meta|do_free|__free|__simple_malloc|sysmalloc|__bin_chunk)/) return "allocator"
 	if (sym ~ /^cJSON/ || dso ~ /cjson/) return "cJSON"
 	if (dso ~ /libc|ld-linux|libpthread/) return "libc"
 	if (sym ~ /^(mem|str|__mem|__str|sn?printf|vsn?printf|v?fprintf|printf_core|fmt_|pop_arg|getc|__stpcpy|__clock|clock_gettime|__syscall|syscall|__libc|qsort|wrapper_cmp|sift|trinkle|pntz|shl|shr|cycle|__lock|__unlock|__errno|__init|__tl|__pthread|pthread_|sigprocmask|__block|__restore|poll|epoll|__fdopen|fopen|fclose|read|write|send|recv|socket|connect|getsockopt|setsockopt|close|fcntl|__stdio|__towrite|__fwrite|fwrite|fputs|strtol|strtod|__floatscan|__intscan|inet_|getaddrinfo|__lookup|time|gmtime|localtime|__secs|__tm|__year|__month|__map_file|__clone|abort)/) return "libc"
 	if (sym ~ /^0x/ || sym == "") return "unresolved"
 	return "drishti"
 }
+FILENAME ~ /syms$/ { lib[$1] = $2; next }
 {
 	pct = $1; sub(/%/, "", pct)
 	# the pid column is "PID:comm"
@@ -77,7 +98,7 @@ function part(dso, sym) {
 }
 END {
 	for (p in share) printf "%-24s %7.1f%% %12.1f\n", p, share[p], share[p] * per / 100
-}' "$tmp/rep" | sort -t'%' -k1.25 -rn
+}' FS='\t' "$tmp/syms" FS=' ' "$tmp/rep" | sort -t'%' -k1.25 -rn
 echo "# by process"
 awk 'NR == FNR { role[$1] = substr($0, length($1) + 2); next }
     { split($2, a, ":"); pct = $1; sub(/%/, "", pct); s[a[1]] += pct }
