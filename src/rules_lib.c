@@ -475,13 +475,29 @@ jsonbox_gc(lua_State *L)
 	return 0;
 }
 
+/* Pushes the boxes' metatable, made on first use: a box without its __gc
+ * would leak its tree when decoding stops with an error (the JSON fuzz
+ * target decodes on a bare state, as any caller may). */
+static void
+jsonbox_meta(lua_State *L)
+{
+	if (lua_rawgetp(L, LUA_REGISTRYINDEX, &jsonbox_key) == LUA_TTABLE)
+		return;
+	lua_pop(L, 1);
+	lua_createtable(L, 0, 1);
+	lua_pushcfunction(L, jsonbox_gc);
+	lua_setfield(L, -2, "__gc");
+	lua_pushvalue(L, -1);
+	lua_rawsetp(L, LUA_REGISTRYINDEX, &jsonbox_key);
+}
+
 static struct jsonbox *
 jsonbox_new(lua_State *L)
 {
 	struct jsonbox *b = lua_newuserdatauv(L, sizeof *b, 0);
 	b->j = NULL;
 	b->text = NULL;
-	lua_rawgetp(L, LUA_REGISTRYINDEX, &jsonbox_key);
+	jsonbox_meta(L);
 	lua_setmetatable(L, -2);
 	return b;
 }
@@ -748,10 +764,8 @@ rules_lib_open(lua_State *L)
 	lua_setfield(L, G, "vars");
 	lua_pop(L, 1);
 
-	lua_createtable(L, 0, 1);
-	lua_pushcfunction(L, jsonbox_gc);
-	lua_setfield(L, -2, "__gc");
-	lua_rawsetp(L, LUA_REGISTRYINDEX, &jsonbox_key);
+	jsonbox_meta(L);
+	lua_pop(L, 1);
 
 	lib(L, "fs", fs_fns);
 	lib(L, "log", log_fns);
