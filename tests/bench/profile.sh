@@ -6,7 +6,8 @@
 # code) and by role (the state process, the rule worker, delivery), turned
 # into microseconds per check with the CPU time the tree used meanwhile.
 #   usage: tests/bench/profile.sh BINARY [N]     env: S=20 seconds
-#   F=999 samples a second per CPU (perf -F); PERFG=-g records call graphs (the kernel's share by caller: perf report
+#   F=999 samples a second per CPU (perf -F); ROLE=worker (state, ...) counts
+#   that role's samples alone; PERFG=-g records call graphs (the kernel's share by caller: perf report
 #   -g), KEEP=FILE keeps perf.data there for that.
 # BINARY should carry its symbol table: build/amd64/drishti.unstripped for
 # the static product, build/dev/drishti for the glibc build.  Needs perf
@@ -50,6 +51,13 @@ cpu_us=$(( (c1 - c0) * 1000000 / hz ))
 checks=$(( N * S ))
 perf report -i "$tmp/perf.data" --no-children --sort pid,dso,sym -F overhead,pid,dso,sym \
     --stdio -g none 2>/dev/null | grep -E '^ +[0-9.]+%' | sort -rn > "$tmp/rep"
+# ROLE=worker (or state, ...): the parts of that role's processes alone, in
+# µs of the whole tree's check (the shares stay shares of all samples)
+if [ -n "${ROLE:-}" ]; then
+	awk -v r="__$ROLE" 'NR == FNR { if (index($0, r)) keep[$1] = 1; next }
+	    { split($2, a, ":"); if (a[1] in keep) print }' "$tmp/roles" "$tmp/rep" > "$tmp/rep.role"
+	mv "$tmp/rep.role" "$tmp/rep"
+fi
 echo "# $("$D" version | cut -d' ' -f1-2), N=$N checks/s, ${S}s, fresh connection per check"
 echo "# CPU of the tree ${cpu_us} us for ~${checks} checks: $(( cpu_us / checks )) us per check"
 printf '%-24s %8s %12s\n' "part" "samples" "us/check"

@@ -75,6 +75,28 @@ cpu_tree() {
 	for p in $(pgrep -P "$1"); do sum=$(( sum + $(cpu_tree "$p") )); done
 	echo "$sum"
 }
+# User and system time of a tree in clock ticks (/proc/PID/task/TID/stat:
+# utime, stime), to split the schedstat total: where a check's CPU goes,
+# the agent's own code or the kernel's TCP and system calls
+ticks_tree() {
+	local u=0 s=0 p t a b
+	for t in /proc/"$1"/task/*/stat; do
+		read -r a b < <(awk '{print $14, $15}' "$t" 2>/dev/null) || continue
+		u=$(( u + ${a:-0} )); s=$(( s + ${b:-0} ))
+	done
+	for p in $(pgrep -P "$1"); do
+		read -r a b < <(ticks_tree "$p"); u=$(( u + a )); s=$(( s + b ))
+	done
+	echo "$u $s"
+}
+# nginx's worker CPU in µs (its share of every request: the server side of
+# each connection, charged to it, not to the agent)
+ng_cpu() { cpu_tree "$(cat "$tmp/nginx.pid")"; }
+# µs per check of user and system time: TOTAL split by the ticks' ratio
+split_us() {  # TOTAL_US_PER_CHECK U0 S0 U1 S1 -> "user sys"
+	awk -v t="$1" -v u="$(( $4 - $2 ))" -v s="$(( $5 - $3 ))" \
+	    'BEGIN { if (u + s > 0) printf "%d %d\n", t * u / (u + s), t * s / (u + s); else print "- -" }'
+}
 # The steady state: CPU per check is measured from WARM seconds after the
 # start to the end of the window, CPU of the tree over requests served
 # meanwhile, for every agent alike.  Start-up (config, Lua, forking the
@@ -83,7 +105,7 @@ cpu_tree() {
 WARM=${WARM:-3}
 reset_log() { : > "$tmp/access.log"; kill -USR1 "$(cat "$tmp/nginx.pid")"; sleep 0.2; }
 cpu_of() { awk '{printf "%d\n", ($1 + $2) * 1e6}' "$1"; }   # /usr/bin/time -f "%U %S" -> µs
-row() { printf '%-6s %-12s %9s/%-9s %12s %10s %10s %10s %8s\n' "$@"; }
+row() { printf '%-6s %-12s %9s/%-9s %12s %6s %6s %8s %10s %10s %10s %8s\n' "$@"; }
 
 run_drishti() {  # N RULESDIR LABEL
 	local n=$1 rules=$2 label=$3
@@ -98,8 +120,10 @@ run_drishti() {  # N RULESDIR LABEL
 	local t0; t0=$(date +%s%N)
 	sleep "$WARM"
 	local c0; c0=$(served_now "drishti"); local u0; u0=$(cpu_tree "$pid")
+	local k0; k0=$(ticks_tree "$pid"); local n0; n0=$(ng_cpu)
 	local pss; pss=$(pss_run "$pid" "$DURATION")
-	local u1; u1=$(cpu_tree "$pid"); local c1; c1=$(served_now "drishti")
+	local u1; u1=$(cpu_tree "$pid"); local k1; k1=$(ticks_tree "$pid"); local n1; n1=$(ng_cpu)
+	local c1; c1=$(served_now "drishti")
 	kill -TERM "$pid"; local t1; t1=$(date +%s%N); wait "$tp"
 	local slots=$(( (t1 - t0) / 1000000000 + 1 ))
 	local got; got=$(served "drishti")
@@ -111,10 +135,12 @@ run_drishti() {  # N RULESDIR LABEL
 	# start: the whole run's CPU (time(1) counts the roles and workers
 	# too) less what its checks cost in the steady state
 	local per=$(( c1 > c0 ? (u1 - u0) / (c1 - c0) : 0 ))
+	local us; us=$(split_us "$per" $k0 $k1)
+	local ng=$(( c1 > c0 ? (n1 - n0) / (c1 - c0) : 0 ))
 	local cpu; cpu=$(cpu_of "$tmp/time")
 	local st=$(( (${cpu%.*} - per * ${runs:-0}) / 1000 ))
-	row "$n" "$label" "$got" "$(( n * slots ))" "$per" "$pss" "$p50" "$p99" "$(( st > 0 ? st : 0 ))"
-	echo "$n $label $per $pss" >> "$tmp/summary"
+	row "$n" "$label" "$got" "$(( n * slots ))" "$per" $us "$ng" "$pss" "$p50" "$p99" "$(( st > 0 ? st : 0 ))"
+	echo "$n $label $per $pss $us" >> "$tmp/summary"
 }
 
 run_monit() {  # N
@@ -131,13 +157,17 @@ run_monit() {  # N
 	sleep 1; local pid; pid=$(pgrep -P "$tp" -x monit | head -1)
 	sleep $(( WARM - 1 ))
 	local c0; c0=$(served_now "Monit"); local u0; u0=$(cpu_tree "$pid")
+	local k0; k0=$(ticks_tree "$pid"); local n0; n0=$(ng_cpu)
 	local pss; pss=$(pss_run "$pid" $(( DURATION - WARM )))
-	local u1; u1=$(cpu_tree "$pid"); local c1; c1=$(served_now "Monit")
+	local u1; u1=$(cpu_tree "$pid"); local k1; k1=$(ticks_tree "$pid"); local n1; n1=$(ng_cpu)
+	local c1; c1=$(served_now "Monit")
 	kill -TERM "$pid"; wait "$tp"
 	local got; got=$(served "Monit")
 	local per=$(( c1 > c0 ? (u1 - u0) / (c1 - c0) : 0 ))
-	row "$n" "monit 5.33" "$got" "$(( n * DURATION ))" "$per" "$pss" "-" "-" "-"
-	echo "$n monit $per $pss" >> "$tmp/summary"
+	local us; us=$(split_us "$per" $k0 $k1)
+	local ng=$(( c1 > c0 ? (n1 - n0) / (c1 - c0) : 0 ))
+	row "$n" "monit 5.33" "$got" "$(( n * DURATION ))" "$per" $us "$ng" "$pss" "-" "-" "-"
+	echo "$n monit $per $pss $us" >> "$tmp/summary"
 }
 
 run_floor() {  # N BINARY LABEL KEY
@@ -147,17 +177,21 @@ run_floor() {  # N BINARY LABEL KEY
 	sleep 0.5; local pid; pid=$(pgrep -P "$tp" | head -1)
 	sleep "$(awk -v w="$WARM" 'BEGIN { print w - 0.5 }')"
 	local c0; c0=$(served_now "curlfloor"); local u0; u0=$(cpu_tree "$pid")
+	local k0; k0=$(ticks_tree "$pid"); local n0; n0=$(ng_cpu)
 	local pss; pss=$(pss_run "$pid" "$(( DURATION - WARM - 3 ))")   # it stops on its own at DURATION
-	local u1; u1=$(cpu_tree "$pid"); local c1; c1=$(served_now "curlfloor"); wait "$tp"
+	local u1; u1=$(cpu_tree "$pid"); local k1; k1=$(ticks_tree "$pid"); local n1; n1=$(ng_cpu)
+	local c1; c1=$(served_now "curlfloor"); wait "$tp"
 	local got; got=$(served "curlfloor")
 	read -r done50 p50 p99 < "$tmp/floor.out"
 	local per=$(( c1 > c0 ? (u1 - u0) / (c1 - c0) : 0 ))
-	row "$n" "$label" "$got" "$(( n * DURATION ))" "$per" "$pss" "$p50" "$p99" "-"
-	echo "$n $key $per $pss" >> "$tmp/summary"
+	local us; us=$(split_us "$per" $k0 $k1)
+	local ng=$(( c1 > c0 ? (n1 - n0) / (c1 - c0) : 0 ))
+	row "$n" "$label" "$got" "$(( n * DURATION ))" "$per" $us "$ng" "$pss" "$p50" "$p99" "-"
+	echo "$n $key $per $pss $us" >> "$tmp/summary"
 }
 
 echo "# drishti $("$D" version | cut -d' ' -f2), $(nproc) cores, ${DURATION}s per run, fresh connection per check"
-row "N" "agent" "completed" "expected" "CPU us/check" "PSS KiB" "late p50ms" "p99ms" "start ms"
+row "N" "agent" "completed" "expected" "CPU us/check" "user" "sys" "nginx us" "PSS KiB" "late p50ms" "p99ms" "start ms"
 for n in $NS; do
 	# a rule file holds at most 1000 checks: N = 3000 is three files,
 	# three workers
@@ -214,7 +248,7 @@ run_drishti_daily() {
 	local runs; runs=$(grep 'scheduled checks' "$tmp/agent.log" | sed 's/.*ran \([0-9]*\) scheduled.*/\1/')
 	local per=$(( (u1 - u0) * 1000000000 / (6 * (w1 - w0)) ))
 	local cpu; cpu=$(cpu_of "$tmp/time")
-	row "6" "drishti" "$runs" "$(( 6 * (DURATION + WARM) ))" "$per" "-" "-" "-" "$(( (${cpu%.*} - per * ${runs:-0}) / 1000 ))"
+	row "6" "drishti" "$runs" "$(( 6 * (DURATION + WARM) ))" "$per" "-" "-" "-" "-" "-" "-" "$(( (${cpu%.*} - per * ${runs:-0}) / 1000 ))"
 	echo "daily drishti $per" >> "$tmp/summary"
 }
 run_bash_daily() {
@@ -228,7 +262,7 @@ echo \$n > "$tmp/bash.runs"
 SH
 	/usr/bin/time -f "%U %S" -o "$tmp/time" bash "$tmp/loop.sh"
 	local runs; runs=$(cat "$tmp/bash.runs"); local cpu; cpu=$(cpu_of "$tmp/time")
-	row "6" "bash script" "$(( runs * 6 ))" "$(( 6 * DURATION ))" "$(( ${cpu%.*} / (runs * 6) ))" "-" "-" "-"
+	row "6" "bash script" "$(( runs * 6 ))" "$(( 6 * DURATION ))" "$(( ${cpu%.*} / (runs * 6) ))" "-" "-" "-" "-" "-" "-" "-"
 	echo "daily bash $(( ${cpu%.*} / (runs * 6) ))" >> "$tmp/summary"
 }
 echo "# the playbook's daily check (6 checks) once a second"
@@ -237,11 +271,16 @@ run_bash_daily
 
 echo "# ratios"
 for n in $NS; do
-	awk -v n="$n" '$1 == n { cpu[$2] = $3; pss[$2] = $4 }
+	awk -v n="$n" '$1 == n { cpu[$2] = $3; pss[$2] = $4; usr[$2] = $5; sys[$2] = $6 }
 	    function r(a, b) { return b > 0 ? sprintf("%.2f", a / b) : "-" }
 	    END { printf "N=%s: drishti CPU/check = %s x Monit, %s x glibc floor, %s x static floor; ", n,
 	              r(cpu["drishti"], cpu["monit"]), r(cpu["drishti"], cpu["floor"]), r(cpu["drishti"], cpu["sfloor"]);
 	          printf "PSS = %s x Monit, %s x glibc floor, %s x static floor\n",
-	              r(pss["drishti"], pss["monit"]), r(pss["drishti"], pss["floor"]), r(pss["drishti"], pss["sfloor"]) }' "$tmp/summary"
+	              r(pss["drishti"], pss["monit"]), r(pss["drishti"], pss["floor"]), r(pss["drishti"], pss["sfloor"])
+	          # Monit is not a curl client: set against what libcurl alone
+	          # costs on each side of the system-call line
+	          k = ("sfloor" in cpu) ? "sfloor" : "floor"
+	          printf "N=%s: Monit CPU/check = %s x the %s floor (user %s vs %s, system %s vs %s us)\n", n,
+	              r(cpu["monit"], cpu[k]), k == "sfloor" ? "static" : "glibc", usr["monit"], usr[k], sys["monit"], sys[k] }' "$tmp/summary"
 done
 awk '$1 == "daily" { c[$2] = $3 } END { if (c["drishti"] > 0) printf "daily check: bash CPU/check = %.0f x drishti\n", c["bash"] / c["drishti"] }' "$tmp/summary"
