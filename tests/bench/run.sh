@@ -4,8 +4,9 @@
 # (curlfloor.c) and, for the playbook's daily check, its bash script once a
 # second against the same six checks written as drishti rules.
 #   usage: tests/bench/run.sh [N ...]        (default: 10 100 1000 3000)
-#   env:   DURATION=60 seconds per run; DRISHTI=path of the binary (default:
-#          the static product, ./drishti)
+#   env:   DURATION=60 seconds per run; REPEAT=1 rounds of every agent at
+#          each N (the ratios are then of medians); DRISHTI=path of the
+#          binary (default: the static product, ./drishti)
 # The floor is built twice: against Debian's libcurl (glibc, OpenSSL) and
 # statically against the same musl libcurl-on-mbedTLS as the product, so
 # each build has its own floor and the physical limit is in the table.
@@ -16,6 +17,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 D=${DRISHTI:-$top/drishti}
 DURATION=${DURATION:-60}
+REPEAT=${REPEAT:-1}
 NS=${*:-10 100 1000 3000}
 for t in nginx monit bc curl cc; do
 	command -v $t >/dev/null || { echo "bench: $t is missing (make bench-deps)"; exit 69; }
@@ -134,7 +136,7 @@ run_drishti() {  # N RULESDIR LABEL
 	p99=$(echo "$line" | sed 's/.*p99 \([0-9.]*\) ms.*/\1/')
 	# start: the whole run's CPU (time(1) counts the roles and workers
 	# too) less what its checks cost in the steady state
-	local per=$(( c1 > c0 ? (u1 - u0) / (c1 - c0) : 0 ))
+	local per=$(( c1 > c0 && u1 > u0 ? (u1 - u0) / (c1 - c0) : 0 ))
 	local us; us=$(split_us "$per" $k0 $k1)
 	local ng=$(( c1 > c0 ? (n1 - n0) / (c1 - c0) : 0 ))
 	local cpu; cpu=$(cpu_of "$tmp/time")
@@ -163,7 +165,7 @@ run_monit() {  # N
 	local c1; c1=$(served_now "Monit")
 	kill -TERM "$pid"; wait "$tp"
 	local got; got=$(served "Monit")
-	local per=$(( c1 > c0 ? (u1 - u0) / (c1 - c0) : 0 ))
+	local per=$(( c1 > c0 && u1 > u0 ? (u1 - u0) / (c1 - c0) : 0 ))
 	local us; us=$(split_us "$per" $k0 $k1)
 	local ng=$(( c1 > c0 ? (n1 - n0) / (c1 - c0) : 0 ))
 	row "$n" "monit 5.33" "$got" "$(( n * DURATION ))" "$per" $us "$ng" "$pss" "-" "-" "-"
@@ -183,7 +185,7 @@ run_floor() {  # N BINARY LABEL KEY
 	local c1; c1=$(served_now "curlfloor"); wait "$tp"
 	local got; got=$(served "curlfloor")
 	read -r done50 p50 p99 < "$tmp/floor.out"
-	local per=$(( c1 > c0 ? (u1 - u0) / (c1 - c0) : 0 ))
+	local per=$(( c1 > c0 && u1 > u0 ? (u1 - u0) / (c1 - c0) : 0 ))
 	local us; us=$(split_us "$per" $k0 $k1)
 	local ng=$(( c1 > c0 ? (n1 - n0) / (c1 - c0) : 0 ))
 	row "$n" "$label" "$got" "$(( n * DURATION ))" "$per" $us "$ng" "$pss" "$p50" "$p99" "-"
@@ -205,10 +207,15 @@ for n in $NS; do
 		  echo '    return ok("up") end }'
 		  echo 'end'; } > "$tmp/rules/bench$f.lua"
 	done
-	run_drishti "$n" "$tmp/rules" "drishti"
-	run_monit "$n"
-	run_floor "$n" curlfloor "floor glibc" floor
-	case $floors in *static*) run_floor "$n" curlfloor-static "floor static" sfloor ;; esac
+	# REPEAT rounds, the agents in turn: the VM's speed drifts by tens of
+	# percent over minutes, so neighbours in time are compared, and the
+	# ratios below are of medians
+	for _ in $(seq "$REPEAT"); do
+		run_drishti "$n" "$tmp/rules" "drishti"
+		run_monit "$n"
+		run_floor "$n" curlfloor "floor glibc" floor
+		case $floors in *static*) run_floor "$n" curlfloor-static "floor static" sfloor ;; esac
+	done
 done
 
 # the playbook's daily check: six checks, once a second
@@ -269,7 +276,25 @@ echo "# the playbook's daily check (6 checks) once a second"
 run_drishti_daily
 run_bash_daily
 
-echo "# ratios"
+# the median over the rounds of each agent's figures (field 3 on of the
+# summary: CPU, PSS, user, system), one line per N and agent
+median_rows() {
+	local n k f vals line
+	for n in $NS; do for k in drishti monit floor sfloor; do
+		line="$n $k"
+		for f in 3 4 5 6; do
+			vals=$(awk -v n="$n" -v k="$k" -v f="$f" '$1 == n && $2 == k && $f != "-" { print $f }' "$tmp/summary" | sort -n)
+			if [ -z "$vals" ]; then
+				[ "$f" = 3 ] && continue 2
+				line="$line -"; continue
+			fi
+			line="$line $(echo "$vals" | sed -n "$(( ($(echo "$vals" | wc -l) + 1) / 2 ))p")"
+		done
+		echo "$line"
+	done; done
+}
+median_rows > "$tmp/medians"
+echo "# ratios$([ "$REPEAT" -gt 1 ] && echo " (medians of $REPEAT rounds)")"
 for n in $NS; do
 	awk -v n="$n" '$1 == n { cpu[$2] = $3; pss[$2] = $4; usr[$2] = $5; sys[$2] = $6 }
 	    function r(a, b) { return b > 0 ? sprintf("%.2f", a / b) : "-" }
@@ -281,6 +306,12 @@ for n in $NS; do
 	          # costs on each side of the system-call line
 	          k = ("sfloor" in cpu) ? "sfloor" : "floor"
 	          printf "N=%s: Monit CPU/check = %s x the %s floor (user %s vs %s, system %s vs %s us)\n", n,
-	              r(cpu["monit"], cpu[k]), k == "sfloor" ? "static" : "glibc", usr["monit"], usr[k], sys["monit"], sys[k] }' "$tmp/summary"
+	              r(cpu["monit"], cpu[k]), k == "sfloor" ? "static" : "glibc", usr["monit"], usr[k], sys["monit"], sys[k] }' "$tmp/medians"
+	# drishti against Monit round by round: each pair ran a minute apart
+	[ "$REPEAT" -gt 1 ] && awk -v n="$n" '$1 == n && $2 == "drishti" { d[++i] = $3 }
+	    $1 == n && $2 == "monit" { m[++j] = $3 }
+	    END { printf "N=%s: drishti / Monit by round:", n
+	          for (x = 1; x <= i && x <= j; x++) printf " %s", (m[x] > 0 ? sprintf("%.2f", d[x] / m[x]) : "-")
+	          print "" }' "$tmp/summary"
 done
 awk '$1 == "daily" { c[$2] = $3 } END { if (c["drishti"] > 0) printf "daily check: bash CPU/check = %.0f x drishti\n", c["bash"] / c["drishti"] }' "$tmp/summary"
