@@ -109,6 +109,20 @@ reset_log() { : > "$tmp/access.log"; kill -USR1 "$(cat "$tmp/nginx.pid")"; sleep
 cpu_of() { awk '{printf "%d\n", ($1 + $2) * 1e6}' "$1"; }   # /usr/bin/time -f "%U %S" -> µs
 row() { printf '%-6s %-12s %9s/%-9s %12s %6s %6s %8s %10s %10s %10s %8s\n' "$@"; }
 
+# The measured window of one agent, alike for all: requests served (by
+# user agent UA), CPU, ticks and nginx's CPU before and after SECS seconds
+# of PSS samples.  Sets W_PER (µs/check), W_US ("user sys"), W_NG (nginx
+# µs/request) and W_PSS.
+window() {  # PID UA SECS
+	local pid=$1 ua=$2 c0 u0 k0 n0 c1 u1 k1 n1
+	c0=$(served_now "$ua"); u0=$(cpu_tree "$pid"); k0=$(ticks_tree "$pid"); n0=$(ng_cpu)
+	W_PSS=$(pss_run "$pid" "$3")
+	u1=$(cpu_tree "$pid"); k1=$(ticks_tree "$pid"); n1=$(ng_cpu); c1=$(served_now "$ua")
+	W_PER=$(( c1 > c0 && u1 > u0 ? (u1 - u0) / (c1 - c0) : 0 ))
+	W_US=$(split_us "$W_PER" $k0 $k1)
+	W_NG=$(( c1 > c0 ? (n1 - n0) / (c1 - c0) : 0 ))
+}
+
 run_drishti() {  # N RULESDIR LABEL
 	local n=$1 rules=$2 label=$3
 	mkdir -p "$tmp/d"; rm -f "$tmp/d/"*; cp "$rules"/*.lua "$tmp/d/"
@@ -121,11 +135,7 @@ run_drishti() {  # N RULESDIR LABEL
 	local pid; pid=$(pgrep -P "$tp" | head -1)
 	local t0; t0=$(date +%s%N)
 	sleep "$WARM"
-	local c0; c0=$(served_now "drishti"); local u0; u0=$(cpu_tree "$pid")
-	local k0; k0=$(ticks_tree "$pid"); local n0; n0=$(ng_cpu)
-	local pss; pss=$(pss_run "$pid" "$DURATION")
-	local u1; u1=$(cpu_tree "$pid"); local k1; k1=$(ticks_tree "$pid"); local n1; n1=$(ng_cpu)
-	local c1; c1=$(served_now "drishti")
+	window "$pid" drishti "$DURATION"
 	kill -TERM "$pid"; local t1; t1=$(date +%s%N); wait "$tp"
 	local slots=$(( (t1 - t0) / 1000000000 + 1 ))
 	local got; got=$(served "drishti")
@@ -136,13 +146,10 @@ run_drishti() {  # N RULESDIR LABEL
 	p99=$(echo "$line" | sed 's/.*p99 \([0-9.]*\) ms.*/\1/')
 	# start: the whole run's CPU (time(1) counts the roles and workers
 	# too) less what its checks cost in the steady state
-	local per=$(( c1 > c0 && u1 > u0 ? (u1 - u0) / (c1 - c0) : 0 ))
-	local us; us=$(split_us "$per" $k0 $k1)
-	local ng=$(( c1 > c0 ? (n1 - n0) / (c1 - c0) : 0 ))
 	local cpu; cpu=$(cpu_of "$tmp/time")
-	local st=$(( (${cpu%.*} - per * ${runs:-0}) / 1000 ))
-	row "$n" "$label" "$got" "$(( n * slots ))" "$per" $us "$ng" "$pss" "$p50" "$p99" "$(( st > 0 ? st : 0 ))"
-	echo "$n $label $per $pss $us" >> "$tmp/summary"
+	local st=$(( (${cpu%.*} - W_PER * ${runs:-0}) / 1000 ))
+	row "$n" "$label" "$got" "$(( n * slots ))" "$W_PER" $W_US "$W_NG" "$W_PSS" "$p50" "$p99" "$(( st > 0 ? st : 0 ))"
+	echo "$n $label $W_PER $W_PSS $W_US" >> "$tmp/summary"
 }
 
 run_monit() {  # N
@@ -158,18 +165,11 @@ run_monit() {  # N
 	local tp=$!
 	sleep 1; local pid; pid=$(pgrep -P "$tp" -x monit | head -1)
 	sleep $(( WARM - 1 ))
-	local c0; c0=$(served_now "Monit"); local u0; u0=$(cpu_tree "$pid")
-	local k0; k0=$(ticks_tree "$pid"); local n0; n0=$(ng_cpu)
-	local pss; pss=$(pss_run "$pid" $(( DURATION - WARM )))
-	local u1; u1=$(cpu_tree "$pid"); local k1; k1=$(ticks_tree "$pid"); local n1; n1=$(ng_cpu)
-	local c1; c1=$(served_now "Monit")
+	window "$pid" Monit $(( DURATION - WARM ))
 	kill -TERM "$pid"; wait "$tp"
 	local got; got=$(served "Monit")
-	local per=$(( c1 > c0 && u1 > u0 ? (u1 - u0) / (c1 - c0) : 0 ))
-	local us; us=$(split_us "$per" $k0 $k1)
-	local ng=$(( c1 > c0 ? (n1 - n0) / (c1 - c0) : 0 ))
-	row "$n" "monit 5.33" "$got" "$(( n * DURATION ))" "$per" $us "$ng" "$pss" "-" "-" "-"
-	echo "$n monit $per $pss $us" >> "$tmp/summary"
+	row "$n" "monit 5.33" "$got" "$(( n * DURATION ))" "$W_PER" $W_US "$W_NG" "$W_PSS" "-" "-" "-"
+	echo "$n monit $W_PER $W_PSS $W_US" >> "$tmp/summary"
 }
 
 run_floor() {  # N BINARY LABEL KEY
@@ -178,18 +178,12 @@ run_floor() {  # N BINARY LABEL KEY
 	local tp=$!
 	sleep 0.5; local pid; pid=$(pgrep -P "$tp" | head -1)
 	sleep "$(awk -v w="$WARM" 'BEGIN { print w - 0.5 }')"
-	local c0; c0=$(served_now "curlfloor"); local u0; u0=$(cpu_tree "$pid")
-	local k0; k0=$(ticks_tree "$pid"); local n0; n0=$(ng_cpu)
-	local pss; pss=$(pss_run "$pid" "$(( DURATION - WARM - 3 ))")   # it stops on its own at DURATION
-	local u1; u1=$(cpu_tree "$pid"); local k1; k1=$(ticks_tree "$pid"); local n1; n1=$(ng_cpu)
-	local c1; c1=$(served_now "curlfloor"); wait "$tp"
+	window "$pid" curlfloor $(( DURATION - WARM - 3 ))   # it stops on its own at DURATION
+	wait "$tp"
 	local got; got=$(served "curlfloor")
 	read -r done50 p50 p99 < "$tmp/floor.out"
-	local per=$(( c1 > c0 && u1 > u0 ? (u1 - u0) / (c1 - c0) : 0 ))
-	local us; us=$(split_us "$per" $k0 $k1)
-	local ng=$(( c1 > c0 ? (n1 - n0) / (c1 - c0) : 0 ))
-	row "$n" "$label" "$got" "$(( n * DURATION ))" "$per" $us "$ng" "$pss" "$p50" "$p99" "-"
-	echo "$n $key $per $pss $us" >> "$tmp/summary"
+	row "$n" "$label" "$got" "$(( n * DURATION ))" "$W_PER" $W_US "$W_NG" "$W_PSS" "$p50" "$p99" "-"
+	echo "$n $key $W_PER $W_PSS $W_US" >> "$tmp/summary"
 }
 
 echo "# drishti $("$D" version | cut -d' ' -f2), $(nproc) cores, ${DURATION}s per run, fresh connection per check"
